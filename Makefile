@@ -1,0 +1,68 @@
+# EventHarbor. On a fresh machine `make run` and `make test` are the only commands you need:
+# each creates .venv (and re-installs when setup.py changes) on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+LOCAL := .local
+
+INPUT ?=
+START ?=
+END ?=
+TFVARS ?= envs/dev.tfvars
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint fmt ddl bench backfill deploy-infra deploy-pipeline clean
+
+help:
+	@echo "make run            generate a sample, run the pipeline and the models on the local emulators"
+	@echo "make run INPUT=...  the same on your own JSON Lines / archive files"
+	@echo "make test           the whole test suite, emulators included"
+	@echo "make lint           ruff, and a check that ddl/ matches schemas/"
+	@echo "make bench          pipeline throughput and memory figures"
+	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD   rebuild the models over a date range"
+	@echo "make deploy-infra   terraform init + apply (TFVARS=$(TFVARS))"
+	@echo "make deploy-pipeline submit the streaming job to Dataflow"
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m pipeline.demo $(if $(INPUT),--input '$(INPUT)')
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m schemas.ddl --check
+
+fmt: $(STAMP)
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+ddl: $(STAMP)
+	$(PY) -m schemas.ddl
+
+bench: $(STAMP)
+	$(PY) -m bench.pipeline_bench
+
+backfill: $(STAMP)
+	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" >&2; exit 2; }
+	$(PY) -m pipeline.models backfill --start $(START) --end $(END)
+
+deploy-infra:
+	cd terraform && terraform init -input=false && terraform apply -var-file=$(TFVARS)
+
+deploy-pipeline: $(STAMP)
+	./scripts/deploy_pipeline.sh
+
+clean:
+	rm -rf $(LOCAL) .pytest_cache

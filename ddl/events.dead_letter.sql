@@ -1,0 +1,22 @@
+-- Generated from schemas/events/dead_letter.json and schemas/tables.json by `python -m schemas.ddl`; do not edit.
+CREATE TABLE IF NOT EXISTS `events.dead_letter` (
+  failed_at TIMESTAMP NOT NULL OPTIONS (description = "When the message was rejected (UTC); the partitioning column is DATE(failed_at)."),
+  stream STRING NOT NULL OPTIONS (description = "orders, inventory, user_activity, or unknown when the stream could not be told."),
+  stage STRING NOT NULL OPTIONS (description = "parse, validate or load."),
+  error_code STRING NOT NULL OPTIONS (description = "Stable machine-readable reason, e.g. missing_field."),
+  error_message STRING NOT NULL OPTIONS (description = "Human-readable reason naming the field and the problem."),
+  payload STRING OPTIONS (description = "The message data as received (base64 when not UTF-8; truncated past 1 MiB)."),
+  payload_encoding STRING NOT NULL OPTIONS (description = "utf-8 or base64."),
+  payload_truncated BOOL NOT NULL OPTIONS (description = "True when payload was cut at 1 MiB; the full message is in the raw archive."),
+  attributes JSON OPTIONS (description = "Pub/Sub message attributes."),
+  message_id STRING OPTIONS (description = "Pub/Sub message id, or file:line for file input."),
+  publish_time TIMESTAMP OPTIONS (description = "Pub/Sub publish time."),
+  event_id STRING OPTIONS (description = "Event id when it could be determined.")
+)
+PARTITION BY DATE(failed_at)
+CLUSTER BY stream, error_code
+OPTIONS (
+  description = "Every rejected message with its stage, error code and reason.",
+  require_partition_filter = FALSE,
+  partition_expiration_days = 90
+);

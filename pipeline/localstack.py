@@ -1,0 +1,344 @@
+"""Start and stop the local emulator stack: Pub/Sub, BigQuery (bqemulator) and GCS.
+
+Each emulator runs as one child process on a free loopback port, is health-checked
+before use, and is stopped by its process id. ``LocalStack`` then creates the
+topics, subscriptions, bucket, datasets and every table from ``schemas/`` through
+the services' APIs, exactly as they exist in the cloud.
+
+``python -m pipeline.localstack`` starts the stack, prints its endpoints and waits
+for Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from schemas import all_tables, bigquery_table
+
+PROJECT = "eventharbor-local"
+BUCKET = "eventharbor-archive"
+STREAMS = ("orders", "inventory", "user_activity")
+MIXED = "events"
+
+
+class EmulatorNotFound(RuntimeError):
+    """An emulator binary is missing; the message says how to install it."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _venv_bin(name: str) -> str:
+    """Path of a console script installed beside this Python, else from PATH."""
+    here = Path(sys.executable).parent / name
+    if here.exists():
+        return str(here)
+    found = shutil.which(name)
+    if not found:
+        raise EmulatorNotFound(
+            f"`{name}` is not installed: run `make install` (pip install -e '.[dev]') to get it."
+        )
+    return found
+
+
+def pubsub_emulator_launcher() -> Path:
+    """The Cloud SDK's Pub/Sub emulator launcher (it execs java, so one pid)."""
+    how = (
+        "Install Java 17 and the Pub/Sub emulator: `apt-get install google-cloud-cli-pubsub-emulator` "
+        "or `gcloud components install pubsub-emulator`."
+    )
+    gcloud = shutil.which("gcloud")
+    if not gcloud:
+        raise EmulatorNotFound(f"gcloud (the Cloud SDK) is not on PATH. {how}")
+    root = subprocess.run(
+        [gcloud, "info", "--format=value(installation.sdk_root)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    launcher = Path(root) / "platform/pubsub-emulator/bin/cloud-pubsub-emulator"
+    if not launcher.exists():
+        raise EmulatorNotFound(f"no Pub/Sub emulator at {launcher}. {how}")
+    if not shutil.which("java"):
+        raise EmulatorNotFound(f"java is not on PATH; the Pub/Sub emulator needs Java 17. {how}")
+    return launcher
+
+
+def install_duckdb_spatial() -> None:
+    """Install the packaged DuckDB spatial extension; bqemulator will not start without it."""
+    import duckdb
+
+    try:
+        import duckdb_extension_spatial
+    except ImportError as exc:
+        raise EmulatorNotFound(
+            "duckdb-extension-spatial==1.5.5 is not installed: run `make install`."
+        ) from exc
+    package_dir = Path(duckdb_extension_spatial.__file__).parent
+    found = sorted(package_dir.rglob("spatial.duckdb_extension"))
+    if not found:
+        raise EmulatorNotFound(f"no spatial.duckdb_extension under {package_dir}: reinstall it.")
+    with duckdb.connect() as con:
+        con.execute(f"INSTALL '{found[0]}'")
+
+
+@dataclass
+class Emulator:
+    """One emulator process, started on a free port and stopped by its pid."""
+
+    name: str
+    command: list[str]
+    health_url: str
+    port: int
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **self.env},
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"{self.name} exited with code {self.process.returncode} while starting; "
+                    f"see {self.log_path}:\n{self._log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(self.health_url, timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(
+            f"{self.name} did not answer {self.health_url} in {timeout:.0f}s; see {self.log_path}"
+        )
+
+    def stop(self) -> None:
+        if not self.process or self.process.poll() is not None:
+            return
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=15)
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def pubsub_emulator(log_dir: Path, project: str = PROJECT) -> Emulator:
+    port = free_port()
+    return Emulator(
+        name="Pub/Sub emulator",
+        command=[str(pubsub_emulator_launcher()), "--host=127.0.0.1", f"--port={port}"],
+        health_url=f"http://127.0.0.1:{port}/v1/projects/{project}/topics",
+        port=port,
+        log_path=log_dir / "pubsub-emulator.log",
+    )
+
+
+def bigquery_emulator(log_dir: Path, project: str = PROJECT, data_dir: Path | None = None) -> Emulator:
+    install_duckdb_spatial()
+    port, grpc_port = free_port(), free_port()
+    command = [
+        _venv_bin("bqemulator"),
+        "start",
+        "--rest-port",
+        str(port),
+        "--grpc-port",
+        str(grpc_port),
+        "--project",
+        project,
+        "--log-level",
+        "warning",
+    ]
+    if data_dir:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        command += ["--persistent", "--data-dir", str(data_dir)]
+    return Emulator(
+        name="BigQuery emulator (bqemulator)",
+        command=command,
+        health_url=f"http://127.0.0.1:{port}/bigquery/v2/projects/{project}/datasets",
+        port=port,
+        log_path=log_dir / "bqemulator.log",
+    )
+
+
+def storage_emulator(log_dir: Path) -> Emulator:
+    port = free_port()
+    return Emulator(
+        name="GCS emulator (gcp-storage-emulator)",
+        command=[_venv_bin("gcp-storage-emulator"), "start", "--port", str(port), "--in-memory", "-q"],
+        health_url=f"http://127.0.0.1:{port}/storage/v1/b?project={PROJECT}",
+        port=port,
+        log_path=log_dir / "gcs-emulator.log",
+    )
+
+
+def bigquery_client(endpoint: str, project: str = PROJECT):
+    """A google-cloud-bigquery client for the emulator at ``endpoint`` (http://host:port)."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import bigquery
+
+    return bigquery.Client(
+        project=project,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": endpoint},
+    )
+
+
+def storage_client(project: str = PROJECT):
+    """A google-cloud-storage client; STORAGE_EMULATOR_HOST must point at the emulator."""
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    return storage.Client(project=project, credentials=AnonymousCredentials())
+
+
+def create_tables(client, project: str = PROJECT, datasets: dict[str, str] | None = None) -> None:
+    """Create the datasets and every table of ``schemas/`` through the BigQuery API.
+
+    ``datasets`` maps the schema's dataset names to the names to create
+    (default: ``events`` and ``analytics`` as they are), so tests can isolate.
+    """
+    for logical, actual in (datasets or {"events": "events", "analytics": "analytics"}).items():
+        client.create_dataset(f"{project}.{actual}", exists_ok=True)
+        for spec in all_tables(logical):
+            client.create_table(bigquery_table(spec, project, dataset=actual), exists_ok=True)
+
+
+def create_topics(project: str = PROJECT) -> dict[str, str]:
+    """One topic and subscription per stream plus a mixed one; returns stream -> subscription path."""
+    from google.cloud import pubsub_v1
+
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    subscriptions = {}
+    with subscriber:
+        for name in (*STREAMS, MIXED):
+            topic = publisher.topic_path(project, name)
+            subscription = subscriber.subscription_path(project, f"{name}-pipeline")
+            publisher.create_topic(name=topic)
+            subscriber.create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
+            subscriptions[name] = subscription
+    return subscriptions
+
+
+@dataclass
+class LocalStack:
+    """The three emulators, started together, with everything the pipeline needs created."""
+
+    root: Path
+    bigquery_data_dir: Path | None = None
+    project: str = PROJECT
+    bucket: str = BUCKET
+    emulators: dict[str, Emulator] = field(default_factory=dict)
+    subscriptions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def bigquery_endpoint(self) -> str:
+        return f"http://{self.emulators['bigquery'].host}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment variables that point the official clients at the emulators."""
+        return {
+            "PUBSUB_EMULATOR_HOST": self.emulators["pubsub"].host,
+            "STORAGE_EMULATOR_HOST": f"http://{self.emulators['storage'].host}",
+            "GOOGLE_CLOUD_PROJECT": self.project,
+        }
+
+    def start(self) -> LocalStack:
+        """Start whichever emulators are not running yet, then create topics, bucket and tables."""
+        log_dir = self.root / "logs"
+        factories = {
+            "pubsub": lambda: pubsub_emulator(log_dir, self.project),
+            "bigquery": lambda: bigquery_emulator(log_dir, self.project, self.bigquery_data_dir),
+            "storage": lambda: storage_emulator(log_dir),
+        }
+        try:
+            for name, make in factories.items():
+                if name not in self.emulators:
+                    self.emulators[name] = make()
+                    self.emulators[name].start()
+            os.environ.update(self.env)
+            create_tables(self.bigquery_client(), self.project)
+            self.subscriptions = create_topics(self.project)
+            storage_client(self.project).create_bucket(self.bucket)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for emulator in self.emulators.values():
+            emulator.stop()
+
+    def bigquery_client(self):
+        return bigquery_client(self.bigquery_endpoint, self.project)
+
+
+@contextmanager
+def local_stack(root: Path | None = None, bigquery_data_dir: Path | None = None) -> Iterator[LocalStack]:
+    """Run the whole stack for the duration of a ``with`` block."""
+    root = root or Path(tempfile.mkdtemp(prefix="eventharbor-"))
+    stack = LocalStack(root=root, bigquery_data_dir=bigquery_data_dir).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def main() -> None:
+    with local_stack(Path(".local")) as stack:
+        for key, value in stack.env.items():
+            print(f"export {key}={value}")
+        print(f"# BigQuery REST endpoint: {stack.bigquery_endpoint}")
+        for name, emulator in stack.emulators.items():
+            print(f"# {name}: pid {emulator.pid}")
+        print("# Ctrl-C stops the stack.")
+        with suppress(KeyboardInterrupt):
+            signal.pause()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""EventHarbor: an event pipeline for Google Cloud (Beam, BigQuery, Pub/Sub, GCS).
+
+Dataflow workers install this package with ``--setup_file ./setup.py``.
+"""
+
+from setuptools import setup
+
+RUNTIME = [
+    "apache-beam[gcp]==2.77.0",
+    "google-cloud-bigquery>=3.20",
+    "google-cloud-pubsub>=2.20",
+    "google-cloud-storage>=2.16",
+]
+
+LOCAL_STACK = [
+    "bqemulator==1.4.0",
+    "duckdb==1.5.5",
+    "duckdb-extension-spatial==1.5.5",
+    "numpy",
+    "gcp-storage-emulator",
+]
+
+DEV = LOCAL_STACK + [
+    "pytest",
+    "pytest-timeout",
+    "ruff",
+    "sqlglot",
+    "python-hcl2",
+    "checkov",
+]
+
+setup(
+    name="eventharbor",
+    version="0.1.0",
+    description="Event pipeline for Google Cloud: Pub/Sub -> Beam -> BigQuery and GCS, and scheduled models.",
+    python_requires=">=3.10",
+    packages=["pipeline", "transforms", "schemas"],
+    package_data={"schemas": ["tables.json", "events/*.json", "analytics/*.json"]},
+    install_requires=RUNTIME,
+    extras_require={"local": LOCAL_STACK, "dev": DEV},
+)

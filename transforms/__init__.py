@@ -1,0 +1,1 @@
+"""EventHarbor Beam transforms: parse, validate, normalise, de-duplicate, route, shape rows."""
