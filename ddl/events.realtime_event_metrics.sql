@@ -6,8 +6,8 @@ CREATE TABLE IF NOT EXISTS `events.realtime_event_metrics` (
   window_end TIMESTAMP NOT NULL OPTIONS (description = "End of the sliding event-time window (exclusive)."),
   occurrences INT64 NOT NULL OPTIONS (description = "Events in the window (the latest firing is the most complete)."),
   last_event_ts TIMESTAMP NOT NULL OPTIONS (description = "Latest event time seen in the window."),
-  is_final BOOL NOT NULL OPTIONS (description = "False for early/late firings; true for the on-time firing at the watermark."),
-  emitted_at TIMESTAMP NOT NULL OPTIONS (description = "When this pane was written.")
+  pane_timing STRING NOT NULL OPTIONS (description = "EARLY, ON_TIME or LATE: which trigger firing wrote this row."),
+  pane_index INT64 NOT NULL OPTIONS (description = "Firing number for the window (0 first); panes accumulate, so the highest index is the latest count.")
 )
 PARTITION BY DATE(window_start)
 CLUSTER BY stream, event_type

@@ -1,0 +1,136 @@
+"""BigQuery sinks: raw tables, dead letters and metrics through Beam's ``WriteToBigQuery``.
+
+Rows go through streaming inserts with ``event_id`` as BigQuery's insertId, and
+``RETRY_ON_TRANSIENT_ERROR``: a row BigQuery refuses (reason ``invalid``) is
+never retried but comes back on ``failed_rows_with_errors`` and becomes a
+``load_rejected`` dead letter; transient errors are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.io.gcp.bigquery import BigQueryDisposition, WriteToBigQuery
+from apache_beam.io.gcp.bigquery_tools import RetryStrategy
+from apache_beam.metrics import Metrics
+
+from schemas import load_schema
+from transforms import errors
+from transforms.messages import Failure, ValidEvent
+from transforms.parse import NAMESPACE, utc_now
+from transforms.rows import dead_letter_row, event_row, table_row
+
+STREAMS = ("orders", "inventory", "user_activity")
+
+
+class InsertClient:
+    """The client Beam's streaming inserts call: google-cloud-bigquery, with ``event_id`` as insertId.
+
+    Beam would invent a random insertId per row; using the event's own id lets
+    BigQuery's best-effort de-duplication also catch re-sends across retries and
+    restarts. Built lazily so the DoFn that holds it pickles; ``endpoint`` points
+    it at a local emulator (anonymous credentials), else Application Default
+    Credentials reach real BigQuery.
+    """
+
+    def __init__(self, project: str, endpoint: str | None = None) -> None:
+        self.project = project
+        self.endpoint = endpoint
+        self._client = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"project": self.project, "endpoint": self.endpoint, "_client": None}
+
+    def client(self):
+        if self._client is None:
+            from google.cloud import bigquery
+
+            if self.endpoint:
+                from google.auth.credentials import AnonymousCredentials
+
+                self._client = bigquery.Client(
+                    project=self.project,
+                    credentials=AnonymousCredentials(),
+                    client_options={"api_endpoint": self.endpoint},
+                )
+            else:
+                self._client = bigquery.Client(project=self.project)
+        return self._client
+
+    def insert_rows_json(self, table, json_rows, row_ids=None, **kwargs):
+        beam_ids = row_ids or [None] * len(json_rows)
+        ids = [row.get("event_id") or beam_id for row, beam_id in zip(json_rows, beam_ids, strict=True)]
+        return self.client().insert_rows_json(table, json_rows, row_ids=ids, **kwargs)
+
+
+def write_rows(rows, table: str, client: InsertClient):
+    """Append rows to an existing table; returns Beam's WriteResult."""
+    return rows | f"Write_{table.rsplit('.', 1)[-1]}" >> WriteToBigQuery(
+        table=table,
+        method=WriteToBigQuery.Method.STREAMING_INSERTS,
+        create_disposition=BigQueryDisposition.CREATE_NEVER,
+        write_disposition=BigQueryDisposition.WRITE_APPEND,
+        insert_retry_strategy=RetryStrategy.RETRY_ON_TRANSIENT_ERROR,
+        test_client=client,
+    )
+
+
+class RejectedRowToDeadLetter(beam.DoFn):
+    """A row BigQuery refused -> a ``load_rejected`` dead-letter row naming BigQuery's reasons."""
+
+    def process(self, failed: tuple[Any, dict[str, Any], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+        destination, row, row_errors = failed
+        table = str(destination).rsplit(".", 1)[-1].rsplit(":", 1)[-1]
+        stream = table if table in STREAMS else errors.UNKNOWN_STREAM
+        Metrics.counter(NAMESPACE, f"rejected_{errors.LOAD_REJECTED}").inc()
+        Metrics.counter(NAMESPACE, f"load_rejected_{stream}").inc()
+        reasons = "; ".join(
+            f"{e.get('location') or 'row'}: {e.get('message', '')} (reason {e.get('reason', 'unknown')})"
+            for e in row_errors
+        )
+        record = {
+            "failed_at": utc_now(),
+            "stream": stream,
+            "stage": errors.STAGE_LOAD,
+            "error_code": errors.LOAD_REJECTED,
+            "error_message": f"BigQuery refused the row for table {table}: {reasons}",
+            "payload": json.dumps(row, sort_keys=True),
+            "payload_encoding": "utf-8",
+            "payload_truncated": False,
+            "attributes": {},
+            "event_id": row.get("event_id"),
+        }
+        yield table_row(record, load_schema("events", "dead_letter"))
+
+
+class WriteEvents(beam.PTransform):
+    """Unique ValidEvents -> the three raw tables; returns dead-letter rows for refused rows."""
+
+    def __init__(self, project: str, dataset: str, client: InsertClient) -> None:
+        super().__init__()
+        self.project = project
+        self.dataset = dataset
+        self.client = client
+
+    def expand(self, events):
+        by_stream = events | "ByStream" >> beam.Partition(lambda e, _: STREAMS.index(e.stream), len(STREAMS))
+        refused = []
+        for stream, stream_events in zip(STREAMS, by_stream, strict=True):
+            rows = stream_events | f"Shape_{stream}" >> beam.Map(_counted_row)
+            result = write_rows(rows, f"{self.project}:{self.dataset}.{stream}", self.client)
+            refused.append(
+                result.failed_rows_with_errors | f"Refused_{stream}" >> beam.ParDo(RejectedRowToDeadLetter())
+            )
+        return refused | "AllRefused" >> beam.Flatten()
+
+
+def _counted_row(event: ValidEvent) -> dict[str, Any]:
+    Metrics.counter(NAMESPACE, f"sent_{event.stream}").inc()
+    return event_row(event.stream, event.event)
+
+
+def failure_to_row(failure: Failure) -> dict[str, Any]:
+    return dead_letter_row(failure, utc_now())

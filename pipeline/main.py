@@ -1,0 +1,106 @@
+"""EventHarbor pipeline entry point: ``python -m pipeline.main [options]``.
+
+Batch over files on the DirectRunner, or streaming from Pub/Sub on Dataflow (or
+the DirectRunner), with the same graph:
+
+    read -> parse/validate -> archive (every message)
+                           -> de-duplicate -> raw tables -> refused rows -> dead letters
+                           -> failures ------------------------------------> dead letters
+                           -> sliding-window metrics -> realtime_event_metrics
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipeline.bigquery_io import InsertClient, WriteEvents, failure_to_row, write_rows
+from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key
+from pipeline.sources import ReadFiles, ReadSubscriptions
+from pipeline.summary import counters, format_summary, reconcile, write_summary
+from transforms.archive import ArchiveRawMessages
+from transforms.dedup import DeduplicateEvents
+from transforms.parse import NAMESPACE, ParseAndValidate, utc_now
+from transforms.realtime_metrics import RealtimeEventMetrics
+
+
+def count_dead_letter_write_failures(failed) -> None:
+    Metrics.counter(NAMESPACE, "dead_letter_write_failed").inc()
+    logging.error("dead-letter row could not be written (the message stays in the raw archive): %s", failed)
+
+
+def build_pipeline(
+    pipeline: beam.Pipeline, options: PipelineOptions, clock: Callable[[], datetime] = utc_now
+) -> None:
+    """Wire the whole graph onto ``pipeline`` from ``options``."""
+    opts = check_options(options)
+    streaming = options.view_as(StandardOptions).streaming
+    project = bigquery_project(options)
+    client = InsertClient(project, opts.bigquery_endpoint)
+
+    if opts.source == "pubsub":
+        messages = pipeline | "ReadPubSub" >> ReadSubscriptions(opts.subscriptions)
+    else:
+        messages = pipeline | "ReadFiles" >> ReadFiles(opts.input)
+
+    valid, failures = messages | "ParseAndValidate" >> ParseAndValidate(
+        opts.ip_mode, ip_hash_key(opts), clock
+    )
+
+    if opts.archive_root:
+        (
+            (valid, failures)
+            | "EveryMessage" >> beam.Flatten()
+            | "Archive" >> ArchiveRawMessages(opts.archive_root, streaming, opts.archive_window_s)
+        )
+
+    unique = valid | "Deduplicate" >> DeduplicateEvents(opts.dedup_window_s)
+    refused = unique | "WriteEvents" >> WriteEvents(project, opts.dataset, client)
+
+    dead_letters = (
+        failures | "FailureToRow" >> beam.Map(failure_to_row),
+        refused,
+    ) | "AllDeadLetters" >> beam.Flatten()
+    dead_letter_result = write_rows(
+        dead_letters, f"{project}:{opts.dataset}.{opts.dead_letter_table}", client
+    )
+    _ = dead_letter_result.failed_rows_with_errors | "DeadLetterWriteFailed" >> beam.Map(
+        count_dead_letter_write_failures
+    )
+
+    metric_rows = unique | "RealtimeMetrics" >> RealtimeEventMetrics(
+        opts.window_size_s, opts.window_period_s, opts.allowed_lateness_s, opts.early_firing_s if streaming else 0
+    )
+    write_rows(metric_rows, f"{project}:{opts.dataset}.{opts.metrics_table}", client)
+
+
+def run(argv: list[str] | None = None, clock: Callable[[], datetime] = utc_now) -> dict | None:
+    """Run the pipeline; for batch runs return (and print) the reconciliation summary."""
+    options = PipelineOptions(argv)
+    try:
+        opts = check_options(options)
+    except OptionsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, options, clock)
+    result = pipeline.run()
+    if options.view_as(StandardOptions).streaming:
+        return None
+    result.wait_until_finish()
+    summary = reconcile(counters(result))
+    print(format_summary(summary))
+    if opts.summary_path:
+        write_summary(summary, opts.summary_path)
+    return summary
+
+
+if __name__ == "__main__":
+    logging.getLogger().setLevel(logging.WARNING)
+    run()

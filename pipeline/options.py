@@ -1,0 +1,126 @@
+"""Command-line options of the EventHarbor pipeline (beside Beam's standard ones)."""
+
+from __future__ import annotations
+
+import os
+
+from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
+
+from transforms.validation import IP_MODES
+
+IP_HASH_KEY_ENV = "EVENTHARBOR_IP_HASH_KEY"
+
+
+class EventHarborOptions(PipelineOptions):
+    """``python -m pipeline.main --help`` lists these under "EventHarbor"."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        group = parser.add_argument_group("EventHarbor")
+        group.add_argument(
+            "--source",
+            choices=("files", "pubsub"),
+            default="files",
+            help="files: batch over --input; pubsub: streaming from --subscriptions.",
+        )
+        group.add_argument(
+            "--input",
+            help="Comma-separated file globs (local or gs://) of JSON Lines events or raw-archive envelopes "
+            "(.gz read transparently). Used with --source files.",
+        )
+        group.add_argument(
+            "--subscriptions",
+            help="Comma-separated Pub/Sub subscription paths (projects/P/subscriptions/S): one per stream "
+            "or one mixed; events are routed by their event_type. Used with --source pubsub.",
+        )
+        group.add_argument("--bq_project", help="Project of the BigQuery datasets (default: --project).")
+        group.add_argument(
+            "--dataset", default="events", help="Dataset of the raw, dead-letter and metrics tables."
+        )
+        group.add_argument("--dead_letter_table", default="dead_letter", help="Table for rejected messages.")
+        group.add_argument(
+            "--metrics_table", default="realtime_event_metrics", help="Table for sliding-window counts."
+        )
+        group.add_argument(
+            "--archive_root",
+            help="Raw archive root, gs://BUCKET/raw or a local directory. Every message is written there "
+            "as received. Leave unset only for replays that must not archive again.",
+        )
+        group.add_argument(
+            "--ip_mode",
+            choices=IP_MODES,
+            default="truncate",
+            help="user_activity.ip_address: raw, truncate (zero the last IPv4 octet / last 80 IPv6 bits; "
+            "the default) or hash (HMAC-SHA256 with --ip_hash_key).",
+        )
+        group.add_argument(
+            "--ip_hash_key",
+            help=f"Secret key for --ip_mode hash (or set {IP_HASH_KEY_ENV}; the variable keeps it out of "
+            "the job's visible options).",
+        )
+        group.add_argument("--window_size_s", type=int, default=60, help="Sliding window length, seconds.")
+        group.add_argument("--window_period_s", type=int, default=10, help="Sliding window period, seconds.")
+        group.add_argument(
+            "--allowed_lateness_s",
+            type=int,
+            default=600,
+            help="How long after a window ends late events still update its count, seconds.",
+        )
+        group.add_argument(
+            "--early_firing_s",
+            type=int,
+            default=10,
+            help="Processing-time delay between early panes, seconds.",
+        )
+        group.add_argument(
+            "--dedup_window_s",
+            type=int,
+            default=600,
+            help="Streaming: how long an event_id is remembered for de-duplication, seconds. "
+            "Batch runs de-duplicate over the whole input.",
+        )
+        group.add_argument(
+            "--archive_window_s", type=int, default=60, help="Streaming: archive file window, seconds."
+        )
+        group.add_argument(
+            "--bigquery_endpoint",
+            help="BigQuery REST endpoint for local runs (e.g. http://127.0.0.1:9050 for bqemulator); "
+            "unset for real BigQuery.",
+        )
+        group.add_argument("--summary_path", help="Batch: write the reconciliation summary JSON here.")
+
+
+class OptionsError(ValueError):
+    """An option is missing or inconsistent; the message names it and says what to do."""
+
+
+def ip_hash_key(options: EventHarborOptions) -> bytes | None:
+    key = options.ip_hash_key or os.environ.get(IP_HASH_KEY_ENV)
+    return key.encode("utf-8") if key else None
+
+
+def check_options(options: PipelineOptions) -> EventHarborOptions:
+    """Validate option combinations up front, before any I/O."""
+    opts = options.view_as(EventHarborOptions)
+    if opts.source == "files" and not opts.input:
+        raise OptionsError("--source files needs --input 'path/*.jsonl' (local paths or gs:// globs)")
+    if opts.source == "pubsub":
+        if not opts.subscriptions:
+            raise OptionsError("--source pubsub needs --subscriptions projects/P/subscriptions/S[,...]")
+        bad = [s for s in opts.subscriptions.split(",") if not s.strip().startswith("projects/")]
+        if bad:
+            raise OptionsError(f"--subscriptions must be full paths projects/P/subscriptions/S; got {bad}")
+        options.view_as(StandardOptions).streaming = True
+    if opts.ip_mode == "hash" and not ip_hash_key(opts):
+        raise OptionsError(
+            f"--ip_mode hash needs --ip_hash_key or the {IP_HASH_KEY_ENV} environment variable"
+        )
+    if opts.window_period_s <= 0 or opts.window_size_s < opts.window_period_s:
+        raise OptionsError("--window_size_s must be >= --window_period_s > 0")
+    if not (opts.bq_project or options.view_as(GoogleCloudOptions).project):
+        raise OptionsError("set --project (or --bq_project) to the project that holds the BigQuery datasets")
+    return opts
+
+
+def bigquery_project(options: PipelineOptions) -> str:
+    return options.view_as(EventHarborOptions).bq_project or options.view_as(GoogleCloudOptions).project

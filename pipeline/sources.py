@@ -1,0 +1,68 @@
+"""Sources: files (JSON Lines or raw-archive envelopes, batch) and Pub/Sub (streaming)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import apache_beam as beam
+from apache_beam.coders import BytesCoder
+from apache_beam.io import ReadFromPubSub
+from apache_beam.io.textio import ReadFromTextWithFilename
+
+from transforms.messages import Message, is_envelope
+
+SOURCE_FILE_ATTRIBUTE = "source_file"
+
+
+class LineToMessage(beam.DoFn):
+    """A file line -> Message: an archive envelope is unwrapped, any other line is the data itself."""
+
+    def process(self, element: tuple[str, bytes]) -> Iterator[Message]:
+        filename, line = element
+        if not line.strip():
+            return
+        envelope = is_envelope(line)
+        if envelope is not None:
+            yield Message.from_envelope(envelope)
+        else:
+            yield Message(data=line, attributes={SOURCE_FILE_ATTRIBUTE: filename})
+
+
+def pubsub_to_message(pubsub_message) -> Message:
+    return Message(
+        data=pubsub_message.data or b"",
+        attributes=dict(pubsub_message.attributes or {}),
+        message_id=pubsub_message.message_id,
+        publish_time=pubsub_message.publish_time,
+    )
+
+
+class ReadFiles(beam.PTransform):
+    """Comma-separated globs -> Messages."""
+
+    def __init__(self, patterns: str) -> None:
+        super().__init__()
+        self.patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+
+    def expand(self, pipeline):
+        lines = [
+            pipeline | f"ReadFiles{i}" >> ReadFromTextWithFilename(pattern, coder=BytesCoder())
+            for i, pattern in enumerate(self.patterns)
+        ]
+        return lines | "AllFiles" >> beam.Flatten() | "ToMessage" >> beam.ParDo(LineToMessage())
+
+
+class ReadSubscriptions(beam.PTransform):
+    """Comma-separated subscription paths -> Messages, timestamped at publish time."""
+
+    def __init__(self, subscriptions: str) -> None:
+        super().__init__()
+        self.subscriptions = [s.strip() for s in subscriptions.split(",") if s.strip()]
+
+    def expand(self, pipeline):
+        reads = [
+            pipeline
+            | f"Read_{path.rsplit('/', 1)[-1]}" >> ReadFromPubSub(subscription=path, with_attributes=True)
+            for path in self.subscriptions
+        ]
+        return reads | "AllSubscriptions" >> beam.Flatten() | "ToMessage" >> beam.Map(pubsub_to_message)

@@ -1,0 +1,435 @@
+"""Parse, validate and normalise one event against the contract of SPEC section 3.
+
+Pure functions, no Beam: every rule raises ``Rejection`` with a stable code and
+a message naming the field and what is wrong with its value. The Beam DoFns in
+``transforms.parse`` wrap these and route rejections to the dead-letter output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from transforms import errors
+from transforms.errors import Rejection
+
+MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_EVENT_ID_CHARS = 128
+FUTURE_TOLERANCE = timedelta(days=1)
+AMOUNT_TOLERANCE = Decimal("0.01")
+NUMERIC_MAX_SCALE = 9
+NUMERIC_MAX_ABS = Decimal("1e29")
+
+STREAM_BY_EVENT_TYPE = {"order": "orders", "inventory": "inventory", "user_activity": "user_activity"}
+ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
+INVENTORY_SIGNS = {"restock": 1, "return": 1, "sale": -1, "damage": -1}
+ACTIVITY_TYPES = ("login", "logout", "view_product", "add_to_cart", "remove_from_cart")
+PLATFORMS = ("web", "mobile", "tablet")
+IP_MODES = ("raw", "truncate", "hash")
+ISO_COUNTRIES = frozenset(
+    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT
+    BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER
+    ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID
+    IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV
+    LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR
+    NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
+    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC
+    VE VG VI VN VU WF WS YE YT ZA ZM ZW""".split()
+)
+_RFC3339 = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$",
+)
+_EPOCH_MS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)  # 0001-01-01 .. 9999-12-31
+
+
+# --- parse stage -------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_payload(data: bytes) -> dict[str, Any]:
+    """Bytes -> JSON object, or ``Rejection`` (payload_too_large, invalid_encoding, invalid_json,
+    not_an_object). Numbers with a fraction are parsed as ``Decimal``, never float."""
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise Rejection(
+            errors.PAYLOAD_TOO_LARGE,
+            f"payload is {len(data)} bytes; the limit is {MAX_PAYLOAD_BYTES} bytes (1 MiB)",
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejection(
+            errors.INVALID_ENCODING,
+            f"payload is not valid UTF-8: byte {data[exc.start : exc.start + 1]!r} at offset {exc.start}",
+        ) from None
+    try:
+        obj = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise Rejection(errors.INVALID_JSON, f"payload is not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise Rejection(errors.NOT_AN_OBJECT, f"payload must be a JSON object, got a JSON {_json_type(obj)}")
+    return obj
+
+
+def stream_of(obj: dict[str, Any]) -> str:
+    """The stream (table) an object is routed to, or ``unknown``."""
+    event_type = obj.get("event_type")
+    if isinstance(event_type, str):
+        return STREAM_BY_EVENT_TYPE.get(event_type, errors.UNKNOWN_STREAM)
+    return errors.UNKNOWN_STREAM
+
+
+# --- field checks ------------------------------------------------------------------------------
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, Decimal)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _get(obj: dict[str, Any], key: str, path: str) -> Any:
+    value = obj.get(key)
+    if value is None:
+        raise Rejection(errors.MISSING_FIELD, f"required field '{path}' is missing")
+    return value
+
+
+def _string(obj: dict[str, Any], key: str, path: str) -> str:
+    value = _get(obj, key, path)
+    if not isinstance(value, str):
+        raise Rejection(
+            errors.WRONG_TYPE, f"field '{path}' must be a string, got {_json_type(value)} {_show(value)}"
+        )
+    if not value.strip():
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' must not be empty")
+    return value
+
+
+def _enum(obj: dict[str, Any], key: str, path: str, allowed: tuple[str, ...]) -> str:
+    value = _string(obj, key, path)
+    if value not in allowed:
+        raise Rejection(
+            errors.INVALID_VALUE, f"field '{path}' must be one of {', '.join(allowed)}; got {_show(value)}"
+        )
+    return value
+
+
+def _object(obj: dict[str, Any], key: str, path: str) -> dict[str, Any]:
+    value = _get(obj, key, path)
+    if not isinstance(value, dict):
+        raise Rejection(
+            errors.WRONG_TYPE, f"field '{path}' must be an object, got {_json_type(value)} {_show(value)}"
+        )
+    return value
+
+
+def _integer(obj: dict[str, Any], key: str, path: str) -> int:
+    value = _get(obj, key, path)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Rejection(
+            errors.WRONG_TYPE, f"field '{path}' must be an integer, got {_json_type(value)} {_show(value)}"
+        )
+    return value
+
+
+def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal:
+    """A non-negative exact decimal, given as a JSON number or a numeric string."""
+    value = _get(obj, key, path)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+        raise Rejection(
+            errors.WRONG_TYPE,
+            f"field '{path}' must be a decimal number, got {_json_type(value)} {_show(value)}",
+        )
+    try:
+        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
+    except InvalidOperation:
+        raise Rejection(
+            errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {_show(value)}"
+        ) from None
+    if not amount.is_finite():
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be a finite number, got {_show(value)}")
+    if amount < 0:
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be >= 0, got {_show(value)}")
+    if amount >= NUMERIC_MAX_ABS or -amount.as_tuple().exponent > NUMERIC_MAX_SCALE:
+        raise Rejection(
+            errors.INVALID_VALUE,
+            f"field '{path}' does not fit BigQuery NUMERIC (< 1e29, at most 9 decimals): {_show(value)}",
+        )
+    return amount
+
+
+def parse_timestamp(value: Any, path: str) -> datetime:
+    """RFC 3339 with a zone offset, or integer epoch milliseconds -> aware UTC datetime."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise Rejection(
+            errors.WRONG_TYPE,
+            f"field '{path}' must be an RFC 3339 string or epoch milliseconds, "
+            f"got {_json_type(value)} {_show(value)}",
+        )
+    if isinstance(value, int):
+        if not _EPOCH_MS_RANGE[0] <= value <= _EPOCH_MS_RANGE[1]:
+            raise Rejection(
+                errors.BAD_TIMESTAMP, f"field '{path}': epoch milliseconds {value} are out of range"
+            )
+        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=value)
+    match = _RFC3339.match(value.strip())
+    if not match:
+        raise Rejection(errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not an RFC 3339 timestamp")
+    day, clock, fraction, zone = match.groups()
+    if zone is None:
+        raise Rejection(
+            errors.BAD_TIMESTAMP,
+            f"field '{path}': {_show(value)} has no zone offset; add 'Z' or '+HH:MM' so it is unambiguous",
+        )
+    fraction = (fraction or "")[:7]  # Python keeps microseconds; BigQuery keeps microseconds too.
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    try:
+        parsed = datetime.fromisoformat(f"{day}T{clock}{fraction}{zone}")
+    except ValueError as exc:
+        raise Rejection(
+            errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not a valid time ({exc})"
+        ) from None
+    return parsed.astimezone(timezone.utc)
+
+
+def _timestamp(obj: dict[str, Any], key: str, path: str, now: datetime) -> datetime:
+    moment = parse_timestamp(_get(obj, key, path), path)
+    if moment > now + FUTURE_TOLERANCE:
+        raise Rejection(
+            errors.FUTURE_TIMESTAMP,
+            f"field '{path}': {rfc3339(moment)} is more than 1 day after the processing time {rfc3339(now)}",
+        )
+    return moment
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC RFC 3339 with 'Z', microsecond precision when needed."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+# --- per-stream contracts ----------------------------------------------------------------------
+
+
+def _order(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime]:
+    order_id = _string(obj, "order_id", "order_id")
+    customer_id = _string(obj, "customer_id", "customer_id")
+    order_date = _timestamp(obj, "order_date", "order_date", now)
+    status = _enum(obj, "status", "status", ORDER_STATUSES)
+    raw_items = _get(obj, "items", "items")
+    if not isinstance(raw_items, list):
+        raise Rejection(errors.WRONG_TYPE, f"field 'items' must be an array, got {_json_type(raw_items)}")
+    if not raw_items:
+        raise Rejection(errors.INVALID_VALUE, "field 'items' must hold at least one item")
+    items = []
+    for index, raw in enumerate(raw_items):
+        path = f"items[{index}]"
+        if not isinstance(raw, dict):
+            raise Rejection(errors.WRONG_TYPE, f"field '{path}' must be an object, got {_json_type(raw)}")
+        quantity = _integer(raw, "quantity", f"{path}.quantity")
+        if quantity < 1:
+            raise Rejection(errors.INVALID_VALUE, f"field '{path}.quantity' must be >= 1, got {quantity}")
+        items.append(
+            {
+                "product_id": _string(raw, "product_id", f"{path}.product_id"),
+                "product_name": _string(raw, "product_name", f"{path}.product_name"),
+                "quantity": quantity,
+                "price": _decimal(raw, "price", f"{path}.price"),
+            }
+        )
+    address = _object(obj, "shipping_address", "shipping_address")
+    country = _string(address, "country", "shipping_address.country").strip().upper()
+    if country not in ISO_COUNTRIES:
+        raise Rejection(
+            errors.INVALID_VALUE,
+            "field 'shipping_address.country' must be an ISO 3166-1 alpha-2 code, "
+            f"got {_show(address['country'])}",
+        )
+    total = _decimal(obj, "total_amount", "total_amount")
+    computed = sum((i["quantity"] * i["price"] for i in items), Decimal(0))
+    if abs(total - computed) > AMOUNT_TOLERANCE:
+        raise Rejection(
+            errors.AMOUNT_MISMATCH,
+            f"field 'total_amount' is {total} but the items add up to {computed} (sum of quantity x price)",
+        )
+    event = {
+        "order_id": order_id,
+        "customer_id": customer_id,
+        "order_date": order_date,
+        "status": status,
+        "items": items,
+        "shipping_address": {
+            "street": _string(address, "street", "shipping_address.street"),
+            "city": _string(address, "city", "shipping_address.city"),
+            "country": country,
+        },
+        "total_amount": total,
+    }
+    return event, order_date
+
+
+def _inventory(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime]:
+    inventory_id = _string(obj, "inventory_id", "inventory_id")
+    product_id = _string(obj, "product_id", "product_id")
+    warehouse_id = _string(obj, "warehouse_id", "warehouse_id")
+    change = _integer(obj, "quantity_change", "quantity_change")
+    if change == 0 or not -100 <= change <= 100:
+        raise Rejection(
+            errors.INVALID_VALUE,
+            f"field 'quantity_change' must be between -100 and 100 and not 0, got {change}",
+        )
+    reason = _enum(obj, "reason", "reason", tuple(INVENTORY_SIGNS))
+    if (change > 0) != (INVENTORY_SIGNS[reason] > 0):
+        sign = "positive" if INVENTORY_SIGNS[reason] > 0 else "negative"
+        raise Rejection(
+            errors.INVALID_VALUE,
+            f"field 'quantity_change' must be {sign} for reason '{reason}', got {change}",
+        )
+    moment = _timestamp(obj, "timestamp", "timestamp", now)
+    event = {
+        "inventory_id": inventory_id,
+        "product_id": product_id,
+        "warehouse_id": warehouse_id,
+        "quantity_change": change,
+        "reason": reason,
+        "timestamp": moment,
+    }
+    return event, moment
+
+
+def _user_activity(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime]:
+    user_id = _string(obj, "user_id", "user_id")
+    activity_type = _enum(obj, "activity_type", "activity_type", ACTIVITY_TYPES)
+    ip_text = _string(obj, "ip_address", "ip_address")
+    try:
+        ip = ipaddress.ip_address(ip_text.strip())
+    except ValueError:
+        raise Rejection(
+            errors.INVALID_VALUE, f"field 'ip_address' must be an IPv4 or IPv6 address, got {_show(ip_text)}"
+        ) from None
+    user_agent = _string(obj, "user_agent", "user_agent")
+    moment = _timestamp(obj, "timestamp", "timestamp", now)
+    metadata = _object(obj, "metadata", "metadata")
+    event = {
+        "user_id": user_id,
+        "activity_type": activity_type,
+        "ip_address": ip,
+        "user_agent": user_agent,
+        "timestamp": moment,
+        "metadata": {
+            "session_id": _string(metadata, "session_id", "metadata.session_id"),
+            "platform": _enum(metadata, "platform", "metadata.platform", PLATFORMS),
+        },
+    }
+    return event, moment
+
+
+CONTRACTS: dict[str, Callable[[dict[str, Any], datetime], tuple[dict[str, Any], datetime]]] = {
+    "orders": _order,
+    "inventory": _inventory,
+    "user_activity": _user_activity,
+}
+
+
+# --- normalisation -----------------------------------------------------------------------------
+
+
+def canonical_json(obj: Any) -> str:
+    """Key-sorted, whitespace-free JSON; Decimals as their exact text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def derive_event_id(obj: dict[str, Any]) -> str:
+    """A deterministic id from the canonical payload, so a re-sent event gets the same id."""
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
+
+
+def event_id_of(obj: dict[str, Any]) -> str:
+    """The producer's ``event_id`` when given (validated), else the derived one."""
+    if "event_id" not in obj or obj["event_id"] is None:
+        return derive_event_id(obj)
+    value = obj["event_id"]
+    if not isinstance(value, str):
+        raise Rejection(
+            errors.WRONG_TYPE, f"field 'event_id' must be a string, got {_json_type(value)} {_show(value)}"
+        )
+    if not value.strip() or len(value) > MAX_EVENT_ID_CHARS:
+        raise Rejection(
+            errors.INVALID_VALUE,
+            f"field 'event_id' must be 1 to {MAX_EVENT_ID_CHARS} characters, got {len(value)}",
+        )
+    return value
+
+
+def mask_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, mode: str, key: bytes | None) -> str:
+    """``raw`` keeps the address; ``truncate`` zeroes the last IPv4 octet / last 80 IPv6 bits;
+    ``hash`` is a keyed HMAC-SHA256 of the address (hex)."""
+    if mode == "raw":
+        return str(ip)
+    if mode == "truncate":
+        prefix = 24 if ip.version == 4 else 48
+        return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+    if mode == "hash":
+        if not key:
+            raise ValueError("--ip_mode hash needs --ip_hash_key (or EVENTHARBOR_IP_HASH_KEY)")
+        return hmac.new(key, str(ip).encode("ascii"), hashlib.sha256).hexdigest()
+    raise ValueError(f"--ip_mode must be one of {', '.join(IP_MODES)}, got {mode!r}")
+
+
+def validate_event(
+    obj: dict[str, Any],
+    now: datetime,
+    ip_mode: str = "truncate",
+    ip_key: bytes | None = None,
+) -> tuple[str, str, datetime, dict[str, Any]]:
+    """Check a parsed object against its stream's contract.
+
+    Returns ``(stream, event_id, event_time, event)`` where ``event`` holds Python
+    types (aware UTC datetimes, ``Decimal`` money, ``date`` event_date), or raises
+    ``Rejection``.
+    """
+    event_type = _get(obj, "event_type", "event_type")
+    if not isinstance(event_type, str):
+        raise Rejection(
+            errors.WRONG_TYPE, f"field 'event_type' must be a string, got {_json_type(event_type)}"
+        )
+    stream = STREAM_BY_EVENT_TYPE.get(event_type)
+    if stream is None:
+        raise Rejection(
+            errors.UNKNOWN_EVENT_TYPE,
+            f"field 'event_type' is {_show(event_type)}; expected one of {', '.join(STREAM_BY_EVENT_TYPE)}",
+        )
+    event_id = event_id_of(obj)
+    event, event_time = CONTRACTS[stream](obj, now)
+    if stream == "user_activity":
+        event["ip_address"] = mask_ip(event["ip_address"], ip_mode, ip_key)
+    event_date: date = event_time.date()
+    event.update(
+        event_id=event_id,
+        event_type=event_type,
+        processed_timestamp=now,
+        event_date=event_date,
+    )
+    return stream, event_id, event_time, event
