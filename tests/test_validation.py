@@ -1,0 +1,498 @@
+"""Parse and validate: every error code from a real bad payload, and exact rows for valid events.
+
+Runs the Beam transforms on the TestPipeline with ``assert_that``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
+from transforms.messages import Message
+from transforms.parse import ParseAndValidate
+from transforms.rows import dead_letter_row, event_row
+from transforms.validation import MAX_PAYLOAD_BYTES, derive_event_id, mask_ip, parse_payload
+
+NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
+FAILED_AT = datetime(2026, 11, 2, 12, 0, 5, tzinfo=timezone.utc)
+
+
+def fixed_clock() -> datetime:
+    return NOW
+
+
+def check_dead_letters(payloads: list[bytes], check) -> None:
+    """Run ParseAndValidate over payloads; ``check`` asserts on the list of dead-letter rows.
+
+    Beam runs ``check`` inside the pipeline, so it must assert rather than collect.
+    """
+    with TestPipeline() as p:
+        messages = p | beam.Create([Message(data=d, message_id=f"m-{i}") for i, d in enumerate(payloads)])
+        valid, failures = messages | ParseAndValidate("truncate", None, fixed_clock)
+        rows = failures | beam.Map(dead_letter_row, FAILED_AT)
+        assert_that(rows, check)
+        assert_that(valid, equal_to([]), label="NothingValid")
+
+
+# (payload, error_code, stream, stage, words the message must contain)
+BAD_CASES = [
+    pytest.param(
+        b'{"event_type": "order", "order_id": "o',
+        "invalid_json",
+        "unknown",
+        "parse",
+        "not valid JSON",
+        id="truncated-json",
+    ),
+    pytest.param(
+        b'{"event_type": "order", "x": "\xff\xfe"}',
+        "invalid_encoding",
+        "unknown",
+        "parse",
+        "UTF-8",
+        id="invalid-utf8",
+    ),
+    pytest.param(b'[{"event_type": "order"}]', "not_an_object", "unknown", "parse", "array", id="array"),
+    pytest.param(b'{"event_type": NaN}', "invalid_json", "unknown", "parse", "NaN", id="nan-constant"),
+    pytest.param(
+        b'{"event_type": "refund", "refund_id": "r-1"}',
+        "unknown_event_type",
+        "unknown",
+        "validate",
+        "refund",
+        id="unknown-type",
+    ),
+    pytest.param(
+        encode({"order_id": "o-1"}),
+        "missing_field",
+        "unknown",
+        "validate",
+        "event_type",
+        id="missing-event-type",
+    ),
+    pytest.param(
+        changed(ORDER, "customer_id", delete=True),
+        "missing_field",
+        "orders",
+        "validate",
+        "'customer_id'",
+        id="missing-customer-id",
+    ),
+    pytest.param(
+        changed(ORDER, "items.0.price", delete=True),
+        "missing_field",
+        "orders",
+        "validate",
+        "'items[0].price'",
+        id="missing-item-price",
+    ),
+    pytest.param(
+        changed(ORDER, "shipping_address.city", delete=True),
+        "missing_field",
+        "orders",
+        "validate",
+        "'shipping_address.city'",
+        id="missing-city",
+    ),
+    pytest.param(
+        changed(INVENTORY, "warehouse_id", delete=True),
+        "missing_field",
+        "inventory",
+        "validate",
+        "'warehouse_id'",
+        id="missing-warehouse",
+    ),
+    pytest.param(
+        changed(USER_ACTIVITY, "metadata.platform", delete=True),
+        "missing_field",
+        "user_activity",
+        "validate",
+        "'metadata.platform'",
+        id="missing-platform",
+    ),
+    pytest.param(
+        changed(USER_ACTIVITY, "metadata", delete=True),
+        "missing_field",
+        "user_activity",
+        "validate",
+        "'metadata'",
+        id="missing-metadata",
+    ),
+    pytest.param(
+        changed(ORDER, "items.0.quantity", "three"),
+        "wrong_type",
+        "orders",
+        "validate",
+        "'items[0].quantity' must be an integer",
+        id="quantity-string",
+    ),
+    pytest.param(
+        changed(ORDER, "items.0.quantity", 1.5),
+        "wrong_type",
+        "orders",
+        "validate",
+        "'items[0].quantity'",
+        id="quantity-fraction",
+    ),
+    pytest.param(
+        changed(ORDER, "items", {"product_id": "p"}),
+        "wrong_type",
+        "orders",
+        "validate",
+        "'items' must be an array",
+        id="items-object",
+    ),
+    pytest.param(
+        changed(ORDER, "customer_id", 42),
+        "wrong_type",
+        "orders",
+        "validate",
+        "'customer_id' must be a string",
+        id="customer-number",
+    ),
+    pytest.param(
+        changed(ORDER, "total_amount", "a lot"),
+        "wrong_type",
+        "orders",
+        "validate",
+        "'total_amount' must be a decimal",
+        id="amount-text",
+    ),
+    pytest.param(
+        changed(ORDER, "shipping_address", "Oslo"),
+        "wrong_type",
+        "orders",
+        "validate",
+        "'shipping_address' must be an object",
+        id="address-string",
+    ),
+    pytest.param(
+        changed(ORDER, "event_id", 7), "wrong_type", "orders", "validate", "'event_id'", id="event-id-number"
+    ),
+    pytest.param(
+        changed(ORDER, "status", "lost"), "invalid_value", "orders", "validate", "'status'", id="status-enum"
+    ),
+    pytest.param(
+        changed(ORDER, "items", []), "invalid_value", "orders", "validate", "at least one", id="items-empty"
+    ),
+    pytest.param(
+        changed(ORDER, "items.0.quantity", 0),
+        "invalid_value",
+        "orders",
+        "validate",
+        "'items[0].quantity' must be >= 1",
+        id="quantity-zero",
+    ),
+    pytest.param(
+        changed(ORDER, "items.0.price", "-1.00"),
+        "invalid_value",
+        "orders",
+        "validate",
+        "'items[0].price' must be >= 0",
+        id="price-negative",
+    ),
+    pytest.param(
+        changed(ORDER, "shipping_address.country", "XX"),
+        "invalid_value",
+        "orders",
+        "validate",
+        "ISO 3166-1",
+        id="country-unknown",
+    ),
+    pytest.param(
+        changed(ORDER, "event_id", "x" * 129),
+        "invalid_value",
+        "orders",
+        "validate",
+        "'event_id'",
+        id="event-id-too-long",
+    ),
+    pytest.param(
+        changed(INVENTORY, "quantity_change", 0),
+        "invalid_value",
+        "inventory",
+        "validate",
+        "'quantity_change'",
+        id="change-zero",
+    ),
+    pytest.param(
+        changed(INVENTORY, "quantity_change", 150),
+        "invalid_value",
+        "inventory",
+        "validate",
+        "between -100 and 100",
+        id="change-range",
+    ),
+    pytest.param(
+        changed(INVENTORY, "quantity_change", 5),
+        "invalid_value",
+        "inventory",
+        "validate",
+        "negative for reason 'sale'",
+        id="sale-positive",
+    ),
+    pytest.param(
+        encode({**INVENTORY, "reason": "restock", "quantity_change": -3}),
+        "invalid_value",
+        "inventory",
+        "validate",
+        "positive for reason 'restock'",
+        id="restock-negative",
+    ),
+    pytest.param(
+        changed(INVENTORY, "reason", "theft"),
+        "invalid_value",
+        "inventory",
+        "validate",
+        "'reason'",
+        id="reason-enum",
+    ),
+    pytest.param(
+        changed(USER_ACTIVITY, "activity_type", "purchase"),
+        "invalid_value",
+        "user_activity",
+        "validate",
+        "'activity_type'",
+        id="activity-enum",
+    ),
+    pytest.param(
+        changed(USER_ACTIVITY, "metadata.platform", "desktop"),
+        "invalid_value",
+        "user_activity",
+        "validate",
+        "'metadata.platform'",
+        id="platform-enum",
+    ),
+    pytest.param(
+        changed(USER_ACTIVITY, "ip_address", "999.1.1.1"),
+        "invalid_value",
+        "user_activity",
+        "validate",
+        "'ip_address'",
+        id="ip-invalid",
+    ),
+    pytest.param(
+        changed(ORDER, "order_date", "2026-13-45T00:00:00Z"),
+        "bad_timestamp",
+        "orders",
+        "validate",
+        "'order_date'",
+        id="timestamp-impossible",
+    ),
+    pytest.param(
+        changed(ORDER, "order_date", "2026-11-01T10:00:00"),
+        "bad_timestamp",
+        "orders",
+        "validate",
+        "no zone offset",
+        id="timestamp-naive",
+    ),
+    pytest.param(
+        changed(USER_ACTIVITY, "timestamp", "yesterday"),
+        "bad_timestamp",
+        "user_activity",
+        "validate",
+        "RFC 3339",
+        id="timestamp-text",
+    ),
+    pytest.param(
+        changed(INVENTORY, "timestamp", "2026-11-04T12:00:01Z"),
+        "future_timestamp",
+        "inventory",
+        "validate",
+        "more than 1 day",
+        id="timestamp-future",
+    ),
+    pytest.param(
+        changed(ORDER, "total_amount", "20.45"),
+        "amount_mismatch",
+        "orders",
+        "validate",
+        "15.45",
+        id="amount-mismatch",
+    ),
+    pytest.param(
+        encode({**ORDER, "padding": "x" * MAX_PAYLOAD_BYTES}),
+        "payload_too_large",
+        "unknown",
+        "parse",
+        "1 MiB",
+        id="oversized",
+    ),
+]
+
+
+@pytest.mark.parametrize(("payload", "code", "stream", "stage", "words"), BAD_CASES)
+def test_bad_message_becomes_one_dead_letter_row(payload, code, stream, stage, words):
+    check_dead_letters(
+        [payload], lambda rows: _check_one_dead_letter(rows, payload, code, stream, stage, words)
+    )
+
+
+def _check_one_dead_letter(rows, payload, code, stream, stage, words):
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["error_code"], row["stream"], row["stage"]) == (code, stream, stage)
+    assert words in row["error_message"]
+    assert row["failed_at"] == "2026-11-02T12:00:05Z"
+    assert row["message_id"] == "m-0"
+    if code == "invalid_encoding":
+        assert row["payload_encoding"] == "base64"
+    elif code == "payload_too_large":
+        assert row["payload_truncated"] is True
+        assert len(row["payload"].encode("utf-8")) == MAX_PAYLOAD_BYTES
+    else:
+        assert (row["payload"], row["payload_encoding"], row["payload_truncated"]) == (
+            payload.decode(),
+            "utf-8",
+            False,
+        )
+
+
+def test_all_error_codes_are_covered_by_cases():
+    from transforms.errors import ERROR_CODES, LOAD_REJECTED
+
+    covered = {case.values[1] for case in BAD_CASES}
+    assert covered == set(ERROR_CODES) - {LOAD_REJECTED}  # load_rejected: tests/test_load_rejected.py
+
+
+def test_timestamp_exactly_one_day_ahead_is_accepted_but_not_beyond():
+    ok = changed(INVENTORY, "timestamp", "2026-11-03T12:00:00Z")
+    late = changed(INVENTORY, "timestamp", "2026-11-03T12:00:00.001Z")
+    with TestPipeline() as p:
+        valid, failures = (
+            p
+            | beam.Create([Message(data=ok), Message(data=late)])
+            | ParseAndValidate("truncate", None, fixed_clock)
+        )
+        assert_that(
+            valid | beam.Map(lambda e: e.event["timestamp"].isoformat()),
+            equal_to(["2026-11-03T12:00:00+00:00"]),
+        )
+        assert_that(failures | beam.Map(lambda f: f.code), equal_to(["future_timestamp"]), label="Rejected")
+
+
+def assert_rows(
+    payloads: list[bytes], expected: list[tuple], ip_mode: str = "truncate", key: bytes | None = None
+):
+    """Run ParseAndValidate; the (stream, row) pairs must equal ``expected`` and nothing may fail."""
+    with TestPipeline() as p:
+        messages = p | beam.Create([Message(data=d) for d in payloads])
+        valid, failures = messages | ParseAndValidate(ip_mode, key, fixed_clock)
+        rows = valid | beam.Map(lambda e: (e.stream, event_row(e.stream, e.event)))
+        assert_that(rows, equal_to(expected))
+        assert_that(failures, equal_to([]), label="NoFailures")
+
+
+def test_valid_events_become_exact_rows():
+    order_row = {
+        "order_id": "ord-1",
+        "customer_id": "cust-1",
+        "order_date": "2026-11-01T08:15:00Z",
+        "status": "pending",
+        "items": [
+            {"product_id": "p-1", "product_name": "Mug", "quantity": 2, "price": "4.10"},
+            {"product_id": "p-2", "product_name": "Tea", "quantity": 1, "price": "7.25"},
+        ],
+        "shipping_address": {"street": "1 Karl Johans gate", "city": "Oslo", "country": "NO"},
+        "total_amount": "15.45",
+        "event_id": "evt-order-1",
+        "event_type": "order",
+        "processed_timestamp": "2026-11-02T12:00:00Z",
+        "event_date": "2026-11-01",
+    }
+    inventory_row = {
+        "inventory_id": "inv-1",
+        "product_id": "p-1",
+        "warehouse_id": "wh-1",
+        "quantity_change": -2,
+        "reason": "sale",
+        "timestamp": "2025-11-01T12:26:40Z",
+        "event_id": derive_event_id(parse_payload(encode(INVENTORY))),
+        "event_type": "inventory",
+        "processed_timestamp": "2026-11-02T12:00:00Z",
+        "event_date": "2025-11-01",
+    }
+    activity_row = {
+        "user_id": "cust-1",
+        "activity_type": "add_to_cart",
+        "ip_address": "203.0.113.0",
+        "user_agent": "Mozilla/5.0",
+        "timestamp": "2026-11-01T08:00:00.250000Z",
+        "metadata": {"session_id": "sess-1", "platform": "mobile"},
+        "event_id": "evt-ua-1",
+        "event_type": "user_activity",
+        "processed_timestamp": "2026-11-02T12:00:00Z",
+        "event_date": "2026-11-01",
+    }
+    assert_rows(
+        [encode(ORDER), encode(INVENTORY), encode(USER_ACTIVITY)],
+        [("orders", order_row), ("inventory", inventory_row), ("user_activity", activity_row)],
+    )
+
+
+def test_event_date_is_the_utc_date_of_the_event_time():
+    late_evening_in_new_york = changed(ORDER, "order_date", "2026-10-31T22:30:00-04:00")
+    with TestPipeline() as p:
+        valid, _ = (
+            p | beam.Create([Message(data=late_evening_in_new_york)]) | ParseAndValidate(clock=fixed_clock)
+        )
+        dates = valid | beam.Map(
+            lambda e: (event_row(e.stream, e.event)["order_date"], e.event["event_date"])
+        )
+        assert_that(dates, equal_to([("2026-11-01T02:30:00Z", date(2026, 11, 1))]))
+
+
+def test_money_stays_exact():
+    one_line = [{"product_id": "p", "product_name": "n", "quantity": 3, "price": 0.1}]
+    payload = changed(ORDER, "items", one_line).replace(b'"total_amount": "15.45"', b'"total_amount": 0.30')
+    with TestPipeline() as p:
+        valid, _ = p | beam.Create([Message(data=payload)]) | ParseAndValidate(clock=fixed_clock)
+        money = valid | beam.Map(lambda e: (e.event["items"][0]["price"], e.event["total_amount"]))
+        assert_that(money, equal_to([(Decimal("0.1"), Decimal("0.30"))]))
+
+
+def test_derived_event_id_is_stable_across_key_order_and_whitespace():
+    a = encode({k: INVENTORY[k] for k in sorted(INVENTORY)})
+    b = encode({k: INVENTORY[k] for k in sorted(INVENTORY, reverse=True)}).replace(b", ", b" ,  ")
+    expected = hashlib.sha256(
+        b'{"event_type":"inventory","inventory_id":"inv-1","product_id":"p-1","quantity_change":-2,'
+        b'"reason":"sale","timestamp":1762000000000,"warehouse_id":"wh-1"}'
+    ).hexdigest()
+    with TestPipeline() as p:
+        valid, _ = p | beam.Create([Message(data=a), Message(data=b)]) | ParseAndValidate(clock=fixed_clock)
+        assert_that(valid | beam.Map(lambda e: e.event_id), equal_to([expected, expected]))
+
+
+@pytest.mark.parametrize(
+    ("address", "mode", "expected"),
+    [
+        ("203.0.113.77", "raw", "203.0.113.77"),
+        ("203.0.113.77", "truncate", "203.0.113.0"),
+        ("2001:db8:abcd:12:34:56:78:9a", "truncate", "2001:db8:abcd::"),
+        ("2001:db8:abcd:12:34:56:78:9a", "raw", "2001:db8:abcd:12:34:56:78:9a"),
+    ],
+)
+def test_ip_modes(address, mode, expected):
+    import ipaddress
+
+    assert mask_ip(ipaddress.ip_address(address), mode, None) == expected
+
+
+def test_ip_hash_is_keyed_hmac_sha256():
+    expected = hmac.new(b"secret", b"203.0.113.77", hashlib.sha256).hexdigest()
+    with TestPipeline() as p:
+        valid, _ = (
+            p
+            | beam.Create([Message(data=encode(USER_ACTIVITY))])
+            | ParseAndValidate("hash", b"secret", fixed_clock)
+        )
+        assert_that(valid | beam.Map(lambda e: e.event["ip_address"]), equal_to([expected]))
