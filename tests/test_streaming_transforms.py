@@ -1,0 +1,162 @@
+"""Event time, windows and late data with Beam's TestStream (streaming DirectRunner)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
+
+from transforms.dedup import DeduplicateEvents
+from transforms.messages import Message, ValidEvent
+from transforms.realtime_metrics import RealtimeEventMetrics
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def epoch(seconds: float) -> float:
+    return at(seconds).timestamp()
+
+
+def order_event(event_id: str, seconds: float, status: str = "pending") -> ValidEvent:
+    return ValidEvent(
+        message=Message(data=event_id.encode()),
+        stream="orders",
+        event_id=event_id,
+        event_time=at(seconds),
+        event={"status": status},
+    )
+
+
+def streaming_pipeline() -> TestPipeline:
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    return TestPipeline(options=options)
+
+
+def stamp(seconds: float) -> str:
+    return at(seconds).isoformat().replace("+00:00", "Z")
+
+
+def summarise(row: dict) -> tuple:
+    return (row["event_type"], row["window_start"], row["window_end"], row["occurrences"], row["pane_timing"])
+
+
+def test_sliding_windows_count_each_event_in_every_window_that_holds_it():
+    stream = (
+        TestStream()
+        .advance_watermark_to(epoch(0))
+        .add_elements([TimestampedValue(order_event("a", 5), epoch(5))])
+        .add_elements([TimestampedValue(order_event("b", 15), epoch(15))])
+        .add_elements([TimestampedValue(order_event("c", 16, "shipped"), epoch(16))])
+        .advance_watermark_to_infinity()
+    )
+    with streaming_pipeline() as p:
+        rows = (
+            p | stream | RealtimeEventMetrics(size_s=20, period_s=10, allowed_lateness_s=0, early_firing_s=0)
+        )
+        assert_that(
+            rows | beam.Map(summarise),
+            equal_to(
+                [
+                    ("pending", stamp(-10), stamp(10), 1, "ON_TIME"),
+                    ("pending", stamp(0), stamp(20), 2, "ON_TIME"),
+                    ("pending", stamp(10), stamp(30), 1, "ON_TIME"),
+                    ("shipped", stamp(0), stamp(20), 1, "ON_TIME"),
+                    ("shipped", stamp(10), stamp(30), 1, "ON_TIME"),
+                ]
+            ),
+        )
+        assert_that(
+            rows
+            | "LastEvent" >> beam.Map(lambda r: (r["window_start"], r["event_type"], r["last_event_ts"])),
+            equal_to(
+                [
+                    (stamp(-10), "pending", stamp(5)),
+                    (stamp(0), "pending", stamp(15)),
+                    (stamp(10), "pending", stamp(15)),
+                    (stamp(0), "shipped", stamp(16)),
+                    (stamp(10), "shipped", stamp(16)),
+                ]
+            ),
+            label="LatestEventTime",
+        )
+
+
+def test_late_data_inside_allowed_lateness_updates_the_count_and_beyond_it_is_dropped():
+    stream = (
+        TestStream()
+        .advance_watermark_to(epoch(0))
+        .add_elements([TimestampedValue(order_event("a", 12), epoch(12))])
+        .advance_watermark_to(epoch(45))  # windows ending at 20 and 30 fire on time
+        .add_elements([TimestampedValue(order_event("late", 13), epoch(13))])  # 15-25 s late: allowed
+        .advance_watermark_to(epoch(100))  # both windows now past end + 30 s lateness
+        .add_elements([TimestampedValue(order_event("too-late", 14), epoch(14))])
+        .advance_watermark_to_infinity()
+    )
+    with streaming_pipeline() as p:
+        rows = (
+            p | stream | RealtimeEventMetrics(size_s=20, period_s=10, allowed_lateness_s=30, early_firing_s=0)
+        )
+        assert_that(
+            rows
+            | beam.Map(lambda r: (r["window_start"], r["occurrences"], r["pane_timing"], r["pane_index"])),
+            equal_to(
+                [
+                    (stamp(0), 1, "ON_TIME", 0),
+                    (stamp(10), 1, "ON_TIME", 0),
+                    (stamp(0), 2, "LATE", 1),
+                    (stamp(10), 2, "LATE", 1),
+                ]
+            ),
+        )
+
+
+def test_early_panes_fire_on_processing_time_before_the_watermark():
+    stream = (
+        TestStream()
+        .advance_watermark_to(epoch(0))
+        .add_elements([TimestampedValue(order_event("a", 2), epoch(2))])
+        .advance_processing_time(11)
+        .add_elements([TimestampedValue(order_event("b", 3), epoch(3))])
+        .advance_watermark_to_infinity()
+    )
+    with streaming_pipeline() as p:
+        rows = (
+            p | stream | RealtimeEventMetrics(size_s=10, period_s=10, allowed_lateness_s=0, early_firing_s=10)
+        )
+        assert_that(
+            rows | beam.Map(lambda r: (r["occurrences"], r["pane_timing"])),
+            equal_to([(1, "EARLY"), (2, "ON_TIME")]),
+        )
+
+
+def test_streaming_dedup_drops_copies_within_the_window_and_forgets_after_it():
+    stream = (
+        TestStream()
+        .advance_watermark_to(epoch(0))
+        .add_elements([TimestampedValue(order_event("x", 0), epoch(0))])
+        .add_elements([TimestampedValue(order_event("y", 1), epoch(1))])
+        .add_elements([TimestampedValue(order_event("x", 0), epoch(30))])  # re-sent 30 s later: dropped
+        .advance_watermark_to(epoch(200))  # x's state expires at 30 + 60 s
+        .add_elements([TimestampedValue(order_event("x", 0), epoch(250))])  # re-sent after the window
+        .advance_watermark_to_infinity()
+    )
+    with streaming_pipeline() as p:
+        unique = p | stream | DeduplicateEvents(window_s=60)
+        assert_that(unique | beam.Map(lambda e: e.event_id), equal_to(["x", "y", "x"]))
+
+
+def test_batch_dedup_covers_the_whole_run():
+    events = [order_event("x", 0), order_event("x", 5000), order_event("y", 1), order_event("x", 86400)]
+    with TestPipeline() as p:
+        unique = p | beam.Create(events) | DeduplicateEvents(window_s=60)
+        assert_that(unique | beam.Map(lambda e: e.event_id), equal_to(["x", "y"]))
