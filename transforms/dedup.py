@@ -73,6 +73,6 @@ class DeduplicateEvents(beam.PTransform):
         return (
             events
             | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
-            | "KeyByEventId" >> beam.Map(lambda e: (e.event_id, e))
+            | "KeyByEventId" >> beam.Map(lambda e: (e.event_id, e)).with_output_types(tuple[str, ValidEvent])
             | "DropRepeatedIds" >> beam.ParDo(DropRepeatedIds(self.window_s))
         )

@@ -1,0 +1,124 @@
+"""A fault-injecting HTTP proxy in front of bqemulator.
+
+bqemulator answers a bad row in ``insertAll`` with HTTP 500 (which clients retry
+as transient) instead of BigQuery's per-row ``invalid`` error. This proxy gives
+the pipeline BigQuery's real answer: rows whose ``event_id`` is marked are held
+back from the emulator and reported in ``insertErrors`` exactly as BigQuery
+reports a row it refuses; everything else passes through unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "accept-encoding"}
+
+
+class FaultProxy:
+    """Forward to ``upstream``; refuse rows inserted into ``table`` whose event_id is in ``reject_event_ids``."""
+
+    def __init__(self, upstream: str, table: str, reject_event_ids: set[str]) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.table = table
+        self.reject_event_ids = set(reject_event_ids)
+        self.refused: list[dict] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _insert_all(self, body: bytes) -> tuple[bytes, list[dict]]:
+        """Split an insertAll request into the body to forward and the insertErrors to add."""
+        request = json.loads(body)
+        kept, errors = [], []
+        for index, row in enumerate(request.get("rows", [])):
+            if row.get("json", {}).get("event_id") in self.reject_event_ids:
+                self.refused.append(row["json"])
+                errors.append(
+                    {
+                        "index": index,
+                        "errors": [
+                            {
+                                "reason": "invalid",
+                                "location": "total_amount",
+                                "debugInfo": "",
+                                "message": "Invalid NUMERIC value: refused by the test's fault proxy",
+                            }
+                        ],
+                    }
+                )
+            else:
+                kept.append((index, row))
+        request["rows"] = [row for _, row in kept]
+        return json.dumps(request).encode(), errors
+
+    def _handler(self):
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _forward(self, body: bytes | None) -> tuple[int, bytes, str]:
+                request = urllib.request.Request(
+                    proxy.upstream + self.path,
+                    data=body,
+                    method=self.command,
+                    headers={k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS},
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as response:
+                        return response.status, response.read(), response.headers.get("Content-Type", "")
+                except urllib.error.HTTPError as exc:
+                    return exc.code, exc.read(), exc.headers.get("Content-Type", "")
+
+            def _reply(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type or "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                errors: list[dict] = []
+                route = self.path.split("?")[0]
+                if body and self.command == "POST" and route.endswith(f"/tables/{proxy.table}/insertAll"):
+                    body, errors = proxy._insert_all(body)
+                status, payload, content_type = self._forward(body)
+                if errors and status == 200:
+                    answer = json.loads(payload or b"{}")
+                    answer.setdefault("kind", "bigquery#tableDataInsertAllResponse")
+                    for error in answer.get("insertErrors", []):
+                        error["index"] = _original_index(error["index"], errors)
+                    answer["insertErrors"] = answer.get("insertErrors", []) + errors
+                    payload = json.dumps(answer).encode()
+                self._reply(status, payload, content_type)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+
+        return Handler
+
+
+def _original_index(forwarded_index: int, refused: list[dict]) -> int:
+    """Map an index in the forwarded rows back to the caller's row index."""
+    index = forwarded_index
+    for refused_index in sorted(e["index"] for e in refused):
+        if refused_index <= index:
+            index += 1
+    return index

@@ -1,0 +1,36 @@
+"""A row BigQuery refuses ends in dead_letter as load_rejected, and the pipeline finishes."""
+
+from __future__ import annotations
+
+from tests.events import ORDER, changed
+from tests.fault_proxy import FaultProxy
+from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+
+
+def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path):
+    dataset = fresh_dataset(stack)
+    refused = changed(ORDER, "event_id", "evt-refused")
+    accepted = changed(ORDER, "event_id", "evt-accepted")
+    inputs = write_lines(tmp_path / "orders.jsonl", [refused, accepted])
+    proxy = FaultProxy(stack.bigquery_endpoint, "orders", reject_event_ids={"evt-refused"}).start()
+    try:
+        summary = run_batch(stack, str(inputs), dataset, endpoint=proxy.url)
+    finally:
+        proxy.stop()
+
+    assert summary["messages_in"] == 2
+    assert summary["loaded"]["orders"] == 1
+    assert summary["rejected"] == {"load_rejected": 1}
+    assert len(proxy.refused) == 1, "a refused row must not be retried"
+    assert [r["event_id"] for r in table_rows(stack, dataset, "orders", "event_date >= '2000-01-01'")] == [
+        "evt-accepted"
+    ]
+    [dead] = table_rows(stack, dataset, "dead_letter")
+    assert (dead["stage"], dead["stream"], dead["error_code"], dead["event_id"]) == (
+        "load",
+        "orders",
+        "load_rejected",
+        "evt-refused",
+    )
+    assert "total_amount: Invalid NUMERIC value" in dead["error_message"]
+    assert '"event_id": "evt-refused"' in dead["payload"]
