@@ -74,9 +74,8 @@ def build_pipeline(
         count_dead_letter_write_failures
     )
 
-    early_firing_s = opts.early_firing_s if streaming else 0  # batch runners have no processing-time triggers
     metric_rows = unique | "RealtimeMetrics" >> RealtimeEventMetrics(
-        opts.window_size_s, opts.window_period_s, opts.allowed_lateness_s, early_firing_s
+        opts.window_size_s, opts.window_period_s, opts.allowed_lateness_s, opts.early_firing_s, streaming
     )
     write_rows(metric_rows, f"{project}:{opts.dataset}.{opts.metrics_table}", client)
 

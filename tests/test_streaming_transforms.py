@@ -160,3 +160,16 @@ def test_batch_dedup_covers_the_whole_run():
     with TestPipeline() as p:
         unique = p | beam.Create(events) | DeduplicateEvents(window_s=60)
         assert_that(unique | beam.Map(lambda e: e.event_id), equal_to(["x", "y"]))
+
+
+def test_batch_metrics_fire_one_exact_pane_per_window():
+    events = [TimestampedValue(order_event(str(i), s), epoch(s)) for i, s in enumerate((5, 15, 16))]
+    with TestPipeline() as p:
+        rows = p | beam.Create(events) | RealtimeEventMetrics(size_s=20, period_s=10, streaming=False)
+        assert_that(
+            rows
+            | beam.Map(lambda r: (r["window_start"], r["occurrences"], r["pane_timing"], r["pane_index"])),
+            equal_to(
+                [(stamp(-10), 1, "ON_TIME", 0), (stamp(0), 3, "ON_TIME", 0), (stamp(10), 2, "ON_TIME", 0)]
+            ),
+        )

@@ -1,11 +1,12 @@
 """Sliding event-time window counts per stream and event type (``realtime_event_metrics``).
 
 Trigger: one on-time pane when the watermark passes the window end, early panes
-every ``early_firing_s`` of processing time while the window is open (streaming
-only: 0 turns them off, as batch runs must), and one
+every ``early_firing_s`` of processing time while the window is open (0 turns
+them off), and one
 late pane per late element until ``allowed_lateness_s`` after the window end.
 Panes accumulate, so each row holds the complete count so far; the row with
-the highest ``pane_index`` for a window is the latest figure.
+the highest ``pane_index`` for a window is the latest figure. Batch runs see
+complete input, so they use the default trigger: one ON_TIME pane per window.
 """
 
 from __future__ import annotations
@@ -80,12 +81,30 @@ class RealtimeEventMetrics(beam.PTransform):
         period_s: int = 10,
         allowed_lateness_s: int = 600,
         early_firing_s: int = 10,
+        streaming: bool = True,
     ) -> None:
         super().__init__()
         self.size_s = size_s
         self.period_s = period_s
         self.allowed_lateness_s = allowed_lateness_s
         self.early_firing_s = early_firing_s
+        self.streaming = streaming
+
+    def _windowing(self) -> beam.WindowInto:
+        windows = SlidingWindows(self.size_s, self.period_s)
+        if not self.streaming:
+            # Batch input is complete when a window fires: the default trigger gives
+            # one exact ON_TIME pane per window, without the streaming trigger machinery.
+            return beam.WindowInto(windows)
+        return beam.WindowInto(
+            windows,
+            trigger=trigger.AfterWatermark(
+                early=trigger.AfterProcessingTime(self.early_firing_s) if self.early_firing_s else None,
+                late=trigger.AfterCount(1),
+            ),
+            accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
+            allowed_lateness=Duration(seconds=self.allowed_lateness_s),
+        )
 
     def expand(self, events):
         return (
@@ -94,16 +113,7 @@ class RealtimeEventMetrics(beam.PTransform):
             >> beam.Map(
                 lambda e: TimestampedValue((metric_key(e), _micros(e.event_time)), _seconds(e.event_time))
             )
-            | "SlidingWindows"
-            >> beam.WindowInto(
-                SlidingWindows(self.size_s, self.period_s),
-                trigger=trigger.AfterWatermark(
-                    early=trigger.AfterProcessingTime(self.early_firing_s) if self.early_firing_s else None,
-                    late=trigger.AfterCount(1),
-                ),
-                accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
-                allowed_lateness=Duration(seconds=self.allowed_lateness_s),
-            )
+            | "SlidingWindows" >> self._windowing()
             | "CountPerKey" >> beam.CombinePerKey(CountAndLatest())
             | "ToRow" >> beam.ParDo(FormatMetricRow())
         )
