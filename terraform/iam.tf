@@ -1,0 +1,160 @@
+# Service accounts and least-privilege grants. Every grant is non-authoritative
+# (an *_iam_member) and, where the service allows it, scoped to one resource
+# rather than the project.
+
+resource "google_service_account" "dataflow" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-dataflow"
+  display_name = "EventHarbor Dataflow workers"
+  description  = "Runs the EventHarbor streaming pipeline: reads its Pub/Sub subscriptions, writes the events dataset and the raw archive."
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_service_account" "models" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-models"
+  display_name = "EventHarbor scheduled models"
+  description  = "Runs the daily scheduled query that builds the analytics dataset from the events dataset."
+
+  depends_on = [google_project_service.apis]
+}
+
+# --- Dataflow workers ----------------------------------------------------------
+
+# Project level by necessity: a worker VM must be able to lease Dataflow work items.
+resource "google_project_iam_member" "dataflow_worker" {
+  project = var.project_id
+  role    = "roles/dataflow.worker"
+  member  = google_service_account.dataflow.member
+}
+
+# Streaming inserts and the Storage Write API need only dataEditor on the
+# dataset; a BigQuery job (FILE_LOADS) would also need jobUser, so that grant
+# is opt-in.
+resource "google_project_iam_member" "dataflow_bigquery_job_user" {
+  count = var.dataflow_bigquery_job_user ? 1 : 0
+
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = google_service_account.dataflow.member
+}
+
+resource "google_bigquery_dataset_iam_member" "dataflow_events_editor" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.datasets["events"].dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.dataflow.member
+}
+
+resource "google_pubsub_subscription_iam_member" "dataflow_subscriber" {
+  for_each = google_pubsub_subscription.dataflow
+
+  project      = var.project_id
+  subscription = each.value.name
+  role         = "roles/pubsub.subscriber"
+  member       = google_service_account.dataflow.member
+}
+
+# Dataflow's Pub/Sub source reads the subscription's metadata (subscriptions.get),
+# which roles/pubsub.subscriber does not include.
+resource "google_pubsub_subscription_iam_member" "dataflow_viewer" {
+  for_each = google_pubsub_subscription.dataflow
+
+  project      = var.project_id
+  subscription = each.value.name
+  role         = "roles/pubsub.viewer"
+  member       = google_service_account.dataflow.member
+}
+
+locals {
+  dataflow_buckets = {
+    archive  = google_storage_bucket.archive.name
+    dataflow = google_storage_bucket.dataflow.name
+  }
+}
+
+resource "google_storage_bucket_iam_member" "dataflow_object_admin" {
+  for_each = local.dataflow_buckets
+
+  bucket = each.value
+  role   = "roles/storage.objectAdmin"
+  member = google_service_account.dataflow.member
+}
+
+# storage.buckets.get (Beam checks its temp/staging bucket), which objectAdmin lacks.
+resource "google_storage_bucket_iam_member" "dataflow_bucket_reader" {
+  for_each = local.dataflow_buckets
+
+  bucket = each.value
+  role   = "roles/storage.legacyBucketReader"
+  member = google_service_account.dataflow.member
+}
+
+# The Flex Template launcher (it runs as this account) reads the IP hash key;
+# make deploy-pipeline reads it with the deployer's own credentials instead.
+resource "google_secret_manager_secret_iam_member" "dataflow_ip_hash_key" {
+  count = var.ip_hash_key_secret_version == null ? 0 : 1
+
+  secret_id = regex("^projects/[^/]+/secrets/[^/]+", var.ip_hash_key_secret_version)
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.dataflow.member
+}
+
+resource "google_secret_manager_secret_iam_member" "pipeline_deployers_ip_hash_key" {
+  for_each = var.ip_hash_key_secret_version == null ? toset([]) : toset(var.pipeline_deployers)
+
+  secret_id = regex("^projects/[^/]+/secrets/[^/]+", var.ip_hash_key_secret_version)
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.key
+}
+
+# People or CI identities that submit the job with make deploy-pipeline: they
+# launch Dataflow jobs and run them as the worker service account.
+resource "google_project_iam_member" "pipeline_deployers_dataflow" {
+  #checkov:skip=CKV_GCP_49:Dataflow has no per-job IAM, so launching jobs needs roles/dataflow.developer on the project; which service account a deployer can run jobs as is limited by the serviceAccountUser grant below, scoped to the worker service account only. Empty unless pipeline_deployers is set.
+  for_each = toset(var.pipeline_deployers)
+
+  project = var.project_id
+  role    = "roles/dataflow.developer"
+  member  = each.key
+}
+
+resource "google_service_account_iam_member" "pipeline_deployers_act_as" {
+  for_each = toset(var.pipeline_deployers)
+
+  service_account_id = google_service_account.dataflow.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = each.key
+}
+
+# --- Scheduled models ------------------------------------------------------------
+
+resource "google_bigquery_dataset_iam_member" "models_analytics_editor" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.datasets["analytics"].dataset_id
+  role       = "roles/bigquery.dataEditor"
+  member     = google_service_account.models.member
+}
+
+resource "google_bigquery_dataset_iam_member" "models_events_viewer" {
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.datasets["events"].dataset_id
+  role       = "roles/bigquery.dataViewer"
+  member     = google_service_account.models.member
+}
+
+# Running a query job is a project-level permission in BigQuery.
+resource "google_project_iam_member" "models_job_user" {
+  project = var.project_id
+  role    = "roles/bigquery.jobUser"
+  member  = google_service_account.models.member
+}
+
+# The BigQuery Data Transfer service agent mints tokens for this service
+# account only (not project-wide) to run the scheduled query as it.
+resource "google_service_account_iam_member" "models_token_minter" {
+  service_account_id = google_service_account.models.name
+  role               = "roles/iam.serviceAccountShortTermTokenMinter"
+  member             = "serviceAccount:${google_project_service_identity.bigquery_data_transfer.email}"
+}

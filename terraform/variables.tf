@@ -1,0 +1,482 @@
+# Inputs of the EventHarbor infrastructure. envs/dev.tfvars and envs/prod.tfvars
+# set the ones that differ per environment; docs/deploy.md lists them all.
+
+# --- Project and placement ---------------------------------------------------
+
+variable "project_id" {
+  description = "Google Cloud project id every resource is created in (one project per environment is recommended)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a Google Cloud project id: 6-30 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "Region of the Dataflow job, the Pub/Sub-adjacent resources and (by default) the buckets, e.g. us-central1."
+  type        = string
+  default     = "us-central1"
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west1 (not a zone)."
+  }
+}
+
+variable "bigquery_location" {
+  description = "Location of the BigQuery datasets and the scheduled query: a multi-region (US, EU) or a region; keep it near var.region."
+  type        = string
+  default     = "US"
+
+  validation {
+    condition     = can(regex("^(US|EU|[a-z]+-[a-z]+[0-9]+)$", var.bigquery_location))
+    error_message = "bigquery_location must be US, EU or a region such as europe-west1."
+  }
+}
+
+variable "bucket_location" {
+  description = "Location of the GCS buckets; null uses var.region. A multi-region (US, EU) is allowed."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_location == null ? true : can(regex("^(US|EU|ASIA|[a-z]+-[a-z]+[0-9]+)$", var.bucket_location))
+    error_message = "bucket_location must be null, US, EU, ASIA or a region such as europe-west1."
+  }
+}
+
+variable "env" {
+  description = "Environment name, dev or prod; used in labels (envs/<env>.tfvars sets the rest)."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "prod"], var.env)
+    error_message = "env must be dev or prod."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of service account ids, bucket names, the dead-letter topic and the Artifact Registry repository."
+  type        = string
+  default     = "eventharbor"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-20 lowercase letters, digits or hyphens, starting with a letter (service account ids are at most 30 characters)."
+  }
+}
+
+variable "labels" {
+  description = "Extra labels put on every labelled resource, merged over app, env and managed_by."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))])
+    error_message = "Label keys must start with a lowercase letter; keys and values use lowercase letters, digits, _ and - (at most 63 characters)."
+  }
+}
+
+variable "enable_apis" {
+  description = "Enable the Google Cloud APIs this stack needs (google_project_service). Turn off when a platform team manages them."
+  type        = bool
+  default     = true
+}
+
+variable "deletion_protection" {
+  description = "Protect BigQuery tables from terraform destroy/replace, keep dataset contents and refuse to delete non-empty buckets. true in prod."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_name" {
+  description = "Optional Cloud KMS key (projects/P/locations/L/keyRings/R/cryptoKeys/K) for CMEK on datasets, tables, topics, buckets and the Dataflow job; null uses Google-managed keys. The key must be in a location compatible with each resource."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_name == null ? true : can(regex("^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$", var.kms_key_name))
+    error_message = "kms_key_name must be null or projects/PROJECT/locations/LOCATION/keyRings/RING/cryptoKeys/KEY."
+  }
+}
+
+# --- BigQuery ------------------------------------------------------------------
+
+variable "dataset_ids" {
+  description = "Actual BigQuery dataset ids of the logical datasets of schemas/tables.json: events (what the pipeline writes) and analytics (the scheduled models). Scheduled SQL is rewritten to use them."
+  type        = map(string)
+  default = {
+    events    = "events"
+    analytics = "analytics"
+  }
+
+  validation {
+    condition     = length(setsubtract(["events", "analytics"], keys(var.dataset_ids))) == 0 && length(setsubtract(keys(var.dataset_ids), ["events", "analytics"])) == 0
+    error_message = "dataset_ids must have exactly the keys events and analytics."
+  }
+
+  validation {
+    condition     = alltrue([for id in values(var.dataset_ids) : can(regex("^[A-Za-z0-9_]+$", id)) && length(id) <= 1024])
+    error_message = "Dataset ids use letters, digits and underscores only."
+  }
+}
+
+variable "events_partition_expiration_days" {
+  description = "Overrides the partition expiration of every events.* table that has one in schemas/tables.json (90 days there, as the seed design); null keeps the catalog value. Analytics tables never expire."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.events_partition_expiration_days == null ? true : var.events_partition_expiration_days >= 1 && floor(var.events_partition_expiration_days) == var.events_partition_expiration_days
+    error_message = "events_partition_expiration_days must be null or a whole number of days >= 1."
+  }
+}
+
+variable "analytics_readers" {
+  description = "IAM members (e.g. group:analysts@example.com) granted roles/bigquery.dataViewer on the analytics dataset."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.analytics_readers : can(regex("^(user|group|serviceAccount|domain):.+$", m))])
+    error_message = "Each reader must be an IAM member such as group:analysts@example.com."
+  }
+}
+
+# --- Pub/Sub -------------------------------------------------------------------
+
+variable "pubsub_topics" {
+  description = "Source topics, each with a subscription for the Dataflow job: one per stream plus the mixed events topic (the pipeline routes by event_type)."
+  type        = list(string)
+  default     = ["orders", "inventory", "user_activity", "events"]
+
+  validation {
+    condition     = length(var.pubsub_topics) > 0 && alltrue([for t in var.pubsub_topics : can(regex("^[A-Za-z][A-Za-z0-9._~+%-]{2,200}$", t)) && !startswith(t, "goog")])
+    error_message = "pubsub_topics must be a non-empty list of valid topic names (3-201 characters, starting with a letter, not goog*)."
+  }
+}
+
+variable "ack_deadline_seconds" {
+  description = "Ack deadline of the Dataflow subscriptions (Dataflow extends it while it works on a message)."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.ack_deadline_seconds >= 10 && var.ack_deadline_seconds <= 600
+    error_message = "ack_deadline_seconds must be between 10 and 600."
+  }
+}
+
+variable "message_retention_seconds" {
+  description = "How long the Dataflow subscriptions and the dead-letter subscription keep unacknowledged messages, in seconds (600 to 604800 = 7 days)."
+  type        = number
+  default     = 604800
+
+  validation {
+    condition     = var.message_retention_seconds >= 600 && var.message_retention_seconds <= 604800
+    error_message = "message_retention_seconds must be between 600 and 604800."
+  }
+}
+
+variable "retry_minimum_backoff_seconds" {
+  description = "Minimum delay of the exponential-backoff retry policy of the Dataflow subscriptions, in seconds."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.retry_minimum_backoff_seconds >= 0 && var.retry_minimum_backoff_seconds <= 600
+    error_message = "retry_minimum_backoff_seconds must be between 0 and 600."
+  }
+}
+
+variable "retry_maximum_backoff_seconds" {
+  description = "Maximum delay of the exponential-backoff retry policy of the Dataflow subscriptions, in seconds."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.retry_maximum_backoff_seconds >= var.retry_minimum_backoff_seconds && var.retry_maximum_backoff_seconds <= 600
+    error_message = "retry_maximum_backoff_seconds must be between retry_minimum_backoff_seconds and 600."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "Deliveries of a message before Pub/Sub moves it to the dead-letter topic (5 to 100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
+    error_message = "max_delivery_attempts must be between 5 and 100."
+  }
+}
+
+# --- Cloud Storage -------------------------------------------------------------
+
+variable "archive_bucket_name" {
+  description = "Name of the raw archive bucket; null uses <project_id>-<name_prefix>-archive."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.archive_bucket_name == null ? true : can(regex("^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", var.archive_bucket_name))
+    error_message = "archive_bucket_name must be 3-63 lowercase letters, digits, _ or -."
+  }
+}
+
+variable "temp_bucket_name" {
+  description = "Name of the Dataflow temp/staging bucket; null uses <project_id>-<name_prefix>-dataflow."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.temp_bucket_name == null ? true : can(regex("^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$", var.temp_bucket_name))
+    error_message = "temp_bucket_name must be 3-63 lowercase letters, digits, _ or -."
+  }
+}
+
+variable "archive_nearline_after_days" {
+  description = "Age in days after which raw archive objects move from STANDARD to NEARLINE."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.archive_nearline_after_days >= 1
+    error_message = "archive_nearline_after_days must be >= 1."
+  }
+}
+
+variable "archive_coldline_after_days" {
+  description = "Age in days after which raw archive objects move from NEARLINE to COLDLINE (NEARLINE bills at least 30 days)."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.archive_coldline_after_days >= var.archive_nearline_after_days + 30
+    error_message = "archive_coldline_after_days must be at least archive_nearline_after_days + 30."
+  }
+}
+
+variable "archive_delete_after_days" {
+  description = "Age in days after which raw archive objects are deleted (COLDLINE bills at least 90 days)."
+  type        = number
+  default     = 730
+
+  validation {
+    condition     = var.archive_delete_after_days >= var.archive_coldline_after_days + 90
+    error_message = "archive_delete_after_days must be at least archive_coldline_after_days + 90."
+  }
+}
+
+variable "archive_noncurrent_delete_after_days" {
+  description = "Days a noncurrent (overwritten or deleted) archive object version is kept before deletion; the bucket is versioned."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.archive_noncurrent_delete_after_days >= 1
+    error_message = "archive_noncurrent_delete_after_days must be >= 1."
+  }
+}
+
+variable "archive_soft_delete_days" {
+  description = "Soft-delete retention of the archive bucket in days: 0 disables it, otherwise 7 to 90."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.archive_soft_delete_days == 0 || (var.archive_soft_delete_days >= 7 && var.archive_soft_delete_days <= 90)
+    error_message = "archive_soft_delete_days must be 0 or between 7 and 90."
+  }
+}
+
+variable "temp_delete_after_days" {
+  description = "Age in days after which objects under temp/ in the Dataflow bucket are deleted (staging/ is kept: running jobs need it)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.temp_delete_after_days >= 1
+    error_message = "temp_delete_after_days must be >= 1."
+  }
+}
+
+variable "access_log_retention_days" {
+  description = "Age in days after which the buckets' usage and storage logs are deleted from the log bucket."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_log_retention_days >= 1
+    error_message = "access_log_retention_days must be >= 1."
+  }
+}
+
+# --- Service accounts and access -----------------------------------------------
+
+variable "dataflow_bigquery_job_user" {
+  description = "Also grant the Dataflow service account roles/bigquery.jobUser on the project. Not needed for streaming inserts or the Storage Write API; only if the pipeline is switched to FILE_LOADS."
+  type        = bool
+  default     = false
+}
+
+variable "pipeline_deployers" {
+  description = "IAM members (e.g. user:you@example.com, serviceAccount:ci@...) who run make deploy-pipeline: granted roles/dataflow.developer on the project and roles/iam.serviceAccountUser on the Dataflow service account only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for m in var.pipeline_deployers : can(regex("^(user|group|serviceAccount):.+$", m))])
+    error_message = "Each deployer must be an IAM member such as user:you@example.com."
+  }
+}
+
+variable "ip_mode" {
+  description = "How the pipeline stores user_activity.ip_address: raw, truncate (default) or hash (keyed HMAC-SHA256, needs ip_hash_key_secret_version)."
+  type        = string
+  default     = "truncate"
+
+  validation {
+    condition     = contains(["raw", "truncate", "hash"], var.ip_mode)
+    error_message = "ip_mode must be raw, truncate or hash."
+  }
+
+  validation {
+    condition     = var.ip_mode != "hash" || var.ip_hash_key_secret_version != null
+    error_message = "ip_mode = hash needs ip_hash_key_secret_version."
+  }
+}
+
+variable "ip_hash_key_secret_version" {
+  description = "Secret Manager secret version holding the IP hash key (projects/P/secrets/S/versions/V), used with ip_mode = hash. The Dataflow service account and pipeline_deployers get secretAccessor on that secret. null when not hashing."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.ip_hash_key_secret_version == null ? true : can(regex("^projects/[^/]+/secrets/[^/]+/versions/[^/]+$", var.ip_hash_key_secret_version))
+    error_message = "ip_hash_key_secret_version must be null or projects/PROJECT/secrets/SECRET/versions/VERSION."
+  }
+}
+
+# --- Scheduled models ------------------------------------------------------------
+
+variable "scheduled_models_enabled" {
+  description = "Create the daily scheduled query that runs sql/<model>/incremental.sql for every model of sql/models.json, in that order."
+  type        = bool
+  default     = true
+}
+
+variable "models_schedule" {
+  description = "Schedule of the daily models scheduled query, in the BigQuery Data Transfer schedule syntax (UTC). BigQuery sets @run_date from it."
+  type        = string
+  default     = "every day 03:00"
+
+  validation {
+    condition     = can(regex("^every ", var.models_schedule)) || can(regex("^[0-9a-z, ]+ [0-9]{2}:[0-9]{2}$", var.models_schedule))
+    error_message = "models_schedule must be a Data Transfer schedule such as \"every day 03:00\"."
+  }
+}
+
+variable "models_lag_days" {
+  description = "Days between a scheduled run and the day the models build: the script runs the model SQL with @run_date = the run's date minus this. 1 builds yesterday, complete at the schedule time."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.models_lag_days >= 0 && var.models_lag_days <= 30 && floor(var.models_lag_days) == var.models_lag_days
+    error_message = "models_lag_days must be a whole number between 0 and 30."
+  }
+}
+
+# --- Dataflow ----------------------------------------------------------------------
+
+variable "dataflow_job_name" {
+  description = "Name of the streaming Dataflow job (make deploy-pipeline and the optional Flex Template job); an in-place update needs the same name."
+  type        = string
+  default     = "eventharbor-streaming"
+
+  validation {
+    condition     = can(regex("^[a-z]([-a-z0-9]{0,62}[a-z0-9])?$", var.dataflow_job_name))
+    error_message = "dataflow_job_name must be lowercase letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "dataflow_max_workers" {
+  description = "Maximum number of Dataflow workers for autoscaling."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.dataflow_max_workers >= 1 && var.dataflow_max_workers <= 1000
+    error_message = "dataflow_max_workers must be between 1 and 1000."
+  }
+}
+
+variable "dataflow_machine_type" {
+  description = "Worker machine type; null keeps Dataflow's default."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dataflow_machine_type == null ? true : can(regex("^[a-z0-9]+-[a-z0-9-]+$", var.dataflow_machine_type))
+    error_message = "dataflow_machine_type must be null or a machine type such as n2-standard-2."
+  }
+}
+
+variable "dataflow_subnetwork" {
+  description = "Subnetwork of the Dataflow workers (regions/REGION/subnetworks/NAME or a full URL); null uses the default network. With private IPs it needs Private Google Access."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.dataflow_subnetwork == null ? true : can(regex("(^|/)regions/[a-z]+-[a-z]+[0-9]+/subnetworks/[a-z]([-a-z0-9]*[a-z0-9])?$", var.dataflow_subnetwork))
+    error_message = "dataflow_subnetwork must be null or regions/REGION/subnetworks/NAME (optionally prefixed by a URL or projects/PROJECT/)."
+  }
+}
+
+variable "dataflow_use_public_ips" {
+  description = "Give Dataflow workers public IPs. false (recommended in prod) needs a subnetwork with Private Google Access."
+  type        = bool
+  default     = true
+}
+
+variable "artifact_registry_enabled" {
+  description = "Create a Docker Artifact Registry repository for the Flex Template image and let the Dataflow service account read it."
+  type        = bool
+  default     = false
+}
+
+variable "dataflow_job_enabled" {
+  description = "Let Terraform run the streaming job from the Flex Template (google_dataflow_flex_template_job). Off by default: make deploy-pipeline submits it instead."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = !var.dataflow_job_enabled || var.artifact_registry_enabled || var.flex_template_image != null
+    error_message = "dataflow_job_enabled needs artifact_registry_enabled = true or an explicit flex_template_image."
+  }
+}
+
+variable "flex_template_image" {
+  description = "Flex Template image (launcher and worker SDK container); null uses REGION-docker.pkg.dev/PROJECT/<name_prefix>/pipeline:latest."
+  type        = string
+  default     = null
+}
+
+variable "flex_template_spec_gcs_path" {
+  description = "gs:// path of the Flex Template spec built by gcloud dataflow flex-template build; null uses gs://<temp bucket>/templates/<name_prefix>.json."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.flex_template_spec_gcs_path == null ? true : can(regex("^gs://[a-z0-9][a-z0-9._-]+/.+\\.json$", var.flex_template_spec_gcs_path))
+    error_message = "flex_template_spec_gcs_path must be null or gs://BUCKET/PATH.json."
+  }
+}
+
+variable "dataflow_extra_parameters" {
+  description = "Extra pipeline options for the Flex Template job, such as window_size_s or dedup_window_s, as strings keyed by option name without dashes."
+  type        = map(string)
+  default     = {}
+}
