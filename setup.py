@@ -25,8 +25,8 @@ DEV = LOCAL_STACK + [
     "pytest-timeout",
     "ruff",
     "sqlglot",
-    "python-hcl2",
-    "checkov",
+    "checkov",  # brings bc-python-hcl2, which the Terraform tests parse HCL with
+    "build",  # Beam stages --setup_file with `python -m build --sdist`
 ]
 
 setup(
