@@ -1,0 +1,67 @@
+"""Option errors name the option; the reconciliation adds up the counters."""
+
+from __future__ import annotations
+
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipeline.options import OptionsError, check_options
+from pipeline.summary import format_summary, is_balanced, reconcile
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--project=p"], "--input"),
+        (["--project=p", "--source=pubsub"], "--subscriptions"),
+        (["--project=p", "--source=pubsub", "--subscriptions=orders-sub"], "projects/P/subscriptions/S"),
+        (["--project=p", "--input=x", "--ip_mode=hash"], "--ip_hash_key"),
+        (["--project=p", "--input=x", "--window_size_s=5", "--window_period_s=10"], "--window_size_s"),
+        (["--input=x"], "--project"),
+    ],
+)
+def test_bad_options_fail_naming_the_option(argv, named, monkeypatch):
+    monkeypatch.delenv("EVENTHARBOR_IP_HASH_KEY", raising=False)
+    with pytest.raises(OptionsError, match=named.replace("/", ".")):
+        check_options(PipelineOptions(argv))
+
+
+def test_pubsub_source_turns_on_streaming():
+    options = PipelineOptions(
+        ["--project=p", "--source=pubsub", "--subscriptions=projects/p/subscriptions/s"]
+    )
+    check_options(options)
+    assert options.view_as(StandardOptions).streaming is True
+
+
+def test_hash_key_may_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("EVENTHARBOR_IP_HASH_KEY", "k")
+    assert check_options(PipelineOptions(["--project=p", "--input=x", "--ip_mode=hash"])).ip_mode == "hash"
+
+
+def test_reconciliation_from_counters():
+    totals = {
+        "messages_in": 21,
+        "sent_orders": 7,
+        "sent_inventory": 5,
+        "sent_user_activity": 3,
+        "load_rejected_orders": 1,
+        "rejected_load_rejected": 1,
+        "rejected_invalid_json": 2,
+        "rejected_missing_field": 1,
+        "duplicates_orders": 2,
+        "duplicates_user_activity": 1,
+        "archived_messages": 21,
+    }
+    summary = reconcile(totals)
+    assert summary == {
+        "messages_in": 21,
+        "loaded": {"orders": 6, "inventory": 5, "user_activity": 3},
+        "rejected": {"invalid_json": 2, "load_rejected": 1, "missing_field": 1},
+        "duplicates": 3,
+    }
+    assert is_balanced(summary)
+    assert "reconciled" in format_summary(summary).splitlines()[-1]
+    summary["messages_in"] = 22
+    assert not is_balanced(summary)
+    assert format_summary(summary).splitlines()[-1].startswith("NOT RECONCILED")
