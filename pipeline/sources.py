@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -28,6 +29,20 @@ class LineToMessage(beam.DoFn):
             yield Message(data=line, attributes={SOURCE_FILE_ATTRIBUTE: filename})
 
 
+class ReportProgress(beam.DoFn):
+    """Print "read N messages" to stderr every ``every`` messages (per worker), for long local runs."""
+
+    def __init__(self, every: int = 1000) -> None:
+        self.every = every
+        self.seen = 0
+
+    def process(self, message: Message) -> Iterator[Message]:
+        self.seen += 1
+        if self.seen % self.every == 0:
+            print(f"      read {self.seen} messages", file=sys.stderr, flush=True)
+        yield message
+
+
 def pubsub_to_message(pubsub_message) -> Message:
     return Message(
         data=pubsub_message.data or b"",
@@ -49,7 +64,12 @@ class ReadFiles(beam.PTransform):
             pipeline | f"ReadFiles{i}" >> ReadFromTextWithFilename(pattern, coder=BytesCoder())
             for i, pattern in enumerate(self.patterns)
         ]
-        return lines | "AllFiles" >> beam.Flatten() | "ToMessage" >> beam.ParDo(LineToMessage())
+        return (
+            lines
+            | "AllFiles" >> beam.Flatten()
+            | "ToMessage" >> beam.ParDo(LineToMessage())
+            | "Progress" >> beam.ParDo(ReportProgress())
+        )
 
 
 class ReadSubscriptions(beam.PTransform):
