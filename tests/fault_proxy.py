@@ -19,7 +19,7 @@ HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 
 class FaultProxy:
-    """Forward to ``upstream``; refuse rows inserted into ``table`` whose event_id is in ``reject_event_ids``."""
+    """Forward to ``upstream``; refuse rows for ``table`` whose event_id is in ``reject_event_ids``."""
 
     def __init__(self, upstream: str, table: str, reject_event_ids: set[str]) -> None:
         self.upstream = upstream.rstrip("/")
