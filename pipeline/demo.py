@@ -1,0 +1,129 @@
+"""``make run``: the whole local demo on the embedded emulators.
+
+1. generate a sample (or take ``--input``), 2. start Pub/Sub, BigQuery and GCS
+emulators with a persistent BigQuery data directory, 3. run the batch pipeline
+into BigQuery with the raw archive on GCS, 4. back-fill the models over the
+input's dates, 5. write ``.local/run-summary.json`` and ``.local/export/``, and
+copy the archive to ``.local/archive/``, 6. stop the emulators.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from pipeline import main as pipeline_main
+from pipeline import models
+from pipeline.export import export_dataset
+from pipeline.generate import GeneratorConfig, generate, write_files
+from pipeline.localstack import local_stack, storage_client
+from pipeline.summary import is_balanced
+
+LOCAL = Path(".local")
+
+
+def step(number: int, text: str) -> float:
+    print(f"[{number}/6] {text}", flush=True)
+    return time.monotonic()
+
+
+def event_date_range(client, dataset: str = "events") -> tuple[date, date] | None:
+    """First and last event_date loaded into the raw tables."""
+    parts = " UNION ALL ".join(
+        f"SELECT MIN(event_date) AS lo, MAX(event_date) AS hi FROM `{dataset}.{t}` "
+        "WHERE event_date >= '1970-01-01'"
+        for t in ("orders", "inventory", "user_activity")
+    )
+    [row] = list(client.query(f"SELECT MIN(lo) AS lo, MAX(hi) AS hi FROM ({parts})").result())
+    return (row["lo"], row["hi"]) if row["lo"] else None
+
+
+def copy_archive(bucket: str, prefix: str, target: Path) -> int:
+    """Download the GCS emulator's archive (which lives in memory) to ``target``."""
+    shutil.rmtree(target, ignore_errors=True)
+    count = 0
+    for blob in storage_client().list_blobs(bucket, prefix=prefix):
+        path = target / blob.name.removeprefix(prefix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob.download_to_filename(str(path))
+        count += 1
+    return count
+
+
+def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42) -> dict:
+    started = step(1, "sample data")
+    if input_glob:
+        print(f"      using {input_glob}")
+    else:
+        sample_dir = local / "sample"
+        sample = generate(GeneratorConfig(seed=seed))
+        write_files(sample, sample_dir)
+        input_glob = str(sample_dir / "events-*.jsonl")
+        print(f"      generated {sample.manifest['messages']} messages into {sample_dir}/")
+
+    step(2, "starting the local emulators (Pub/Sub, BigQuery, GCS)")
+    data_dir = local / "bigquery"
+    shutil.rmtree(data_dir, ignore_errors=True)  # each demo run starts from empty tables
+    with local_stack(local, bigquery_data_dir=data_dir) as stack:
+        for name, emulator in stack.emulators.items():
+            print(f"      {name:<9} {emulator.host}  pid {emulator.pid}")
+
+        step(3, "running the Beam pipeline on the DirectRunner")
+        archive = f"gs://{stack.bucket}/raw"
+        summary = pipeline_main.run(
+            [
+                "--source=files",
+                f"--input={input_glob}",
+                f"--project={stack.project}",
+                f"--bigquery_endpoint={stack.bigquery_endpoint}",
+                f"--archive_root={archive}",
+            ]
+        )
+        client = stack.bigquery_client()
+
+        dates = event_date_range(client)
+        if dates:
+            step(4, f"back-filling the models over {dates[0]} .. {dates[1]}")
+            summary["models"] = models.backfill(client, dates[0], dates[1], progress=sys.stderr)
+        else:
+            step(4, "no events loaded: nothing to model")
+            summary["models"] = {}
+
+        step(5, "writing the summary and exports")
+        (local / "run-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        exported = {}
+        for dataset in ("events", "analytics"):
+            exported.update(
+                {f"{dataset}.{t}": n for t, n in export_dataset(client, dataset, local / "export").items()}
+            )
+        files = copy_archive(stack.bucket, "raw/", local / "archive")
+        print(
+            f"      {local}/run-summary.json, {len(exported)} tables in {local}/export/, "
+            f"{files} archive files in {local}/archive/"
+        )
+        step(6, "stopping the emulators")
+    print(f"done in {time.monotonic() - started:.0f}s; models: {json.dumps(summary['models'])}")
+    if not is_balanced(summary):
+        raise SystemExit("the run did not reconcile: messages in != loaded + rejected + duplicates")
+    return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", help="JSON Lines / archive files to load instead of a generated sample")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the generated sample")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    for noisy in ("apache_beam", "google.auth"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    run_demo(args.input, seed=args.seed)
+
+
+if __name__ == "__main__":
+    main()

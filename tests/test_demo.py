@@ -1,0 +1,51 @@
+"""``make run``'s demo on a small input: summary, exports and archive copy, emulators stopped."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+from pipeline.demo import run_demo
+from pipeline.generate import GeneratorConfig, generate, write_files
+
+CONFIG = GeneratorConfig(
+    seed=3, start=date(2026, 11, 2), days=2, customers=10, products=6, orders_per_day=8, sessions_per_day=6
+)
+
+
+def test_demo_writes_summary_exports_and_archive(tmp_path):
+    sample = generate(CONFIG)
+    write_files(sample, tmp_path / "input")
+    local = tmp_path / "local"
+
+    summary = run_demo(str(tmp_path / "input" / "events-*.jsonl"), local=local)
+
+    written = json.loads((local / "run-summary.json").read_text())
+    assert written == summary
+    assert written["messages_in"] == sample.manifest["messages"]
+    assert written["loaded"] == sample.manifest["valid_unique"]
+    assert written["rejected"] == sample.manifest["rejected"]
+    assert written["duplicates"] == sample.manifest["duplicates"]
+    assert set(written["models"]) == {
+        "orders_first_seen",
+        "customers_scd",
+        "products_scd",
+        "users_cumulated",
+        "activity_monthly_reduced",
+        "inventory_daily_balance",
+        "customer_daily_balance",
+    }
+    assert all(n > 0 for n in written["models"].values()), written["models"]
+
+    orders = [
+        json.loads(line) for line in (local / "export" / "events.orders.jsonl").read_text().splitlines()
+    ]
+    assert len(orders) == sample.manifest["valid_unique"]["orders"]
+    row = orders[0]
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row["event_date"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", row["order_date"])
+    assert isinstance(row["total_amount"], str) and re.fullmatch(r"\d+(\.\d+)?", row["total_amount"])
+    balances = (local / "export" / "analytics.customer_daily_balance.jsonl").read_text().splitlines()
+    assert len(balances) == written["models"]["customer_daily_balance"]
+    assert list((local / "archive").rglob("*.jsonl.gz"))
