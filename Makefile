@@ -12,6 +12,7 @@ START ?=
 END ?=
 TFVARS ?= envs/dev.tfvars
 PYTEST_ARGS ?=
+MODEL_ARGS ?=
 
 .PHONY: help install run test lint fmt ddl bench backfill deploy-infra deploy-pipeline clean
 
@@ -21,7 +22,7 @@ help:
 	@echo "make test           the whole test suite, emulators included"
 	@echo "make lint           ruff, and a check that ddl/ matches schemas/"
 	@echo "make bench          pipeline throughput and memory figures"
-	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD   rebuild the models over a date range"
+	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD [MODEL_ARGS='--project P ...']   rebuild the models"
 	@echo "make deploy-infra   terraform init + apply (TFVARS=$(TFVARS))"
 	@echo "make deploy-pipeline submit the streaming job to Dataflow"
 
@@ -56,7 +57,7 @@ bench: $(STAMP)
 
 backfill: $(STAMP)
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" >&2; exit 2; }
-	$(PY) -m pipeline.models backfill --start $(START) --end $(END)
+	$(PY) -m pipeline.models backfill --start $(START) --end $(END) $(MODEL_ARGS)
 
 deploy-infra:
 	cd terraform && terraform init -input=false && terraform apply -var-file=$(TFVARS)
