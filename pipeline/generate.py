@@ -37,10 +37,12 @@ from pipeline.localstack import MIXED, STREAMS
 from transforms.errors import (
     AMOUNT_MISMATCH,
     BAD_TIMESTAMP,
+    ERROR_CODES,
     FUTURE_TIMESTAMP,
     INVALID_ENCODING,
     INVALID_JSON,
     INVALID_VALUE,
+    LOAD_REJECTED,
     MISSING_FIELD,
     NOT_AN_OBJECT,
     PAYLOAD_TOO_LARGE,
@@ -54,20 +56,9 @@ EVENT_TYPES = {"orders": "order", "inventory": "inventory", "user_activity": "us
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 CENT = Decimal("0.01")
 
-# The defects cycle in this order, so a small sample still gets every code once.
-BAD_CODES = (
-    PAYLOAD_TOO_LARGE,
-    INVALID_ENCODING,
-    INVALID_JSON,
-    NOT_AN_OBJECT,
-    UNKNOWN_EVENT_TYPE,
-    MISSING_FIELD,
-    WRONG_TYPE,
-    INVALID_VALUE,
-    BAD_TIMESTAMP,
-    FUTURE_TIMESTAMP,
-    AMOUNT_MISMATCH,
-)
+# The defects cycle in this order, so a small sample still gets every code once. load_rejected
+# comes from BigQuery, never from a payload.
+BAD_CODES = (PAYLOAD_TOO_LARGE, *(c for c in ERROR_CODES if c not in (PAYLOAD_TOO_LARGE, LOAD_REJECTED)))
 # The pipeline cannot tell which stream these belong to; they go to the mixed topic.
 UNROUTABLE = frozenset({INVALID_ENCODING, INVALID_JSON, NOT_AN_OBJECT, UNKNOWN_EVENT_TYPE})
 
