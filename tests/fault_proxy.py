@@ -26,6 +26,7 @@ class FaultProxy:
         self.table = table
         self.reject_event_ids = set(reject_event_ids)
         self.refused: list[dict] = []
+        self.insert_ids: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -46,6 +47,7 @@ class FaultProxy:
         request = json.loads(body)
         kept, errors = [], []
         for index, row in enumerate(request.get("rows", [])):
+            self.insert_ids.append(row.get("insertId"))
             if row.get("json", {}).get("event_id") in self.reject_event_ids:
                 self.refused.append(row["json"])
                 errors.append(

@@ -22,6 +22,7 @@ def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path):
     assert summary["loaded"]["orders"] == 1
     assert summary["rejected"] == {"load_rejected": 1}
     assert len(proxy.refused) == 1, "a refused row must not be retried"
+    assert sorted(proxy.insert_ids) == ["evt-accepted", "evt-refused"], "event_id is BigQuery's insertId"
     assert [r["event_id"] for r in table_rows(stack, dataset, "orders", "event_date >= '2000-01-01'")] == [
         "evt-accepted"
     ]
