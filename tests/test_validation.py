@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
-from transforms.messages import Message
+from transforms.messages import Message, is_envelope
 from transforms.parse import ParseAndValidate
 from transforms.rows import dead_letter_row, event_row
 from transforms.validation import MAX_PAYLOAD_BYTES, derive_event_id, mask_ip, parse_payload
@@ -496,3 +497,19 @@ def test_ip_hash_is_keyed_hmac_sha256():
             | ParseAndValidate("hash", b"secret", fixed_clock)
         )
         assert_that(valid | beam.Map(lambda e: e.event["ip_address"]), equal_to([expected]))
+
+
+def test_archive_envelope_round_trips_bytes_attributes_and_ids():
+    original = Message(
+        data=b'{"event_type": "order", "x": "\xff"}',
+        attributes={"origin": "test"},
+        message_id="123",
+        publish_time=datetime(2026, 11, 1, 8, 30, 0, 250000, tzinfo=timezone.utc),
+    )
+    envelope = original.to_envelope()
+    assert envelope["data_encoding"] == "base64"
+    assert envelope["publish_time"] == "2026-11-01T08:30:00.250000Z"
+    line = json.dumps(envelope).encode()
+    assert is_envelope(line) == envelope
+    assert Message.from_envelope(is_envelope(line)) == original
+    assert is_envelope(encode(ORDER)) is None

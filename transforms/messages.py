@@ -56,6 +56,11 @@ class Message:
         )
 
 
+def _parse_utc(text: str) -> datetime:
+    """RFC 3339 -> aware UTC datetime (Python 3.10's fromisoformat does not take 'Z')."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
 def is_envelope(line: bytes) -> dict[str, Any] | None:
     """The envelope dict when ``line`` is an archive envelope, else None.
 
