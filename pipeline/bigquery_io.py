@@ -15,12 +15,11 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.io.gcp.bigquery import BigQueryDisposition, WriteToBigQuery
 from apache_beam.io.gcp.bigquery_tools import RetryStrategy
-from apache_beam.metrics import Metrics
 
 from schemas import load_schema
 from transforms import errors
 from transforms.messages import Failure, ValidEvent
-from transforms.parse import NAMESPACE, utc_now
+from transforms.parse import count_rejection, stream_counter, utc_now
 from transforms.rows import dead_letter_row, event_row, table_row
 
 STREAMS = ("orders", "inventory", "user_activity")
@@ -85,8 +84,7 @@ class RejectedRowToDeadLetter(beam.DoFn):
         destination, row, row_errors = failed
         table = str(destination).rsplit(".", 1)[-1].rsplit(":", 1)[-1]
         stream = table if table in STREAMS else errors.UNKNOWN_STREAM
-        Metrics.counter(NAMESPACE, f"rejected_{errors.LOAD_REJECTED}").inc()
-        Metrics.counter(NAMESPACE, f"load_rejected_{stream}").inc()
+        count_rejection(stream, errors.LOAD_REJECTED)
         reasons = "; ".join(
             f"{e.get('location') or 'row'}: {e.get('message', '')} (reason {e.get('reason', 'unknown')})"
             for e in row_errors
@@ -128,7 +126,7 @@ class WriteEvents(beam.PTransform):
 
 
 def _counted_row(event: ValidEvent) -> dict[str, Any]:
-    Metrics.counter(NAMESPACE, f"sent_{event.stream}").inc()
+    stream_counter(event.stream, "sent").inc()
     return event_row(event.stream, event.event)
 
 

@@ -9,33 +9,41 @@ from typing import Any
 from apache_beam.metrics.metric import MetricsFilter
 
 from pipeline.bigquery_io import STREAMS
+from transforms.errors import LOAD_REJECTED
 from transforms.parse import NAMESPACE
 
 
 def counters(result) -> dict[str, int]:
-    """Every EventHarbor counter of a finished run, by name."""
-    found = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["counters"]
+    """Every EventHarbor counter of a finished run: ``name`` for run-wide counters (namespace
+    ``eventharbor``) and ``<stream>.<name>`` for per-stream ones (``eventharbor.<stream>``)."""
     totals: dict[str, int] = {}
-    for counter in found:
+    for counter in result.metrics().query(MetricsFilter())["counters"]:
+        namespace, name = counter.key.metric.namespace, counter.key.metric.name
+        if namespace == NAMESPACE:
+            key = name
+        elif namespace.startswith(f"{NAMESPACE}."):
+            key = f"{namespace.removeprefix(NAMESPACE + '.')}.{name}"
+        else:
+            continue
         value = counter.committed if counter.committed is not None else counter.attempted
-        totals[counter.key.metric.name] = totals.get(counter.key.metric.name, 0) + (value or 0)
+        totals[key] = totals.get(key, 0) + (value or 0)
     return totals
 
 
 def reconcile(totals: dict[str, int]) -> dict[str, Any]:
     """The summary of SPEC section 8 from counter totals."""
-    loaded = {s: totals.get(f"sent_{s}", 0) - totals.get(f"load_rejected_{s}", 0) for s in STREAMS}
-    rejected = {
-        name.removeprefix("rejected_"): value
-        for name, value in sorted(totals.items())
-        if name.startswith("rejected_") and value
-    }
-    duplicates = sum(totals.get(f"duplicates_{s}", 0) for s in STREAMS)
+    loaded = {s: totals.get(f"{s}.sent", 0) - totals.get(f"{s}.rejected_{LOAD_REJECTED}", 0) for s in STREAMS}
+    rejected: dict[str, int] = {}
+    for key, value in totals.items():
+        stream, _, name = key.rpartition(".")
+        if stream and name.startswith("rejected_") and value:
+            code = name.removeprefix("rejected_")
+            rejected[code] = rejected.get(code, 0) + value
     return {
         "messages_in": totals.get("messages_in", 0),
         "loaded": loaded,
-        "rejected": rejected,
-        "duplicates": duplicates,
+        "rejected": dict(sorted(rejected.items())),
+        "duplicates": sum(totals.get(f"{s}.duplicates", 0) for s in STREAMS),
     }
 
 

@@ -42,15 +42,18 @@ def test_hash_key_may_come_from_the_environment(monkeypatch):
 def test_reconciliation_from_counters():
     totals = {
         "messages_in": 21,
-        "sent_orders": 7,
-        "sent_inventory": 5,
-        "sent_user_activity": 3,
-        "load_rejected_orders": 1,
-        "rejected_load_rejected": 1,
-        "rejected_invalid_json": 2,
-        "rejected_missing_field": 1,
-        "duplicates_orders": 2,
-        "duplicates_user_activity": 1,
+        "orders.read": 10,
+        "inventory.read": 5,
+        "user_activity.read": 4,
+        "unknown.read": 2,
+        "orders.sent": 7,
+        "inventory.sent": 5,
+        "user_activity.sent": 3,
+        "orders.rejected_load_rejected": 1,
+        "unknown.rejected_invalid_json": 2,
+        "orders.rejected_missing_field": 1,
+        "orders.duplicates": 2,
+        "user_activity.duplicates": 1,
         "archived_messages": 21,
     }
     summary = reconcile(totals)

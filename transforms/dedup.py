@@ -13,14 +13,13 @@ from collections.abc import Iterator
 
 import apache_beam as beam
 from apache_beam.coders import BooleanCoder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.timestamp import Duration, Timestamp
 
 from transforms.messages import ValidEvent
-from transforms.parse import NAMESPACE
+from transforms.parse import stream_counter
 
 
 class DropRepeatedIds(beam.DoFn):
@@ -47,7 +46,7 @@ class DropRepeatedIds(beam.DoFn):
             expiry.write(deadline)
             expire.set(Timestamp(micros=deadline))
         if seen.read():
-            Metrics.counter(NAMESPACE, f"duplicates_{event.stream}").inc()
+            stream_counter(event.stream, "duplicates").inc()
             return
         seen.write(True)
         yield event

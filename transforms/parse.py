@@ -23,6 +23,16 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def stream_counter(stream: str, name: str):
+    """A per-stream counter: namespace ``eventharbor.<stream>`` (orders, inventory, user_activity,
+    unknown), names ``read``, ``rejected_<code>``, ``duplicates``, ``sent``."""
+    return Metrics.counter(f"{NAMESPACE}.{stream}", name)
+
+
+def count_rejection(stream: str, code: str) -> None:
+    stream_counter(stream, f"rejected_{code}").inc()
+
+
 class ParseMessage(beam.DoFn):
     """Decode a message's bytes into a JSON object; failures go to the ``failures`` output."""
 
@@ -34,7 +44,8 @@ class ParseMessage(beam.DoFn):
         try:
             yield message, parse_payload(message.data)
         except Rejection as rejection:
-            Metrics.counter(NAMESPACE, f"rejected_{rejection.code}").inc()
+            stream_counter(errors.UNKNOWN_STREAM, "read").inc()
+            count_rejection(errors.UNKNOWN_STREAM, rejection.code)
             yield pvalue.TaggedOutput(
                 FAILURES,
                 Failure(
@@ -56,16 +67,18 @@ class ValidateEvent(beam.DoFn):
 
     def process(self, parsed: tuple[Message, dict[str, Any]]) -> Iterator[Any]:
         message, obj = parsed
+        stream = stream_of(obj)
+        stream_counter(stream, "read").inc()
         try:
             stream, event_id, event_time, event = validate_event(obj, self.clock(), self.ip_mode, self.ip_key)
         except Rejection as rejection:
-            Metrics.counter(NAMESPACE, f"rejected_{rejection.code}").inc()
+            count_rejection(stream, rejection.code)
             event_id = obj.get("event_id") if isinstance(obj.get("event_id"), str) else None
             yield pvalue.TaggedOutput(
                 FAILURES,
                 Failure(
                     message,
-                    stream_of(obj),
+                    stream,
                     errors.STAGE_VALIDATE,
                     rejection.code,
                     rejection.message,
@@ -73,7 +86,6 @@ class ValidateEvent(beam.DoFn):
                 ),
             )
             return
-        Metrics.counter(NAMESPACE, f"valid_{stream}").inc()
         yield ValidEvent(message, stream, event_id, event_time, event)
 
 
