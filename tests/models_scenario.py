@@ -107,6 +107,31 @@ def activity(
     }
 
 
+def dead_letter(stream: str, day: date | str, time: str, error_code: str = "invalid_json") -> Row:
+    """An ``events.dead_letter`` row for a message of ``stream`` rejected at ``day`` ``time`` (UTC)."""
+    failed_at = _timestamp(day, time)
+    return {
+        "failed_at": failed_at,
+        "stream": stream,
+        "stage": "validate",
+        "error_code": error_code,
+        "error_message": f"test rejection ({error_code})",
+        "payload": "{}",
+        "payload_encoding": "utf-8",
+        "payload_truncated": False,
+        "message_id": f"dl-{stream}-{failed_at}-{error_code}",
+    }
+
+
+def insert_dead_letters(client, datasets: dict[str, str], dead_letters: list[Row]) -> None:
+    """Write ``events.dead_letter`` rows into the events dataset."""
+    if dead_letters:
+        errors = client.insert_rows_json(
+            f"{datasets['events']}.dead_letter", dead_letters, row_ids=[r["message_id"] for r in dead_letters]
+        )
+        assert errors == [], errors
+
+
 def new_datasets(client, prefix: str = "m") -> dict[str, str]:
     """A fresh, uniquely named pair of datasets with every table of ``schemas/``."""
     suffix = uuid.uuid4().hex[:10]

@@ -1,0 +1,117 @@
+-- fact_events_daily: backfill over a date range (daily fact table).
+--
+-- Grain: one row per date, stream and event_type with any raw rows that day, plus one
+--   event_type = '(all)' row per stream with any raw or dead-letter rows that day.
+-- Inputs: `events.orders`, `events.inventory`, `events.user_activity` (partitions event_date
+--   BETWEEN @start_date AND @end_date), `events.dead_letter` (failed_at within the UTC days of
+--   the range, i.e. its partitions DATE(failed_at) in [@start_date, @end_date]).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive).
+-- History before @start_date: none needed; each day depends only on its own partitions, so this
+--   equals the incremental step replayed day by day.
+-- Columns: as in incremental.sql; sessions are per day (a session crossing midnight UTC counts
+--   on both days, each with its span within that day).
+-- Idempotency: one MERGE deletes every row of date in [@start_date, @end_date] and inserts the
+--   rebuilt ones atomically; rows outside the range are not touched.
+MERGE `analytics.fact_events_daily` AS target
+USING (
+  WITH raw_events_in_range AS (
+    SELECT event_date AS day, 'orders' AS stream, status AS event_type
+    FROM `events.orders`
+    WHERE event_date BETWEEN @start_date AND @end_date
+    UNION ALL
+    SELECT event_date AS day, 'inventory' AS stream, reason AS event_type
+    FROM `events.inventory`
+    WHERE event_date BETWEEN @start_date AND @end_date
+    UNION ALL
+    SELECT event_date AS day, 'user_activity' AS stream, activity_type AS event_type
+    FROM `events.user_activity`
+    WHERE event_date BETWEEN @start_date AND @end_date
+  ),
+
+  activity_in_range AS (
+    SELECT event_date AS day, activity_type, metadata.session_id AS session_id, timestamp
+    FROM `events.user_activity`
+    WHERE event_date BETWEEN @start_date AND @end_date
+  ),
+
+  errors_by_day AS (
+    SELECT DATE(failed_at) AS day, stream, COUNT(*) AS error_events
+    FROM `events.dead_letter`
+    WHERE failed_at >= TIMESTAMP(@start_date) AND failed_at < TIMESTAMP(DATE_ADD(@end_date, INTERVAL 1 DAY))
+    GROUP BY day, stream
+  ),
+
+  session_spans AS (
+    SELECT day, session_id, TIMESTAMP_DIFF(MAX(timestamp), MIN(timestamp), MICROSECOND) AS duration_us
+    FROM activity_in_range
+    GROUP BY day, session_id
+  ),
+
+  activity_type_sessions AS (
+    SELECT DISTINCT day, activity_type AS event_type, session_id
+    FROM activity_in_range
+    UNION ALL
+    SELECT DISTINCT day, '(all)' AS event_type, session_id
+    FROM activity_in_range
+  ),
+
+  activity_session_facts AS (
+    SELECT
+      activity_type_sessions.day,
+      activity_type_sessions.event_type,
+      COUNT(*) AS unique_sessions,
+      AVG(session_spans.duration_us) / 1000000 AS avg_session_duration_s
+    FROM activity_type_sessions
+    JOIN session_spans USING (day, session_id)
+    GROUP BY activity_type_sessions.day, activity_type_sessions.event_type
+  ),
+
+  event_counts AS (
+    SELECT day, stream, event_type, COUNT(*) AS total_events
+    FROM raw_events_in_range
+    GROUP BY day, stream, event_type
+    UNION ALL
+    SELECT day, stream, '(all)' AS event_type, COUNT(*) AS total_events
+    FROM raw_events_in_range
+    GROUP BY day, stream
+  ),
+
+  stream_totals AS (
+    SELECT day, stream, event_type, total_events, CAST(NULL AS INT64) AS error_events
+    FROM event_counts
+    WHERE event_type != '(all)'
+    UNION ALL
+    SELECT
+      day,
+      stream,
+      '(all)' AS event_type,
+      COALESCE(event_counts.total_events, 0) AS total_events,
+      COALESCE(errors_by_day.error_events, 0) AS error_events
+    FROM (SELECT * FROM event_counts WHERE event_type = '(all)') AS event_counts
+    FULL OUTER JOIN errors_by_day USING (day, stream)
+  )
+
+  SELECT
+    stream_totals.day AS date,
+    stream_totals.stream,
+    stream_totals.event_type,
+    stream_totals.total_events,
+    stream_totals.error_events,
+    IF(stream_totals.stream = 'user_activity', COALESCE(activity_session_facts.unique_sessions, 0), NULL)
+      AS unique_sessions,
+    IF(stream_totals.stream = 'user_activity', activity_session_facts.avg_session_duration_s, NULL)
+      AS avg_session_duration_s
+  FROM stream_totals
+  LEFT JOIN activity_session_facts
+    ON activity_session_facts.day = stream_totals.day
+    AND stream_totals.stream = 'user_activity'
+    AND activity_session_facts.event_type = stream_totals.event_type
+) AS rebuilt
+ON FALSE
+WHEN NOT MATCHED BY SOURCE AND target.date BETWEEN @start_date AND @end_date THEN DELETE
+WHEN NOT MATCHED THEN INSERT (
+  date, stream, event_type, total_events, error_events, unique_sessions, avg_session_duration_s
+) VALUES (
+  rebuilt.date, rebuilt.stream, rebuilt.event_type, rebuilt.total_events, rebuilt.error_events,
+  rebuilt.unique_sessions, rebuilt.avg_session_duration_s
+);

@@ -1,0 +1,76 @@
+-- funnel_daily: backfill over a date range (daily funnel).
+--
+-- Grain: one row per date of [@start_date, @end_date] (zeros when nothing happened).
+-- Inputs: `events.user_activity` (partitions event_date BETWEEN @start_date AND @end_date,
+--   view_product and add_to_cart events), `analytics.orders_first_seen` (first_seen_date in the
+--   range). Runs after orders_first_seen.
+-- Parameters: @start_date DATE, @end_date DATE (inclusive).
+-- History before @start_date: none needed; each day depends only on its own partition and the
+--   orders first seen that day, so this equals the incremental step replayed day by day.
+-- Columns: as in incremental.sql (strict same-day funnel, user_id = customer_id).
+-- Idempotency: one MERGE deletes every row of date in [@start_date, @end_date] and inserts the
+--   rebuilt ones atomically; rows outside the range are not touched.
+MERGE `analytics.funnel_daily` AS target
+USING (
+  WITH days_in_range AS (
+    SELECT day
+    FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS day
+  ),
+
+  activity_steps_by_day AS (
+    SELECT
+      event_date AS day,
+      user_id,
+      COUNTIF(activity_type = 'view_product') > 0 AS viewed,
+      COUNTIF(activity_type = 'add_to_cart') > 0 AS added_to_cart
+    FROM `events.user_activity`
+    WHERE event_date BETWEEN @start_date AND @end_date AND activity_type IN ('view_product', 'add_to_cart')
+    GROUP BY event_date, user_id
+  ),
+
+  customers_ordering_by_day AS (
+    SELECT DISTINCT first_seen_date AS day, customer_id AS user_id
+    FROM `analytics.orders_first_seen`
+    WHERE first_seen_date BETWEEN @start_date AND @end_date
+  ),
+
+  user_steps_by_day AS (
+    SELECT
+      activity_steps_by_day.day,
+      activity_steps_by_day.user_id,
+      activity_steps_by_day.viewed,
+      activity_steps_by_day.viewed AND activity_steps_by_day.added_to_cart AS carted,
+      activity_steps_by_day.viewed AND activity_steps_by_day.added_to_cart
+        AND customers_ordering_by_day.user_id IS NOT NULL AS ordered
+    FROM activity_steps_by_day
+    LEFT JOIN customers_ordering_by_day USING (day, user_id)
+  ),
+
+  step_counts_by_day AS (
+    SELECT
+      days_in_range.day,
+      COUNTIF(user_steps_by_day.viewed) AS viewed_users,
+      COUNTIF(user_steps_by_day.carted) AS carted_users,
+      COUNTIF(user_steps_by_day.ordered) AS ordered_users
+    FROM days_in_range
+    LEFT JOIN user_steps_by_day USING (day)
+    GROUP BY days_in_range.day
+  )
+
+  SELECT
+    day AS date,
+    viewed_users,
+    carted_users,
+    ordered_users,
+    SAFE_DIVIDE(carted_users, viewed_users) AS view_to_cart_rate,
+    SAFE_DIVIDE(ordered_users, carted_users) AS cart_to_order_rate
+  FROM step_counts_by_day
+) AS rebuilt
+ON FALSE
+WHEN NOT MATCHED BY SOURCE AND target.date BETWEEN @start_date AND @end_date THEN DELETE
+WHEN NOT MATCHED THEN INSERT (
+  date, viewed_users, carted_users, ordered_users, view_to_cart_rate, cart_to_order_rate
+) VALUES (
+  rebuilt.date, rebuilt.viewed_users, rebuilt.carted_users, rebuilt.ordered_users,
+  rebuilt.view_to_cart_rate, rebuilt.cart_to_order_rate
+);
