@@ -2,9 +2,12 @@
 
 bqemulator answers a bad row in ``insertAll`` with HTTP 500 (which clients retry
 as transient) instead of BigQuery's per-row ``invalid`` error. This proxy gives
-the pipeline BigQuery's real answer: rows whose ``event_id`` is marked are held
+the pipeline BigQuery's real answers: rows whose ``event_id`` is marked are held
 back from the emulator and reported in ``insertErrors`` exactly as BigQuery
-reports a row it refuses; everything else passes through unchanged.
+reports a row it refuses (reason ``invalid``) or one it could not write this
+time (reason ``backendError``, for the first few attempts); the first few
+``insertAll`` calls can also be answered with HTTP 503 as a whole. Everything
+else passes through unchanged.
 """
 
 from __future__ import annotations
@@ -13,20 +16,49 @@ import json
 import threading
 import urllib.error
 import urllib.request
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+INVALID = ("invalid", "total_amount", "Invalid NUMERIC value: refused by the test's fault proxy")
+BACKEND_ERROR = ("backendError", "", "Backend error. Please try again (the test's fault proxy).")
+UNAVAILABLE = {
+    "error": {
+        "code": 503,
+        "message": "The service is currently unavailable (the test's fault proxy).",
+        "errors": [{"reason": "backendError", "message": "The service is currently unavailable."}],
+        "status": "UNAVAILABLE",
+    }
+}
 
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "accept-encoding"}
 
 
 class FaultProxy:
-    """Forward to ``upstream``; refuse rows for ``table`` whose event_id is in ``reject_event_ids``."""
+    """Forward to ``upstream``, injecting faults into ``insertAll`` calls for ``table``.
 
-    def __init__(self, upstream: str, table: str, reject_event_ids: set[str]) -> None:
+    ``reject_event_ids``: rows refused for good. ``transient_event_ids``: event_id -> how many
+    attempts get a per-row ``backendError`` before the row passes. ``unavailable_requests``: how
+    many ``insertAll`` calls are answered with HTTP 503 before calls pass.
+    """
+
+    def __init__(
+        self,
+        upstream: str,
+        table: str,
+        reject_event_ids: set[str] = frozenset(),
+        transient_event_ids: dict[str, int] | None = None,
+        unavailable_requests: int = 0,
+    ) -> None:
         self.upstream = upstream.rstrip("/")
         self.table = table
         self.reject_event_ids = set(reject_event_ids)
+        self.transient_event_ids = dict(transient_event_ids or {})
+        self.unavailable_requests = unavailable_requests
         self.refused: list[dict] = []
         self.insert_ids: list[str] = []
+        self.attempts: Counter[str] = Counter()
+        self.unavailable_answers = 0
+        self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -48,21 +80,13 @@ class FaultProxy:
         kept, errors = [], []
         for index, row in enumerate(request.get("rows", [])):
             self.insert_ids.append(row.get("insertId"))
-            if row.get("json", {}).get("event_id") in self.reject_event_ids:
+            event_id = row.get("json", {}).get("event_id")
+            self.attempts[event_id] += 1
+            if event_id in self.reject_event_ids:
                 self.refused.append(row["json"])
-                errors.append(
-                    {
-                        "index": index,
-                        "errors": [
-                            {
-                                "reason": "invalid",
-                                "location": "total_amount",
-                                "debugInfo": "",
-                                "message": "Invalid NUMERIC value: refused by the test's fault proxy",
-                            }
-                        ],
-                    }
-                )
+                errors.append(_row_error(index, *INVALID))
+            elif self.attempts[event_id] <= self.transient_event_ids.get(event_id, 0):
+                errors.append(_row_error(index, *BACKEND_ERROR))
             else:
                 kept.append((index, row))
         request["rows"] = [row for _, row in kept]
@@ -101,7 +125,12 @@ class FaultProxy:
                 errors: list[dict] = []
                 route = self.path.split("?")[0]
                 if body and self.command == "POST" and route.endswith(f"/tables/{proxy.table}/insertAll"):
-                    body, errors = proxy._insert_all(body)
+                    with proxy._lock:
+                        if proxy.unavailable_answers < proxy.unavailable_requests:
+                            proxy.unavailable_answers += 1
+                            self._reply(503, json.dumps(UNAVAILABLE).encode(), "application/json")
+                            return
+                        body, errors = proxy._insert_all(body)
                 status, payload, content_type = self._forward(body)
                 if errors and status == 200:
                     answer = json.loads(payload or b"{}")
@@ -115,6 +144,14 @@ class FaultProxy:
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 
         return Handler
+
+
+def _row_error(index: int, reason: str, location: str, message: str) -> dict:
+    """One ``insertErrors`` entry, shaped as BigQuery sends it."""
+    return {
+        "index": index,
+        "errors": [{"reason": reason, "location": location, "debugInfo": "", "message": message}],
+    }
 
 
 def _original_index(forwarded_index: int, refused: list[dict]) -> int:

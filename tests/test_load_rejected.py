@@ -1,4 +1,5 @@
-"""A row BigQuery refuses ends in dead_letter as load_rejected, and the pipeline finishes."""
+"""BigQuery faults: a refused row ends in dead_letter as load_rejected and the pipeline finishes;
+transient faults are retried with the same insertId until every row is loaded once."""
 
 from __future__ import annotations
 
@@ -35,3 +36,35 @@ def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path):
     )
     assert "total_amount: Invalid NUMERIC value" in dead["error_message"]
     assert '"event_id": "evt-refused"' in dead["payload"]
+
+
+def test_transient_faults_are_retried_and_every_row_loads_once(stack, tmp_path):
+    dataset = fresh_dataset(stack)
+    flaky = changed(ORDER, "event_id", "evt-flaky")
+    steady = changed(ORDER, "event_id", "evt-steady")
+    inputs = write_lines(tmp_path / "orders.jsonl", [flaky, steady])
+    proxy = FaultProxy(
+        stack.bigquery_endpoint, "orders", transient_event_ids={"evt-flaky": 2}, unavailable_requests=1
+    ).start()
+    try:
+        summary = run_batch(stack, str(inputs), dataset, endpoint=proxy.url)
+    finally:
+        proxy.stop()
+
+    assert proxy.unavailable_answers == 1, "the first insertAll was answered with HTTP 503"
+    assert proxy.attempts == {"evt-flaky": 3, "evt-steady": 1}, "only the row that failed is sent again"
+    assert sorted(proxy.insert_ids) == ["evt-flaky"] * 3 + ["evt-steady"], "a retry keeps the insertId"
+    assert (
+        summary["messages_in"],
+        summary["loaded"]["orders"],
+        summary["rejected"],
+        summary["duplicates"],
+    ) == (
+        2,
+        2,
+        {},
+        0,
+    )
+    loaded = table_rows(stack, dataset, "orders", "event_date >= '2000-01-01'")
+    assert sorted(r["event_id"] for r in loaded) == ["evt-flaky", "evt-steady"]
+    assert table_rows(stack, dataset, "dead_letter") == []
