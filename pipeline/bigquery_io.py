@@ -9,6 +9,8 @@ never retried but comes back on ``failed_rows_with_errors`` and becomes a
 from __future__ import annotations
 
 import json
+import sys
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -32,16 +34,19 @@ class InsertClient:
     BigQuery's best-effort de-duplication also catch re-sends across retries and
     restarts. Built lazily so the DoFn that holds it pickles; ``endpoint`` points
     it at a local emulator (anonymous credentials), else Application Default
-    Credentials reach real BigQuery.
+    Credentials reach real BigQuery. With ``report_every`` it prints progress
+    (per worker) for long local runs.
     """
 
-    def __init__(self, project: str, endpoint: str | None = None) -> None:
+    def __init__(self, project: str, endpoint: str | None = None, report_every: int = 0) -> None:
         self.project = project
         self.endpoint = endpoint
+        self.report_every = report_every
+        self.written: Counter[str] = Counter()
         self._client = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"project": self.project, "endpoint": self.endpoint, "_client": None}
+        return {**self.__dict__, "written": Counter(), "_client": None}
 
     def client(self):
         if self._client is None:
@@ -62,7 +67,16 @@ class InsertClient:
     def insert_rows_json(self, table, json_rows, row_ids=None, **kwargs):
         beam_ids = row_ids or [None] * len(json_rows)
         ids = [row.get("event_id") or beam_id for row, beam_id in zip(json_rows, beam_ids, strict=True)]
-        return self.client().insert_rows_json(table, json_rows, row_ids=ids, **kwargs)
+        refused = self.client().insert_rows_json(table, json_rows, row_ids=ids, **kwargs)
+        self._report(str(table).split(".", 1)[-1], len(json_rows) - len(refused))
+        return refused
+
+    def _report(self, table: str, rows: int) -> None:
+        """Print "wrote N rows to <table>" each time another ``report_every`` rows are in (0: never)."""
+        before = self.written[table]
+        self.written[table] += rows
+        if self.report_every and self.written[table] // self.report_every > before // self.report_every:
+            print(f"      wrote {self.written[table]} rows to {table}", file=sys.stderr, flush=True)
 
 
 def write_rows(rows, table: str, client: InsertClient):

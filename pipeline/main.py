@@ -42,7 +42,7 @@ def build_pipeline(
     opts = check_options(options)
     streaming = options.view_as(StandardOptions).streaming
     project = bigquery_project(options)
-    client = InsertClient(project, opts.bigquery_endpoint)
+    client = InsertClient(project, opts.bigquery_endpoint, report_every=2000 if opts.source == "files" else 0)
 
     if opts.source == "pubsub":
         messages = pipeline | "ReadPubSub" >> ReadSubscriptions(opts.subscriptions)

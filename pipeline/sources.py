@@ -29,7 +29,7 @@ class LineToMessage(beam.DoFn):
             yield Message(data=line, attributes={SOURCE_FILE_ATTRIBUTE: filename})
 
 
-class ReportProgress(beam.DoFn):
+class ReadProgress(beam.DoFn):
     """Print "read N messages" to stderr every ``every`` messages (per worker), for long local runs."""
 
     def __init__(self, every: int = 1000) -> None:
@@ -68,7 +68,7 @@ class ReadFiles(beam.PTransform):
             lines
             | "AllFiles" >> beam.Flatten()
             | "ToMessage" >> beam.ParDo(LineToMessage())
-            | "Progress" >> beam.ParDo(ReportProgress())
+            | "Progress" >> beam.ParDo(ReadProgress())
         )
 
 

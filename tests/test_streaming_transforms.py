@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import apache_beam as beam
@@ -173,3 +174,31 @@ def test_batch_metrics_fire_one_exact_pane_per_window():
                 [(stamp(-10), 1, "ON_TIME", 0), (stamp(0), 3, "ON_TIME", 0), (stamp(10), 2, "ON_TIME", 0)]
             ),
         )
+
+
+def test_batch_metrics_equal_beams_own_sliding_windows(tmp_path):
+    """Batch keys counts by the windows SlidingWindows assigns; Beam's windowed GBK gives the same rows."""
+    seconds = [-0.5, 0, 0.000001, 9.999999, 10, 24.5, 25, 61, 61, 3600.25]
+    events = [order_event(f"e{i}", s, ("pending", "shipped")[i % 2]) for i, s in enumerate(seconds)]
+    metrics = {"size_s": 25, "period_s": 10, "allowed_lateness_s": 0, "early_firing_s": 0}
+
+    stream = TestStream().advance_watermark_to(epoch(-100))
+    for event in events:
+        stream = stream.add_elements([TimestampedValue(event, event.event_time.timestamp())])
+    with streaming_pipeline() as p:
+        (
+            p
+            | stream.advance_watermark_to_infinity()
+            | RealtimeEventMetrics(**metrics)
+            | beam.Map(lambda row: json.dumps(row, sort_keys=True))
+            | beam.io.WriteToText(str(tmp_path / "windowed"))
+        )
+    windowed = [
+        json.loads(line) for path in tmp_path.glob("windowed*") for line in path.read_text().splitlines()
+    ]
+    in_first_window = {r["event_type"]: r["occurrences"] for r in windowed if r["window_start"] == stamp(0)}
+    assert in_first_window == {"pending": 2, "shipped": 3}, "[0 s, 25 s) holds e1..e5, not e0 or e6"
+
+    with TestPipeline() as p:
+        batch = p | beam.Create(events) | RealtimeEventMetrics(**metrics, streaming=False)
+        assert_that(batch, equal_to(windowed))

@@ -3,9 +3,12 @@
 Layout: ``<root>/<stream|unknown>/dt=YYYY-MM-DD/hr=HH/part-<digest>.jsonl.gz``,
 one envelope per line (``transforms.messages.Message.to_envelope``). ``dt``/``hr``
 are the message's Pub/Sub publish time (UTC), or the time the pipeline read it
-for file input. File names are a digest of their content, so a retried write
-replaces the same file instead of adding a copy. In streaming the archive is cut
-into fixed windows (``window_s``) so files appear while the job runs.
+for file input. A file holds at most ``max_lines`` messages, so a folder that
+receives millions (a big batch input all read in the same hour) is split into
+many files instead of one group held in a worker's memory. File names are a
+digest of their content, so a retried write replaces the same file instead of
+adding a copy. In streaming the archive is cut into fixed windows
+(``window_s``) so files appear while the job runs.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def to_archive_entry(item: ValidEvent | Failure) -> tuple[str, str]:
 
 
 class WriteArchiveFile(beam.DoFn):
-    """Write one folder's envelopes as a gzip JSON Lines file; yields the file path."""
+    """Write a batch of one folder's envelopes as a gzip JSON Lines file; yields the file path."""
 
     def __init__(self, root: str) -> None:
         self.root = root.rstrip("/")
@@ -59,11 +62,14 @@ class WriteArchiveFile(beam.DoFn):
 class ArchiveRawMessages(beam.PTransform):
     """ValidEvents and Failures (every message once) -> archive files; returns their paths."""
 
-    def __init__(self, root: str, streaming: bool = False, window_s: int = 60) -> None:
+    def __init__(
+        self, root: str, streaming: bool = False, window_s: int = 60, max_lines: int = 10_000
+    ) -> None:
         super().__init__()
         self.root = root
         self.streaming = streaming
         self.window_s = window_s
+        self.max_lines = max_lines
 
     def expand(self, items):
         entries = items | "ToEnvelope" >> beam.Map(to_archive_entry)
@@ -71,6 +77,6 @@ class ArchiveRawMessages(beam.PTransform):
             entries = entries | "ArchiveWindows" >> beam.WindowInto(FixedWindows(self.window_s))
         return (
             entries
-            | "GroupByFolder" >> beam.GroupByKey()
+            | "BatchPerFolder" >> beam.GroupIntoBatches(self.max_lines)
             | "WriteFiles" >> beam.ParDo(WriteArchiveFile(self.root))
         )

@@ -5,8 +5,13 @@ every ``early_firing_s`` of processing time while the window is open (0 turns
 them off), and one
 late pane per late element until ``allowed_lateness_s`` after the window end.
 Panes accumulate, so each row holds the complete count so far; the row with
-the highest ``pane_index`` for a window is the latest figure. Batch runs see
-complete input, so they use the default trigger: one ON_TIME pane per window.
+the highest ``pane_index`` for a window is the latest figure.
+
+Batch runs see complete input, so each window gets one exact ON_TIME row. There
+the windows ``SlidingWindows`` assigns become part of the key and the counts are
+combined in the global window: the same rows, without the runner's per-key
+trigger state, whose cost on the DirectRunner grows with the square of the
+windows a key holds (a week of 10 s periods is ~60,000 windows per key).
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.transforms import trigger
-from apache_beam.transforms.window import SlidingWindows, TimestampedValue
-from apache_beam.utils.timestamp import Duration
+from apache_beam.transforms.window import IntervalWindow, SlidingWindows, TimestampedValue, WindowFn
+from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from transforms.messages import ValidEvent
@@ -50,8 +55,25 @@ class CountAndLatest(beam.CombineFn):
         return acc
 
 
+def metric_row(
+    key: tuple[str, str], window: IntervalWindow, count: int, latest_micros: int, timing: str, index: int
+) -> dict[str, Any]:
+    """One ``realtime_event_metrics`` row."""
+    stream, event_type = key
+    return {
+        "stream": stream,
+        "event_type": event_type,
+        "window_start": rfc3339(window.start.to_utc_datetime(has_tz=True)),
+        "window_end": rfc3339(window.end.to_utc_datetime(has_tz=True)),
+        "occurrences": count,
+        "last_event_ts": rfc3339(datetime.fromtimestamp(latest_micros / 1e6, tz=timezone.utc)),
+        "pane_timing": timing,
+        "pane_index": index,
+    }
+
+
 class FormatMetricRow(beam.DoFn):
-    """Turn one window's (key, (count, latest)) into a ``realtime_event_metrics`` row."""
+    """Turn one window pane's (key, (count, latest)) into a ``realtime_event_metrics`` row."""
 
     def process(
         self,
@@ -59,17 +81,28 @@ class FormatMetricRow(beam.DoFn):
         window=beam.DoFn.WindowParam,
         pane=beam.DoFn.PaneInfoParam,
     ) -> Iterator[dict[str, Any]]:
-        (stream, event_type), (count, latest_micros) = element
-        yield {
-            "stream": stream,
-            "event_type": event_type,
-            "window_start": rfc3339(window.start.to_utc_datetime(has_tz=True)),
-            "window_end": rfc3339(window.end.to_utc_datetime(has_tz=True)),
-            "occurrences": count,
-            "last_event_ts": rfc3339(datetime.fromtimestamp(latest_micros / 1e6, tz=timezone.utc)),
-            "pane_timing": PaneInfoTiming.to_string(pane.timing),
-            "pane_index": pane.index,
-        }
+        key, (count, latest_micros) = element
+        yield metric_row(key, window, count, latest_micros, PaneInfoTiming.to_string(pane.timing), pane.index)
+
+
+class KeyByWindow(beam.DoFn):
+    """(key, event micros) -> ((key, window start, window end), micros) for each window that holds it."""
+
+    def __init__(self, windows: SlidingWindows) -> None:
+        self.windows = windows
+
+    def process(self, element: tuple[tuple[str, str], int]) -> Iterator[tuple[tuple, int]]:
+        key, micros = element
+        context = WindowFn.AssignContext(Timestamp(micros=micros))
+        for window in self.windows.assign(context):
+            yield (key, window.start.micros, window.end.micros), micros
+
+
+def format_batch_row(element: tuple[tuple, tuple[int, int]]) -> dict[str, Any]:
+    """A whole window's count from complete (batch) input: its one ON_TIME row."""
+    (key, start_micros, end_micros), (count, latest_micros) = element
+    window = IntervalWindow(Timestamp(micros=start_micros), Timestamp(micros=end_micros))
+    return metric_row(key, window, count, latest_micros, "ON_TIME", 0)
 
 
 class RealtimeEventMetrics(beam.PTransform):
@@ -90,30 +123,31 @@ class RealtimeEventMetrics(beam.PTransform):
         self.early_firing_s = early_firing_s
         self.streaming = streaming
 
-    def _windowing(self) -> beam.WindowInto:
-        windows = SlidingWindows(self.size_s, self.period_s)
-        if not self.streaming:
-            # Batch input is complete when a window fires: the default trigger gives
-            # one exact ON_TIME pane per window, without the streaming trigger machinery.
-            return beam.WindowInto(windows)
-        return beam.WindowInto(
-            windows,
-            trigger=trigger.AfterWatermark(
-                early=trigger.AfterProcessingTime(self.early_firing_s) if self.early_firing_s else None,
-                late=trigger.AfterCount(1),
-            ),
-            accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
-            allowed_lateness=Duration(seconds=self.allowed_lateness_s),
-        )
+    def _windows(self) -> SlidingWindows:
+        return SlidingWindows(self.size_s, self.period_s)
 
     def expand(self, events):
-        return (
-            events
-            | "AtEventTime"
-            >> beam.Map(
-                lambda e: TimestampedValue((metric_key(e), _micros(e.event_time)), _seconds(e.event_time))
+        keyed = events | "KeyAndTime" >> beam.Map(lambda e: (metric_key(e), _micros(e.event_time)))
+        if not self.streaming:
+            return (
+                keyed
+                | "KeyByWindow" >> beam.ParDo(KeyByWindow(self._windows()))
+                | "CountPerWindow" >> beam.CombinePerKey(CountAndLatest())
+                | "ToRow" >> beam.Map(format_batch_row)
             )
-            | "SlidingWindows" >> self._windowing()
+        return (
+            keyed
+            | "AtEventTime" >> beam.Map(lambda kv: TimestampedValue(kv, kv[1] / 1_000_000))
+            | "SlidingWindows"
+            >> beam.WindowInto(
+                self._windows(),
+                trigger=trigger.AfterWatermark(
+                    early=trigger.AfterProcessingTime(self.early_firing_s) if self.early_firing_s else None,
+                    late=trigger.AfterCount(1),
+                ),
+                accumulation_mode=trigger.AccumulationMode.ACCUMULATING,
+                allowed_lateness=Duration(seconds=self.allowed_lateness_s),
+            )
             | "CountPerKey" >> beam.CombinePerKey(CountAndLatest())
             | "ToRow" >> beam.ParDo(FormatMetricRow())
         )
@@ -121,7 +155,3 @@ class RealtimeEventMetrics(beam.PTransform):
 
 def _micros(moment: datetime) -> int:
     return (moment - EPOCH) // timedelta(microseconds=1)
-
-
-def _seconds(moment: datetime) -> float:
-    return _micros(moment) / 1_000_000
