@@ -23,6 +23,8 @@ from pipeline import models
 from pipeline.export import export_dataset
 from pipeline.generate import GeneratorConfig, generate, write_files
 from pipeline.localstack import local_stack, storage_client
+from pipeline.options import OptionsError
+from pipeline.sources import check_inputs_exist, input_patterns
 from pipeline.summary import is_balanced
 
 LOCAL = Path(".local")
@@ -59,6 +61,10 @@ def copy_archive(bucket: str, prefix: str, target: Path) -> int:
 def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42) -> dict:
     started = step(1, "sample data")
     if input_glob:
+        try:
+            check_inputs_exist(input_patterns(input_glob))
+        except OptionsError as exc:
+            raise SystemExit(f"error: INPUT={input_glob!r}: {exc}") from None
         print(f"      using {input_glob}")
     else:
         sample_dir = local / "sample"

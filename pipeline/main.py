@@ -22,7 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.bigquery_io import InsertClient, WriteEvents, failure_to_row, write_rows
 from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key
-from pipeline.sources import ReadFiles, ReadSubscriptions
+from pipeline.sources import ReadFiles, ReadSubscriptions, check_inputs_exist, input_patterns
 from pipeline.summary import counters, format_summary, reconcile, write_summary
 from transforms.archive import ArchiveRawMessages
 from transforms.dedup import DeduplicateEvents
@@ -85,6 +85,8 @@ def run(argv: list[str] | None = None, clock: Callable[[], datetime] = utc_now) 
     options = PipelineOptions(argv)
     try:
         opts = check_options(options)
+        if opts.source == "files":
+            check_inputs_exist(input_patterns(opts.input))
     except OptionsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -8,8 +8,11 @@ from collections.abc import Iterator
 import apache_beam as beam
 from apache_beam.coders import BytesCoder
 from apache_beam.io import ReadFromPubSub
+from apache_beam.io.filesystem import BeamIOError
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.textio import ReadFromTextWithFilename
 
+from pipeline.options import OptionsError
 from transforms.messages import Message, is_envelope
 
 SOURCE_FILE_ATTRIBUTE = "source_file"
@@ -52,12 +55,28 @@ def pubsub_to_message(pubsub_message) -> Message:
     )
 
 
+def input_patterns(value: str) -> list[str]:
+    """``--input``'s comma-separated globs."""
+    return [p.strip() for p in value.split(",") if p.strip()]
+
+
+def check_inputs_exist(patterns: list[str]) -> None:
+    """Fail naming every ``--input`` glob that matches no file (Beam would stop with a traceback)."""
+    try:
+        results = FileSystems.match(patterns, limits=[1] * len(patterns))
+    except BeamIOError as exc:
+        raise OptionsError(f"--input: cannot list {', '.join(patterns)}: {exc}") from None
+    empty = [result.pattern for result in results if not result.metadata_list]
+    if empty:
+        raise OptionsError(f"--input: no file matches {', '.join(empty)}; check the path or the glob")
+
+
 class ReadFiles(beam.PTransform):
     """Comma-separated globs -> Messages."""
 
     def __init__(self, patterns: str) -> None:
         super().__init__()
-        self.patterns = [p.strip() for p in patterns.split(",") if p.strip()]
+        self.patterns = input_patterns(patterns)
 
     def expand(self, pipeline):
         lines = [

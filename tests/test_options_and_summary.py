@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipeline import main
 from pipeline.options import OptionsError, check_options
+from pipeline.sources import check_inputs_exist
 from pipeline.summary import format_summary, is_balanced, reconcile
 
 
@@ -68,3 +70,16 @@ def test_reconciliation_from_counters():
     summary["messages_in"] = 22
     assert not is_balanced(summary)
     assert format_summary(summary).splitlines()[-1].startswith("NOT RECONCILED")
+
+
+def test_input_globs_that_match_nothing_are_named_before_the_run(tmp_path, capsys):
+    (tmp_path / "events-1.jsonl").write_text("{}\n")
+    present, missing = str(tmp_path / "events-*.jsonl"), str(tmp_path / "nope" / "*.jsonl")
+    check_inputs_exist([present])
+    with pytest.raises(OptionsError, match=r"--input: no file matches .*nope/\*\.jsonl; check the path"):
+        check_inputs_exist([present, missing])
+
+    with pytest.raises(SystemExit) as exit_info:
+        main.run(["--project=p", f"--input={present},{missing}"])
+    assert exit_info.value.code == 2
+    assert f"no file matches {missing};" in capsys.readouterr().err
