@@ -4,6 +4,11 @@ Rows go through streaming inserts with ``event_id`` as BigQuery's insertId, and
 ``RETRY_ON_TRANSIENT_ERROR``: a row BigQuery refuses (reason ``invalid``) is
 never retried but comes back on ``failed_rows_with_errors`` and becomes a
 ``load_rejected`` dead letter; transient errors are retried with backoff.
+
+An event row carries its message as received (an archive envelope) under
+``_received``. ``InsertClient`` leaves that key out of what it sends, so a
+refused row's dead letter holds the payload, attributes and ids as received,
+like every other dead letter.
 """
 
 from __future__ import annotations
@@ -18,13 +23,13 @@ import apache_beam as beam
 from apache_beam.io.gcp.bigquery import BigQueryDisposition, WriteToBigQuery
 from apache_beam.io.gcp.bigquery_tools import RetryStrategy
 
-from schemas import load_schema
 from transforms import errors
-from transforms.messages import Failure, ValidEvent
+from transforms.messages import Failure, Message, ValidEvent
 from transforms.parse import count_rejection, stream_counter, utc_now
-from transforms.rows import dead_letter_row, event_row, table_row
+from transforms.rows import dead_letter_row, event_row
 
 STREAMS = ("orders", "inventory", "user_activity")
+RECEIVED = "_received"
 
 
 class InsertClient:
@@ -67,7 +72,8 @@ class InsertClient:
     def insert_rows_json(self, table, json_rows, row_ids=None, **kwargs):
         beam_ids = row_ids or [None] * len(json_rows)
         ids = [row.get("event_id") or beam_id for row, beam_id in zip(json_rows, beam_ids, strict=True)]
-        refused = self.client().insert_rows_json(table, json_rows, row_ids=ids, **kwargs)
+        sent = [{k: v for k, v in row.items() if k != RECEIVED} for row in json_rows]
+        refused = self.client().insert_rows_json(table, sent, row_ids=ids, **kwargs)
         self._report(str(table).split(".", 1)[-1], len(json_rows) - len(refused))
         return refused
 
@@ -103,19 +109,21 @@ class RejectedRowToDeadLetter(beam.DoFn):
             f"{e.get('location') or 'row'}: {e.get('message', '')} (reason {e.get('reason', 'unknown')})"
             for e in row_errors
         )
-        record = {
-            "failed_at": utc_now(),
-            "stream": stream,
-            "stage": errors.STAGE_LOAD,
-            "error_code": errors.LOAD_REJECTED,
-            "error_message": f"BigQuery refused the row for table {table}: {reasons}",
-            "payload": json.dumps(row, sort_keys=True),
-            "payload_encoding": "utf-8",
-            "payload_truncated": False,
-            "attributes": {},
-            "event_id": row.get("event_id"),
-        }
-        yield table_row(record, load_schema("events", "dead_letter"))
+        received = row.get(RECEIVED)
+        message = (
+            Message.from_envelope(received)
+            if received
+            else Message(data=json.dumps(row, sort_keys=True, default=str).encode("utf-8"))
+        )
+        failure = Failure(
+            message=message,
+            stream=stream,
+            stage=errors.STAGE_LOAD,
+            code=errors.LOAD_REJECTED,
+            reason=f"BigQuery refused the row for table {table}: {reasons}",
+            event_id=row.get("event_id"),
+        )
+        yield dead_letter_row(failure, utc_now())
 
 
 class WriteEvents(beam.PTransform):
@@ -141,7 +149,7 @@ class WriteEvents(beam.PTransform):
 
 def _counted_row(event: ValidEvent) -> dict[str, Any]:
     stream_counter(event.stream, "sent").inc()
-    return event_row(event.stream, event.event)
+    return {**event_row(event.stream, event.event), RECEIVED: event.message.to_envelope()}
 
 
 def failure_to_row(failure: Failure) -> dict[str, Any]:

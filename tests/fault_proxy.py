@@ -56,6 +56,7 @@ class FaultProxy:
         self.unavailable_requests = unavailable_requests
         self.refused: list[dict] = []
         self.insert_ids: list[str] = []
+        self.rows_seen: list[dict] = []
         self.attempts: Counter[str] = Counter()
         self.unavailable_answers = 0
         self._lock = threading.Lock()
@@ -80,6 +81,7 @@ class FaultProxy:
         kept, errors = [], []
         for index, row in enumerate(request.get("rows", [])):
             self.insert_ids.append(row.get("insertId"))
+            self.rows_seen.append(row.get("json", {}))
             event_id = row.get("json", {}).get("event_id")
             self.attempts[event_id] += 1
             if event_id in self.reject_event_ids:

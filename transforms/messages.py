@@ -50,9 +50,7 @@ class Message:
             data=data,
             attributes=dict(envelope.get("attributes") or {}),
             message_id=envelope.get("message_id"),
-            publish_time=datetime.fromisoformat(publish_time).astimezone(timezone.utc)
-            if publish_time
-            else None,
+            publish_time=_parse_utc(publish_time) if publish_time else None,
         )
 
 
