@@ -212,6 +212,43 @@ def replay_twice(client, datasets, start: date, end: date, model_names=None, eve
     return changed
 
 
+BUILDS = ["replay", "backfill", "chunked"]
+
+
+def build_three_ways(
+    client,
+    raw: dict[str, list[Row]],
+    start: date,
+    end: date,
+    model_names=None,
+    rerun_each_step: bool = True,
+    dead_letters: list[Row] | None = None,
+    prefix: str = "m",
+) -> dict[str, dict[str, str]]:
+    """The same input built by day-by-day replay, one backfill, and two chained backfills.
+
+    With ``rerun_each_step`` the replay runs every step twice and asserts nothing changed.
+    Returns the datasets of each build, keyed as in ``BUILDS``.
+    """
+    builds = {}
+    for how in BUILDS:
+        datasets = new_datasets(client, prefix)
+        insert(client, datasets, raw)
+        insert_dead_letters(client, datasets, dead_letters or [])
+        builds[how] = datasets
+    if rerun_each_step:
+        assert replay_twice(client, builds["replay"], start, end, model_names) == []
+    else:
+        models.backfill(client, start, end, "replay", builds["replay"], models=model_names)
+    models.backfill(client, start, end, "backfill", builds["backfill"], models=model_names)
+    middle = start + (end - start) // 2
+    models.backfill(client, start, middle, "backfill", builds["chunked"], models=model_names)
+    models.backfill(
+        client, middle + timedelta(days=1), end, "backfill", builds["chunked"], models=model_names
+    )
+    return builds
+
+
 def generate_sample(start: date, days: int, seed: int = 7) -> dict[str, list[Row]]:
     """A deterministic multi-week sample of raw rows for the three streams.
 

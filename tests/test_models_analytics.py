@@ -17,14 +17,12 @@ import pytest
 
 from pipeline import models
 from tests.models_scenario import (
+    BUILDS,
     activity,
+    build_three_ways,
     dead_letter,
-    insert,
-    insert_dead_letters,
     inventory,
-    new_datasets,
     order,
-    replay_twice,
     rows,
     table_rows,
 )
@@ -41,7 +39,6 @@ ANALYTICS = [
 # The analytics models and the models they read.
 SHORT_MODELS = ["orders_first_seen", "users_cumulated", *ANALYTICS]
 LONG_MODELS = ["users_cumulated", "daily_active_users", "retention_cohorts", "churn_classification"]
-BUILDS = ["replay", "backfill", "chunked"]
 
 # Four days across a month end (2026-10-30 .. 2026-11-02).
 D1, D2, D3, D4 = (date(2026, 10, 30) + timedelta(days=i) for i in range(4))
@@ -111,37 +108,19 @@ LONG_ACTIVITY = [
 ]
 
 
-def build(client, raw, dead_letters, start, end, model_names, rerun_each_step) -> dict[str, dict[str, str]]:
-    builds = {}
-    for how in BUILDS:
-        datasets = new_datasets(client, "an")
-        insert(client, datasets, raw)
-        insert_dead_letters(client, datasets, dead_letters)
-        builds[how] = datasets
-    if rerun_each_step:
-        assert replay_twice(client, builds["replay"], start, end, model_names) == []
-    else:
-        models.backfill(client, start, end, "replay", builds["replay"], models=model_names)
-    models.backfill(client, start, end, "backfill", builds["backfill"], models=model_names)
-    middle = start + (end - start) // 2
-    models.backfill(client, start, middle, "backfill", builds["chunked"], models=model_names)
-    models.backfill(
-        client, middle + timedelta(days=1), end, "backfill", builds["chunked"], models=model_names
-    )
-    return builds
-
-
 @pytest.fixture(scope="module")
 def short(bq_client):
     raw = {"orders": SHORT_ORDERS, "inventory": SHORT_INVENTORY, "user_activity": SHORT_ACTIVITY}
-    return build(bq_client, raw, SHORT_DEAD_LETTERS, D1, D4, SHORT_MODELS, rerun_each_step=True)
+    return build_three_ways(
+        bq_client, raw, D1, D4, SHORT_MODELS, dead_letters=SHORT_DEAD_LETTERS, prefix="an"
+    )
 
 
 @pytest.fixture(scope="module")
 def long(bq_client):
     # 35 days: replayed once (the short scenario and the generated sample rerun every step).
     raw = {"user_activity": LONG_ACTIVITY}
-    return build(bq_client, raw, [], L0, LEND, LONG_MODELS, rerun_each_step=False)
+    return build_three_ways(bq_client, raw, L0, LEND, LONG_MODELS, rerun_each_step=False, prefix="an")
 
 
 def test_models_json_runs_the_analytics_models_after_what_they_read():

@@ -13,15 +13,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline import models
 from tests.models_scenario import (
+    BUILDS,
     activity,
-    insert,
+    build_three_ways,
     inventory,
     month,
-    new_datasets,
     order,
-    replay_twice,
     rows,
     table_rows,
 )
@@ -103,39 +101,17 @@ LONG_ACTIVITY = [
 ]
 
 
-def build(client, raw, start, end, model_names=None, rerun_each_step=True) -> dict[str, dict[str, str]]:
-    builds = {}
-    for how in ("replay", "backfill", "chunked"):
-        datasets = new_datasets(client, "sc")
-        insert(client, datasets, raw)
-        builds[how] = datasets
-    if rerun_each_step:
-        assert replay_twice(client, builds["replay"], start, end, model_names) == []
-    else:
-        models.backfill(client, start, end, "replay", builds["replay"], models=model_names)
-    models.backfill(client, start, end, "backfill", builds["backfill"], models=model_names)
-    middle = start + (end - start) // 2
-    models.backfill(client, start, middle, "backfill", builds["chunked"], models=model_names)
-    models.backfill(
-        client, middle + timedelta(days=1), end, "backfill", builds["chunked"], models=model_names
-    )
-    return builds
-
-
 @pytest.fixture(scope="module")
 def short(bq_client):
     raw = {"orders": SHORT_ORDERS, "inventory": SHORT_INVENTORY, "user_activity": SHORT_ACTIVITY}
-    return build(bq_client, raw, D1, D6)
+    return build_three_ways(bq_client, raw, D1, D6, prefix="sc")
 
 
 @pytest.fixture(scope="module")
 def long(bq_client):
     # 35 days: replayed once (the short scenario and the generated sample rerun every step).
     raw = {"orders": LONG_ORDERS, "user_activity": LONG_ACTIVITY}
-    return build(bq_client, raw, L0, LEND, LONG_MODELS, rerun_each_step=False)
-
-
-BUILDS = ["replay", "backfill", "chunked"]
+    return build_three_ways(bq_client, raw, L0, LEND, LONG_MODELS, rerun_each_step=False, prefix="sc")
 
 
 @pytest.mark.parametrize("how", BUILDS)
