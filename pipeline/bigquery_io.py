@@ -13,7 +13,6 @@ like every other dead letter.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -109,14 +108,8 @@ class RejectedRowToDeadLetter(beam.DoFn):
             f"{e.get('location') or 'row'}: {e.get('message', '')} (reason {e.get('reason', 'unknown')})"
             for e in row_errors
         )
-        received = row.get(RECEIVED)
-        message = (
-            Message.from_envelope(received)
-            if received
-            else Message(data=json.dumps(row, sort_keys=True, default=str).encode("utf-8"))
-        )
         failure = Failure(
-            message=message,
+            message=Message.from_envelope(row[RECEIVED]),
             stream=stream,
             stage=errors.STAGE_LOAD,
             code=errors.LOAD_REJECTED,
