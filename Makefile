@@ -30,12 +30,14 @@ $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	# localdev/, warehouse/ and bench/ are development tools, not shipped to workers: import them from the checkout.
+	echo "$(CURDIR)" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/eventharbor-checkout.pth"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m pipeline.demo $(if $(INPUT),--input '$(INPUT)')
+	$(PY) -m localdev.demo $(if $(INPUT),--input '$(INPUT)')
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -44,6 +46,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m schemas.ddl --check
+	$(VENV)/bin/lint-imports
 
 fmt: $(STAMP)
 	$(PY) -m ruff format .
@@ -57,7 +60,7 @@ bench: $(STAMP)
 
 backfill: $(STAMP)
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" >&2; exit 2; }
-	$(PY) -m pipeline.models backfill --start $(START) --end $(END) $(MODEL_ARGS)
+	$(PY) -m warehouse.runner backfill --start $(START) --end $(END) $(MODEL_ARGS)
 
 deploy-infra:
 	cd terraform && terraform init -input=false && terraform apply -var-file=$(TFVARS)

@@ -1,9 +1,14 @@
 """EventHarbor: an event pipeline for Google Cloud (Beam, BigQuery, Pub/Sub, GCS).
 
-Dataflow workers install this package with ``--setup_file ./setup.py``.
+Dataflow workers install this package with ``--setup_file ./setup.py``: it ships
+only the job (``pipeline``, ``transforms``, ``schemas``). The local tooling
+(``localdev``), the model runner (``warehouse``) and ``bench`` run from the
+checkout: ``make install`` puts the checkout on the virtualenv's path.
 """
 
 from setuptools import setup
+
+JOB_PACKAGES = ["pipeline", "transforms", "schemas"]
 
 RUNTIME = [
     "apache-beam[gcp]==2.77.0",
@@ -23,6 +28,8 @@ LOCAL_STACK = [
 DEV = LOCAL_STACK + [
     "pytest",
     "pytest-timeout",
+    "hypothesis",
+    "import-linter",
     "ruff",
     "sqlglot",
     "checkov",  # brings bc-python-hcl2, which the Terraform tests parse HCL with
@@ -34,7 +41,7 @@ setup(
     version="0.1.0",
     description="Event pipeline for Google Cloud: Pub/Sub -> Beam -> BigQuery and GCS, and scheduled models.",
     python_requires=">=3.10",
-    packages=["pipeline", "transforms", "schemas"],
+    packages=JOB_PACKAGES,
     package_data={"schemas": ["tables.json", "events/*.json", "analytics/*.json"]},
     install_requires=RUNTIME,
     extras_require={"local": LOCAL_STACK, "dev": DEV},

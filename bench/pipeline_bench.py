@@ -16,9 +16,9 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from localdev.generate import GeneratorConfig, generate, write_files
+from localdev.stack import local_stack
 from pipeline import main as pipeline_main
-from pipeline.generate import GeneratorConfig, generate, write_files
-from pipeline.localstack import local_stack
 from transforms.errors import Rejection
 from transforms.rows import event_row
 from transforms.validation import parse_payload, validate_event

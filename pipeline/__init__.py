@@ -1,1 +1,5 @@
-"""EventHarbor pipeline: entry point, options, I/O wiring, model runner and local stack."""
+"""The EventHarbor Dataflow job: entry point, options, sources, sinks and reconciliation.
+
+Only what Dataflow workers run lives here; local tooling is in ``localdev``, the
+model runner in ``warehouse``.
+"""

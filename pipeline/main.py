@@ -20,10 +20,10 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipeline.bigquery_io import InsertClient, WriteEvents, failure_to_row, write_rows
 from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key
+from pipeline.reconciliation import counters, format_summary, reconcile, write_summary
+from pipeline.sinks import InsertClient, WriteEvents, failure_to_row, write_rows
 from pipeline.sources import ReadFiles, ReadSubscriptions, check_inputs_exist, input_patterns
-from pipeline.summary import counters, format_summary, reconcile, write_summary
 from transforms.archive import ArchiveRawMessages
 from transforms.dedup import DeduplicateEvents
 from transforms.parse import NAMESPACE, ParseAndValidate, utc_now

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import localstack
-from pipeline.localstack import Emulator, LocalStack
+from localdev import stack as localstack
+from localdev.stack import Emulator, LocalStack
 
 
 def _started(emulator_factory) -> Iterator[Emulator]:

@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from pipeline import localstack, models
+from localdev import models
+from localdev import stack as localstack
 
 RAW_TABLES = ("orders", "inventory", "user_activity")
 Row = dict[str, Any]

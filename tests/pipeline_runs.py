@@ -6,8 +6,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from localdev.stack import LocalStack, create_tables
 from pipeline import main
-from pipeline.localstack import LocalStack, create_tables
 
 RAW_TABLES = ("orders", "inventory", "user_activity")
 

@@ -5,7 +5,7 @@ before use, and is stopped by its process id. ``LocalStack`` then creates the
 topics, subscriptions, bucket, datasets and every table from ``schemas/`` through
 the services' APIs, exactly as they exist in the cloud.
 
-``python -m pipeline.localstack`` starts the stack, prints its endpoints and waits
+``python -m localdev.stack`` starts the stack, prints its endpoints and waits
 for Ctrl-C.
 """
 
@@ -26,9 +26,11 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipeline.bigquery_client import EMULATOR_PROJECT
+from pipeline.bigquery_client import bigquery_client as pipeline_bigquery_client
 from schemas import all_tables, bigquery_table
 
-PROJECT = "eventharbor-local"
+PROJECT = EMULATOR_PROJECT
 BUCKET = "eventharbor-archive"
 STREAMS = ("orders", "inventory", "user_activity")
 MIXED = "events"
@@ -216,14 +218,7 @@ def storage_emulator(log_dir: Path) -> Emulator:
 
 def bigquery_client(endpoint: str, project: str = PROJECT):
     """A google-cloud-bigquery client for the emulator at ``endpoint`` (http://host:port)."""
-    from google.auth.credentials import AnonymousCredentials
-    from google.cloud import bigquery
-
-    return bigquery.Client(
-        project=project,
-        credentials=AnonymousCredentials(),
-        client_options={"api_endpoint": endpoint},
-    )
+    return pipeline_bigquery_client(project, endpoint)
 
 
 def storage_client(project: str = PROJECT):

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import generate as gen
-from pipeline.localstack import PROJECT
+from localdev import generate as gen
+from localdev.stack import PROJECT
 
 MIB = 1024 * 1024
 START = date(2026, 3, 2)
@@ -282,7 +282,7 @@ def test_cli_output_is_byte_identical_across_processes(tmp_path):
         ]
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         done = subprocess.run(
-            [sys.executable, "-m", "pipeline.generate", *args], capture_output=True, env=env, check=True
+            [sys.executable, "-m", "localdev.generate", *args], capture_output=True, env=env, check=True
         )
         assert done.stdout == b""
         assert len(done.stderr.decode().splitlines()) == 1
@@ -293,7 +293,7 @@ def test_cli_output_is_byte_identical_across_processes(tmp_path):
 
 def test_help_documents_every_flag():
     done = subprocess.run(
-        [sys.executable, "-m", "pipeline.generate", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "localdev.generate", "--help"], capture_output=True, text=True, check=True
     )
     flags = re.findall(r"--[a-z-]+", done.stdout)
     for flag in (

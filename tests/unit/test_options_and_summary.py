@@ -7,8 +7,8 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline import main
 from pipeline.options import OptionsError, check_options
+from pipeline.reconciliation import format_summary, is_balanced, reconcile
 from pipeline.sources import check_inputs_exist
-from pipeline.summary import format_summary, is_balanced, reconcile
 
 
 @pytest.mark.parametrize(

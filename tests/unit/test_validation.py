@@ -362,7 +362,7 @@ def test_all_error_codes_are_covered_by_cases():
     from transforms.errors import ERROR_CODES, LOAD_REJECTED
 
     covered = {case.values[1] for case in BAD_CASES}
-    assert covered == set(ERROR_CODES) - {LOAD_REJECTED}  # load_rejected: tests/test_load_rejected.py
+    assert covered == set(ERROR_CODES) - {LOAD_REJECTED}  # load_rejected: integration/test_load_rejected.py
 
 
 def test_timestamp_exactly_one_day_ahead_is_accepted_but_not_beyond():

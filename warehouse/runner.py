@@ -8,9 +8,9 @@ substituted into those references (:func:`rewrite_datasets`).
 
 Command line::
 
-    python -m pipeline.models run --date 2026-11-03
-    python -m pipeline.models backfill --start 2026-11-01 --end 2026-11-21 [--mode backfill|replay]
-    python -m pipeline.models backfill ... --dry-run     # print the SQL with parameters bound
+    python -m warehouse.runner run --date 2026-11-03
+    python -m warehouse.runner backfill --start 2026-11-01 --end 2026-11-21 [--mode backfill|replay]
+    python -m warehouse.runner backfill ... --dry-run     # print the SQL with parameters bound
 
 ``backfill`` mode runs each model's backfill SQL once over the range; ``replay`` runs every
 model's incremental step day by day. Both give the same tables. Connection flags:
@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
+
+from pipeline.bigquery_client import EMULATOR_PROJECT, bigquery_client
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -333,24 +335,11 @@ def make_client(
     project: str | None = None, endpoint: str | None = None, location: str | None = None
 ) -> bigquery.Client:
     """A google-cloud-bigquery client: the emulator at ``endpoint`` (anonymous), else ADC."""
-    from google.cloud import bigquery
-
-    if endpoint:
-        from google.auth.credentials import AnonymousCredentials
-
-        from pipeline.localstack import PROJECT
-
-        return bigquery.Client(
-            project=project or PROJECT,
-            credentials=AnonymousCredentials(),
-            client_options={"api_endpoint": endpoint},
-            location=location,
-        )
-    return bigquery.Client(project=project, location=location)
+    return bigquery_client(project or (EMULATOR_PROJECT if endpoint else None), endpoint, location)
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m pipeline.models", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m warehouse.runner", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--project", help="Google Cloud project (default: from the environment)")
     common.add_argument("--location", help="BigQuery location, e.g. EU or US")

@@ -10,7 +10,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline import models
 from tests.models_scenario import (
     activity,
     generate_sample,
@@ -21,6 +20,7 @@ from tests.models_scenario import (
     replay_twice,
     snapshot,
 )
+from warehouse import runner as models
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import pickle
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from pipeline.bigquery_io import InsertClient
+from pipeline.sinks import InsertClient
 from pipeline.sources import ReadProgress
 from tests.pipeline_runs import fresh_dataset
 from transforms.messages import Message

@@ -18,14 +18,14 @@ import time
 from datetime import date
 from pathlib import Path
 
+from localdev.export import export_dataset
+from localdev.generate import GeneratorConfig, generate, write_files
+from localdev.stack import local_stack, storage_client
 from pipeline import main as pipeline_main
-from pipeline import models
-from pipeline.export import export_dataset
-from pipeline.generate import GeneratorConfig, generate, write_files
-from pipeline.localstack import local_stack, storage_client
 from pipeline.options import OptionsError
+from pipeline.reconciliation import is_balanced
 from pipeline.sources import check_inputs_exist, input_patterns
-from pipeline.summary import is_balanced
+from warehouse import runner as models
 
 LOCAL = Path(".local")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from apache_beam.metrics.metric import MetricsFilter
 
-from pipeline.bigquery_io import STREAMS
+from pipeline.sinks import STREAMS
 from transforms.errors import LOAD_REJECTED
 from transforms.parse import NAMESPACE
 

@@ -9,8 +9,8 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from pipeline import models
 from schemas import all_tables, table_spec
+from warehouse import runner as models
 
 RAW_PARTITIONED = {("events", "orders"), ("events", "inventory"), ("events", "user_activity")}
 SIX_MODELS = {

@@ -10,7 +10,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from pipeline import models
+from warehouse import runner as models
 
 
 def test_rewrite_changes_only_backticked_references_of_the_logical_datasets():

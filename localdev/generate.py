@@ -1,6 +1,6 @@
 """Deterministic sample data for EventHarbor: orders, inventory and user activity.
 
-``python -m pipeline.generate --out DIR`` writes one JSON Lines file per arrival day
+``python -m localdev.generate --out DIR`` writes one JSON Lines file per arrival day
 (``DIR/events-YYYY-MM-DD.jsonl``: the three streams mixed, in arrival order) plus
 ``DIR/manifest.json`` with the ground truth the pipeline's results can be checked
 against. ``--pubsub-project`` publishes the same messages to Pub/Sub. The same flags
@@ -33,7 +33,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from pipeline.localstack import MIXED, STREAMS
+from localdev.stack import MIXED, STREAMS
 from transforms.errors import (
     AMOUNT_MISMATCH,
     BAD_TIMESTAMP,
@@ -1127,7 +1127,7 @@ def _fraction(text: str) -> float:
 def parser() -> argparse.ArgumentParser:
     d = GeneratorConfig()
     p = argparse.ArgumentParser(
-        prog="python -m pipeline.generate",
+        prog="python -m localdev.generate",
         description="Generate a deterministic, coherent sample of order, inventory and user-activity "
         "events (with duplicates, late arrivals and malformed messages) as JSON Lines files and/or "
         "Pub/Sub messages. Prints a one-line summary to stderr.",

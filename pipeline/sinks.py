@@ -22,6 +22,7 @@ import apache_beam as beam
 from apache_beam.io.gcp.bigquery import BigQueryDisposition, WriteToBigQuery
 from apache_beam.io.gcp.bigquery_tools import RetryStrategy
 
+from pipeline.bigquery_client import bigquery_client
 from transforms import errors
 from transforms.messages import Failure, Message, ValidEvent
 from transforms.parse import count_rejection, stream_counter, utc_now
@@ -54,18 +55,7 @@ class InsertClient:
 
     def client(self):
         if self._client is None:
-            from google.cloud import bigquery
-
-            if self.endpoint:
-                from google.auth.credentials import AnonymousCredentials
-
-                self._client = bigquery.Client(
-                    project=self.project,
-                    credentials=AnonymousCredentials(),
-                    client_options={"api_endpoint": self.endpoint},
-                )
-            else:
-                self._client = bigquery.Client(project=self.project)
+            self._client = bigquery_client(self.project, self.endpoint)
         return self._client
 
     def insert_rows_json(self, table, json_rows, row_ids=None, **kwargs):

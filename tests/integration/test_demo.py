@@ -6,9 +6,9 @@ import json
 import re
 from datetime import date
 
-from pipeline.demo import run_demo
-from pipeline.generate import GeneratorConfig, generate, write_files
-from pipeline.models import model_names
+from localdev.demo import run_demo
+from localdev.generate import GeneratorConfig, generate, write_files
+from warehouse.runner import model_names
 
 CONFIG = GeneratorConfig(
     seed=3, start=date(2026, 11, 2), days=2, customers=10, products=6, orders_per_day=8, sessions_per_day=6

@@ -6,7 +6,7 @@ daily_active_users, retention_cohorts, funnel_daily, churn_classification and fa
 prove a rerun changes nothing), ``backfill`` (each model's backfill SQL once) and ``chunked``
 (two backfills, the second starting from the state the first left). Backfill = replay on the
 generated multi-week sample is checked for every model of sql/models.json by
-tests/test_models_consistency.py.
+tests/integration/test_models_consistency.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from pipeline import models
 from tests.models_scenario import (
     BUILDS,
     activity,
@@ -26,6 +25,7 @@ from tests.models_scenario import (
     rows,
     table_rows,
 )
+from warehouse import runner as models
 
 pytestmark = pytest.mark.integration
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import hcl2
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "terraform"
 SCHEMAS_DIR = ROOT / "schemas"
 SQL_DIR = ROOT / "sql"

@@ -6,7 +6,7 @@ import uuid
 
 from google.cloud import bigquery, pubsub_v1
 
-from pipeline import localstack
+from localdev import stack as localstack
 from schemas import bigquery_table, table_spec
 
 

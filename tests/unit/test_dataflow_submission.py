@@ -13,7 +13,7 @@ from apache_beam.runners.dataflow.internal import apiclient
 
 from pipeline.main import build_pipeline
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SUBSCRIPTIONS = ",".join(
     f"projects/acme-data/subscriptions/{name}-dataflow" for name in ("orders", "inventory", "user_activity")
 )
@@ -112,3 +112,5 @@ def test_setup_file_ships_the_packages_and_schemas(tmp_path):
         "schemas/events/dead_letter.json",
     ):
         assert required in names, required
+    shipped = {name.split("/", 1)[0] for name in names if name.endswith(".py") and "/" in name}
+    assert shipped == {"pipeline", "transforms", "schemas"}, "local tooling must not reach the workers"

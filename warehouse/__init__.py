@@ -1,0 +1,1 @@
+"""The scheduled models: SQL rendering and the model runner, used locally and by Terraform."""
