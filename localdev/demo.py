@@ -25,6 +25,7 @@ from pipeline import main as pipeline_main
 from pipeline.options import OptionsError
 from pipeline.reconciliation import is_balanced
 from pipeline.sources import check_inputs_exist, input_patterns
+from schemas import STREAMS
 from warehouse import runner as models
 
 LOCAL = Path(".local")
@@ -40,7 +41,7 @@ def event_date_range(client, dataset: str = "events") -> tuple[date, date] | Non
     parts = " UNION ALL ".join(
         f"SELECT MIN(event_date) AS lo, MAX(event_date) AS hi FROM `{dataset}.{t}` "
         "WHERE event_date >= '1970-01-01'"
-        for t in ("orders", "inventory", "user_activity")
+        for t in STREAMS
     )
     [row] = list(client.query(f"SELECT MIN(lo) AS lo, MAX(hi) AS hi FROM ({parts})").result())
     return (row["lo"], row["hi"]) if row["lo"] else None

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from transforms.validation import rfc3339
+from transforms.times import rfc3339
 
 
 def plain(value: Any) -> Any:

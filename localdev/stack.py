@@ -28,11 +28,10 @@ from pathlib import Path
 
 from pipeline.bigquery_client import EMULATOR_PROJECT
 from pipeline.bigquery_client import bigquery_client as pipeline_bigquery_client
-from schemas import all_tables, bigquery_table
+from schemas import STREAMS, all_tables, bigquery_table
 
 PROJECT = EMULATOR_PROJECT
 BUCKET = "eventharbor-archive"
-STREAMS = ("orders", "inventory", "user_activity")
 MIXED = "events"
 
 

@@ -25,9 +25,11 @@ from pipeline.reconciliation import counters, format_summary, reconcile, write_s
 from pipeline.sinks import InsertClient, WriteEvents, failure_to_row, write_rows
 from pipeline.sources import ReadFiles, ReadSubscriptions, check_inputs_exist, input_patterns
 from transforms.archive import ArchiveRawMessages
+from transforms.counters import NAMESPACE
 from transforms.dedup import DeduplicateEvents
-from transforms.parse import NAMESPACE, ParseAndValidate, utc_now
+from transforms.parse import ParseAndValidate
 from transforms.realtime_metrics import RealtimeEventMetrics
+from transforms.times import utc_now
 
 
 def count_dead_letter_write_failures(failed) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 from apache_beam.metrics.metric import MetricsFilter
 
-from pipeline.sinks import STREAMS
+from schemas import STREAMS
+from transforms.counters import NAMESPACE
 from transforms.errors import LOAD_REJECTED
-from transforms.parse import NAMESPACE
 
 
 def counters(result) -> dict[str, int]:

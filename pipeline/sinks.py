@@ -23,12 +23,13 @@ from apache_beam.io.gcp.bigquery import BigQueryDisposition, WriteToBigQuery
 from apache_beam.io.gcp.bigquery_tools import RetryStrategy
 
 from pipeline.bigquery_client import bigquery_client
+from schemas import STREAMS, UNKNOWN_STREAM
 from transforms import errors
+from transforms.counters import count_rejection, stream_counter
 from transforms.messages import Failure, Message, ValidEvent
-from transforms.parse import count_rejection, stream_counter, utc_now
 from transforms.rows import dead_letter_row, event_row
+from transforms.times import utc_now
 
-STREAMS = ("orders", "inventory", "user_activity")
 RECEIVED = "_received"
 
 
@@ -92,7 +93,7 @@ class RejectedRowToDeadLetter(beam.DoFn):
     def process(self, failed: tuple[Any, dict[str, Any], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
         destination, row, row_errors = failed
         table = str(destination).rsplit(".", 1)[-1].rsplit(":", 1)[-1]
-        stream = table if table in STREAMS else errors.UNKNOWN_STREAM
+        stream = table if table in STREAMS else UNKNOWN_STREAM
         count_rejection(stream, errors.LOAD_REJECTED)
         reasons = "; ".join(
             f"{e.get('location') or 'row'}: {e.get('message', '')} (reason {e.get('reason', 'unknown')})"

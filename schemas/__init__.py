@@ -15,8 +15,13 @@ from schemas.catalog import (
     schema_fields,
     table_spec,
 )
+from schemas.streams import EVENT_TYPE_BY_STREAM, STREAM_BY_EVENT_TYPE, STREAMS, UNKNOWN_STREAM
 
 __all__ = [
+    "EVENT_TYPE_BY_STREAM",
+    "STREAMS",
+    "STREAM_BY_EVENT_TYPE",
+    "UNKNOWN_STREAM",
     "TableSpec",
     "all_tables",
     "bigquery_table",

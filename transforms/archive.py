@@ -25,8 +25,9 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import FixedWindows
 
+from transforms.counters import NAMESPACE
 from transforms.messages import Failure, ValidEvent
-from transforms.parse import NAMESPACE, utc_now
+from transforms.times import utc_now
 
 
 def archive_key(stream: str, received_at: datetime) -> str:

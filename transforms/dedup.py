@@ -18,8 +18,8 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.timestamp import Duration, Timestamp
 
+from transforms.counters import stream_counter
 from transforms.messages import ValidEvent
-from transforms.parse import stream_counter
 
 
 class DropRepeatedIds(beam.DoFn):

@@ -19,6 +19,9 @@ FUTURE_TIMESTAMP = "future_timestamp"
 AMOUNT_MISMATCH = "amount_mismatch"
 PAYLOAD_TOO_LARGE = "payload_too_large"
 LOAD_REJECTED = "load_rejected"
+NESTING_TOO_DEEP = "nesting_too_deep"
+INVALID_ENVELOPE = "invalid_envelope"
+INTERNAL_ERROR = "internal_error"
 
 ERROR_CODES = (
     INVALID_ENCODING,
@@ -33,13 +36,17 @@ ERROR_CODES = (
     AMOUNT_MISMATCH,
     PAYLOAD_TOO_LARGE,
     LOAD_REJECTED,
+    NESTING_TOO_DEEP,
+    INVALID_ENVELOPE,
+    INTERNAL_ERROR,
 )
+
+# Codes an input can earn: every code but the sink's and our own bugs'.
+INPUT_ERROR_CODES = tuple(c for c in ERROR_CODES if c not in (LOAD_REJECTED, INTERNAL_ERROR))
 
 STAGE_PARSE = "parse"
 STAGE_VALIDATE = "validate"
 STAGE_LOAD = "load"
-
-UNKNOWN_STREAM = "unknown"
 
 
 @dataclass(frozen=True)

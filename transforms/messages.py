@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from transforms.times import parse_rfc3339_utc, rfc3339
 
 UTF8 = "utf-8"
 BASE64 = "base64"
@@ -33,9 +35,7 @@ class Message:
             "data_encoding": encoding,
             "attributes": dict(self.attributes),
             "message_id": self.message_id,
-            "publish_time": self.publish_time.isoformat().replace("+00:00", "Z")
-            if self.publish_time
-            else None,
+            "publish_time": rfc3339(self.publish_time) if self.publish_time else None,
         }
 
     @classmethod
@@ -50,13 +50,8 @@ class Message:
             data=data,
             attributes=dict(envelope.get("attributes") or {}),
             message_id=envelope.get("message_id"),
-            publish_time=_parse_utc(publish_time) if publish_time else None,
+            publish_time=parse_rfc3339_utc(publish_time) if publish_time else None,
         )
-
-
-def _parse_utc(text: str) -> datetime:
-    """RFC 3339 -> aware UTC datetime (Python 3.10's fromisoformat does not take 'Z')."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
 
 
 def is_envelope(line: bytes) -> dict[str, Any] | None:

@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
 from apache_beam.metrics import Metrics
 
+from schemas import UNKNOWN_STREAM
 from transforms import errors
+from transforms.counters import NAMESPACE, count_rejection, stream_counter
 from transforms.errors import Rejection
 from transforms.messages import Failure, Message, ValidEvent
+from transforms.times import utc_now
 from transforms.validation import parse_payload, stream_of, validate_event
 
 FAILURES = "failures"
-NAMESPACE = "eventharbor"
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def stream_counter(stream: str, name: str):
-    """A per-stream counter: namespace ``eventharbor.<stream>`` (orders, inventory, user_activity,
-    unknown), names ``read``, ``rejected_<code>``, ``duplicates``, ``sent``."""
-    return Metrics.counter(f"{NAMESPACE}.{stream}", name)
-
-
-def count_rejection(stream: str, code: str) -> None:
-    stream_counter(stream, f"rejected_{code}").inc()
 
 
 class ParseMessage(beam.DoFn):
@@ -44,13 +32,11 @@ class ParseMessage(beam.DoFn):
         try:
             yield message, parse_payload(message.data)
         except Rejection as rejection:
-            stream_counter(errors.UNKNOWN_STREAM, "read").inc()
-            count_rejection(errors.UNKNOWN_STREAM, rejection.code)
+            stream_counter(UNKNOWN_STREAM, "read").inc()
+            count_rejection(UNKNOWN_STREAM, rejection.code)
             yield pvalue.TaggedOutput(
                 FAILURES,
-                Failure(
-                    message, errors.UNKNOWN_STREAM, errors.STAGE_PARSE, rejection.code, rejection.message
-                ),
+                Failure(message, UNKNOWN_STREAM, errors.STAGE_PARSE, rejection.code, rejection.message),
             )
 
 

@@ -27,9 +27,8 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from transforms.messages import ValidEvent
-from transforms.validation import rfc3339
+from transforms.times import EPOCH, rfc3339
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 EVENT_TYPE_FIELD = {"orders": "status", "inventory": "reason", "user_activity": "activity_type"}
 
 

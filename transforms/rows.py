@@ -10,7 +10,8 @@ from typing import Any
 
 from schemas import load_schema
 from transforms.messages import BASE64, UTF8, Failure
-from transforms.validation import MAX_PAYLOAD_BYTES, rfc3339
+from transforms.times import rfc3339
+from transforms.validation import MAX_PAYLOAD_BYTES
 
 
 def _cell(value: Any, field: dict[str, Any]) -> Any:

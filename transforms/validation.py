@@ -17,8 +17,10 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from schemas import STREAM_BY_EVENT_TYPE, UNKNOWN_STREAM
 from transforms import errors
 from transforms.errors import Rejection
+from transforms.times import EPOCH, rfc3339
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_EVENT_ID_CHARS = 128
@@ -27,7 +29,6 @@ AMOUNT_TOLERANCE = Decimal("0.01")
 NUMERIC_MAX_SCALE = 9
 NUMERIC_MAX_ABS = Decimal("1e29")
 
-STREAM_BY_EVENT_TYPE = {"order": "orders", "inventory": "inventory", "user_activity": "user_activity"}
 ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
 INVENTORY_SIGNS = {"restock": 1, "return": 1, "sale": -1, "damage": -1}
 ACTIVITY_TYPES = ("login", "logout", "view_product", "add_to_cart", "remove_from_cart")
@@ -84,8 +85,8 @@ def stream_of(obj: dict[str, Any]) -> str:
     """The stream (table) an object is routed to, or ``unknown``."""
     event_type = obj.get("event_type")
     if isinstance(event_type, str):
-        return STREAM_BY_EVENT_TYPE.get(event_type, errors.UNKNOWN_STREAM)
-    return errors.UNKNOWN_STREAM
+        return STREAM_BY_EVENT_TYPE.get(event_type, UNKNOWN_STREAM)
+    return UNKNOWN_STREAM
 
 
 # --- field checks ------------------------------------------------------------------------------
@@ -194,7 +195,7 @@ def parse_timestamp(value: Any, path: str) -> datetime:
             raise Rejection(
                 errors.BAD_TIMESTAMP, f"field '{path}': epoch milliseconds {value} are out of range"
             )
-        return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=value)
+        return EPOCH + timedelta(milliseconds=value)
     match = _RFC3339.match(value.strip())
     if not match:
         raise Rejection(errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not an RFC 3339 timestamp")
@@ -223,11 +224,6 @@ def _timestamp(obj: dict[str, Any], key: str, path: str, now: datetime) -> datet
             f"field '{path}': {rfc3339(moment)} is more than 1 day after the processing time {rfc3339(now)}",
         )
     return moment
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC RFC 3339 with 'Z', microsecond precision when needed."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 # --- per-stream contracts ----------------------------------------------------------------------

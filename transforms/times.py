@@ -1,0 +1,22 @@
+"""Time constants and the one RFC 3339 formatter every row, export and message uses."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC RFC 3339 with 'Z', microsecond precision when needed (what BigQuery returns)."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_rfc3339_utc(text: str) -> datetime:
+    """RFC 3339 -> aware UTC datetime (Python 3.10's fromisoformat does not take 'Z')."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def utc_now() -> datetime:
+    """The processing time; DoFns take a ``clock`` defaulting to this so tests can pin "now"."""
+    return datetime.now(timezone.utc)
