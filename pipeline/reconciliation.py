@@ -10,7 +10,6 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from schemas import STREAMS
 from transforms.counters import NAMESPACE
-from transforms.errors import LOAD_REJECTED
 
 
 def counters(result) -> dict[str, int]:
@@ -32,7 +31,8 @@ def counters(result) -> dict[str, int]:
 
 def reconcile(totals: dict[str, int]) -> dict[str, Any]:
     """The summary of SPEC section 8 from counter totals."""
-    loaded = {s: totals.get(f"{s}.sent", 0) - totals.get(f"{s}.rejected_{LOAD_REJECTED}", 0) for s in STREAMS}
+    # refused: rows BigQuery sent back; a row too large to send is rejected before it is sent.
+    loaded = {s: totals.get(f"{s}.sent", 0) - totals.get(f"{s}.refused", 0) for s in STREAMS}
     rejected: dict[str, int] = {}
     for key, value in totals.items():
         stream, _, name = key.rpartition(".")

@@ -13,6 +13,7 @@ like every other dead letter.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -26,8 +27,8 @@ from pipeline.bigquery_client import bigquery_client
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms import errors
 from transforms.counters import count_rejection, stream_counter
-from transforms.messages import Failure, Message, ValidEvent
-from transforms.rows import dead_letter_row, event_row
+from transforms.messages import Failure, InvalidEnvelope, Message, ValidEvent
+from transforms.rows import dead_letter_row
 from transforms.times import utc_now
 
 RECEIVED = "_received"
@@ -87,25 +88,42 @@ def write_rows(rows, table: str, client: InsertClient):
     )
 
 
+def refusal_reasons(row_errors: Any) -> str:
+    """BigQuery's per-row errors as text; Beam passes its own size refusal as a plain string."""
+    if isinstance(row_errors, str):
+        return row_errors
+    return "; ".join(
+        f"{e.get('location') or 'row'}: {e.get('message', '')} (reason {e.get('reason', 'unknown')})"
+        if isinstance(e, dict)
+        else str(e)
+        for e in row_errors or ()
+    )
+
+
+def received_message(row: dict[str, Any]) -> Message:
+    """The message a row was made from (its ``_received`` envelope); the row itself if it has none."""
+    try:
+        return Message.from_envelope(row[RECEIVED])
+    except (KeyError, TypeError, InvalidEnvelope):
+        return Message(data=json.dumps(row, default=str, sort_keys=True).encode("utf-8", "backslashreplace"))
+
+
 class RejectedRowToDeadLetter(beam.DoFn):
     """A row BigQuery refused -> a ``load_rejected`` dead-letter row naming BigQuery's reasons."""
 
-    def process(self, failed: tuple[Any, dict[str, Any], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    def process(self, failed: tuple[Any, dict[str, Any], Any]) -> Iterator[dict[str, Any]]:
         destination, row, row_errors = failed
         table = str(destination).rsplit(".", 1)[-1].rsplit(":", 1)[-1]
         stream = table if table in STREAMS else UNKNOWN_STREAM
+        stream_counter(stream, "refused").inc()
         count_rejection(stream, errors.LOAD_REJECTED)
-        reasons = "; ".join(
-            f"{e.get('location') or 'row'}: {e.get('message', '')} (reason {e.get('reason', 'unknown')})"
-            for e in row_errors
-        )
         failure = Failure(
-            message=Message.from_envelope(row[RECEIVED]),
+            message=received_message(row),
             stream=stream,
             stage=errors.STAGE_LOAD,
             code=errors.LOAD_REJECTED,
-            reason=f"BigQuery refused the row for table {table}: {reasons}",
-            event_id=row.get("event_id"),
+            reason=f"BigQuery refused the row for table {table}: {refusal_reasons(row_errors)}",
+            event_id=row.get("event_id") if isinstance(row.get("event_id"), str) else None,
         )
         yield dead_letter_row(failure, utc_now())
 
@@ -133,7 +151,7 @@ class WriteEvents(beam.PTransform):
 
 def _counted_row(event: ValidEvent) -> dict[str, Any]:
     stream_counter(event.stream, "sent").inc()
-    return {**event_row(event.stream, event.event), RECEIVED: event.message.to_envelope()}
+    return {**event.row, RECEIVED: event.message.to_envelope()}
 
 
 def failure_to_row(failure: Failure) -> dict[str, Any]:

@@ -13,23 +13,39 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.textio import ReadFromTextWithFilename
 
 from pipeline.options import OptionsError
-from transforms.messages import Message, is_envelope
+from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, InvalidEnvelope, Message, envelope_of
+from transforms.validation import MAX_PAYLOAD_BYTES
 
 SOURCE_FILE_ATTRIBUTE = "source_file"
+# An envelope holds at most a 1 MiB payload, as base64 or escaped JSON text; a longer
+# envelope-shaped line stays data and is rejected as payload_too_large.
+MAX_ENVELOPE_BYTES = 8 * MAX_PAYLOAD_BYTES
+
+
+def line_to_message(filename: str, line: bytes) -> Message:
+    """A file line -> Message: an archive envelope is unwrapped, any other line is the data itself.
+
+    An envelope-shaped line that cannot be unwrapped stays as read, marked with why, so the
+    parse stage dead-letters it as ``invalid_envelope`` with the line as its payload.
+    """
+    envelope = envelope_of(line, MAX_ENVELOPE_BYTES)
+    if envelope is None:
+        return Message(data=line, attributes={SOURCE_FILE_ATTRIBUTE: filename})
+    try:
+        return Message.from_envelope(envelope)
+    except InvalidEnvelope as exc:
+        return Message(
+            data=line, attributes={SOURCE_FILE_ATTRIBUTE: filename, INVALID_ENVELOPE_ATTRIBUTE: str(exc)}
+        )
 
 
 class LineToMessage(beam.DoFn):
-    """A file line -> Message: an archive envelope is unwrapped, any other line is the data itself."""
+    """File lines -> Messages (blank lines are not messages and are skipped)."""
 
     def process(self, element: tuple[str, bytes]) -> Iterator[Message]:
         filename, line = element
-        if not line.strip():
-            return
-        envelope = is_envelope(line)
-        if envelope is not None:
-            yield Message.from_envelope(envelope)
-        else:
-            yield Message(data=line, attributes={SOURCE_FILE_ATTRIBUTE: filename})
+        if line.strip():
+            yield line_to_message(filename, line)
 
 
 class ReadProgress(beam.DoFn):

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from localdev import models
 from localdev import stack as localstack
+from warehouse import runner as models
 
 RAW_TABLES = ("orders", "inventory", "user_activity")
 Row = dict[str, Any]

@@ -9,10 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from transforms.times import parse_rfc3339_utc, rfc3339
+from transforms.validation import nesting_depth_exceeds
 
 UTF8 = "utf-8"
 BASE64 = "base64"
 ENVELOPE_KEYS = frozenset({"data", "data_encoding", "attributes", "message_id", "publish_time"})
+ENVELOPE_DEPTH = 2  # the envelope object and its attributes object
+# Set by the file source on a line shaped like an envelope that could not be unwrapped; the
+# parse stage rejects such a message as invalid_envelope, also when it is replayed from the archive.
+INVALID_ENVELOPE_ATTRIBUTE = "eventharbor_invalid_envelope"
 
 
 @dataclass(frozen=True)
@@ -40,33 +45,83 @@ class Message:
 
     @classmethod
     def from_envelope(cls, envelope: dict[str, Any]) -> Message:
-        """Rebuild a message from an archive envelope (the inverse of ``to_envelope``)."""
-        if envelope.get("data_encoding") == BASE64:
-            data = base64.b64decode(envelope["data"])
+        """Rebuild a message from an archive envelope (the inverse of ``to_envelope``).
+
+        Raises ``InvalidEnvelope`` naming the key at fault when the envelope cannot be unwrapped.
+        """
+        data, encoding = envelope.get("data"), envelope.get("data_encoding")
+        if not isinstance(data, str):
+            raise InvalidEnvelope(f"envelope 'data' must be a string, got {type(data).__name__}")
+        if encoding == BASE64:
+            try:
+                raw = base64.b64decode(data, validate=True)
+            except ValueError as exc:  # binascii.Error is a ValueError
+                raise InvalidEnvelope(f"envelope 'data' is not valid base64 ({exc})") from None
+        elif encoding in (UTF8, None):
+            try:
+                raw = data.encode(UTF8)
+            except UnicodeEncodeError:
+                raise InvalidEnvelope("envelope 'data' holds a lone surrogate: not UTF-8 text") from None
         else:
-            data = envelope["data"].encode(UTF8)
+            shown = str(encoding)[:40]
+            raise InvalidEnvelope(f"envelope 'data_encoding' must be utf-8 or base64, got {shown!r}")
+        attributes = envelope.get("attributes")
+        if attributes is None:
+            attributes = {}
+        if not isinstance(attributes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and _encodable(k) and _encodable(v)
+            for k, v in attributes.items()
+        ):
+            raise InvalidEnvelope("envelope 'attributes' must be an object of string values")
+        message_id = envelope.get("message_id")
+        if message_id is not None and not (isinstance(message_id, str) and _encodable(message_id)):
+            raise InvalidEnvelope("envelope 'message_id' must be a string or null")
         publish_time = envelope.get("publish_time")
-        return cls(
-            data=data,
-            attributes=dict(envelope.get("attributes") or {}),
-            message_id=envelope.get("message_id"),
-            publish_time=parse_rfc3339_utc(publish_time) if publish_time else None,
-        )
+        if publish_time is None:
+            published = None
+        else:
+            try:
+                published = parse_rfc3339_utc(publish_time)
+            except (TypeError, ValueError, OverflowError, AttributeError):
+                raise InvalidEnvelope(
+                    f"envelope 'publish_time' must be an RFC 3339 time, got {str(publish_time)[:40]!r}"
+                ) from None
+        return cls(data=raw, attributes=dict(attributes), message_id=message_id, publish_time=published)
 
 
-def is_envelope(line: bytes) -> dict[str, Any] | None:
-    """The envelope dict when ``line`` is an archive envelope, else None.
+class InvalidEnvelope(ValueError):
+    """A line shaped like an archive envelope that cannot be unwrapped."""
 
-    An envelope is a JSON object with exactly the envelope keys and no
-    ``event_type``; plain events never have that shape.
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode(UTF8)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def envelope_of(line: bytes, max_bytes: int) -> dict[str, Any] | None:
+    """The envelope dict when ``line`` is shaped like an archive envelope, else None.
+
+    Envelope-shaped: a JSON object with ``data`` and ``data_encoding``, no key outside the
+    envelope's five and no ``event_type``; plain events never have that shape. Lines over
+    ``max_bytes`` or nested deeper than an envelope is are never envelopes: they stay data,
+    for the parse stage to judge.
     """
-    if not line.startswith(b"{") or b'"data_encoding"' not in line:
+    if not line.startswith(b"{") or b'"data_encoding"' not in line or len(line) > max_bytes:
         return None
     try:
-        obj = json.loads(line)
+        text = line.decode(UTF8)
+    except UnicodeDecodeError:
+        return None
+    if nesting_depth_exceeds(text, ENVELOPE_DEPTH):
+        return None
+    try:
+        obj = json.loads(text)
     except ValueError:
         return None
-    if isinstance(obj, dict) and set(obj) == ENVELOPE_KEYS and isinstance(obj.get("data"), str):
+    if isinstance(obj, dict) and {"data", "data_encoding"} <= set(obj) <= ENVELOPE_KEYS:
         return obj
     return None
 
@@ -85,10 +140,11 @@ class Failure:
 
 @dataclass(frozen=True)
 class ValidEvent:
-    """A message that passed validation, with its normalised event (Python types)."""
+    """A message that passed validation, with its normalised event (Python types) and its row."""
 
     message: Message
     stream: str
     event_id: str
     event_time: datetime
     event: dict[str, Any]
+    row: dict[str, Any] | None = None  # the raw-table row, JSON-ready (``transforms.rows.event_row``)

@@ -1,4 +1,8 @@
-"""Beam DoFns that turn raw messages into validated events or dead-letter failures."""
+"""The Beam stage that turns raw messages into validated events or dead-letter failures.
+
+It wraps the total function ``transforms.triage.triage``: a message always ends as one
+output, on the main output or the ``failures`` output, and nothing raises out of ``process``.
+"""
 
 from __future__ import annotations
 
@@ -8,71 +12,41 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam import pvalue
-from apache_beam.metrics import Metrics
 
-from schemas import UNKNOWN_STREAM
 from transforms import errors
-from transforms.counters import NAMESPACE, count_rejection, stream_counter
-from transforms.errors import Rejection
-from transforms.messages import Failure, Message, ValidEvent
+from transforms.counters import count_rejection, counter, stream_counter
+from transforms.messages import Failure, Message
 from transforms.times import utc_now
-from transforms.validation import parse_payload, stream_of, validate_event
+from transforms.triage import triage
 
 FAILURES = "failures"
 
 
-class ParseMessage(beam.DoFn):
-    """Decode a message's bytes into a JSON object; failures go to the ``failures`` output."""
+class TriageMessage(beam.DoFn):
+    """Parse, validate and normalise one message: a ValidEvent, or a Failure on ``failures``.
 
-    def __init__(self) -> None:
-        self.messages_in = Metrics.counter(NAMESPACE, "messages_in")
-
-    def process(self, message: Message) -> Iterator[Any]:
-        self.messages_in.inc()
-        try:
-            yield message, parse_payload(message.data)
-        except Rejection as rejection:
-            stream_counter(UNKNOWN_STREAM, "read").inc()
-            count_rejection(UNKNOWN_STREAM, rejection.code)
-            yield pvalue.TaggedOutput(
-                FAILURES,
-                Failure(message, UNKNOWN_STREAM, errors.STAGE_PARSE, rejection.code, rejection.message),
-            )
-
-
-class ValidateEvent(beam.DoFn):
-    """Check a parsed object against its stream's contract and normalise it.
-
-    ``clock`` is injectable so tests can pin "now" for the future-timestamp rule.
+    One DoFn, so the parsed user object never crosses a Beam boundary (a coder could not
+    encode, say, a string holding a lone surrogate). ``clock`` is injectable so tests can pin
+    "now" for the future-timestamp rule.
     """
 
     def __init__(self, ip_mode: str, ip_key: bytes | None, clock: Callable[[], datetime] = utc_now) -> None:
         self.ip_mode = ip_mode
         self.ip_key = ip_key
         self.clock = clock
+        self.messages_in = counter("messages_in")
 
-    def process(self, parsed: tuple[Message, dict[str, Any]]) -> Iterator[Any]:
-        message, obj = parsed
-        stream = stream_of(obj)
-        stream_counter(stream, "read").inc()
-        try:
-            stream, event_id, event_time, event = validate_event(obj, self.clock(), self.ip_mode, self.ip_key)
-        except Rejection as rejection:
-            count_rejection(stream, rejection.code)
-            event_id = obj.get("event_id") if isinstance(obj.get("event_id"), str) else None
-            yield pvalue.TaggedOutput(
-                FAILURES,
-                Failure(
-                    message,
-                    stream,
-                    errors.STAGE_VALIDATE,
-                    rejection.code,
-                    rejection.message,
-                    event_id,
-                ),
-            )
-            return
-        yield ValidEvent(message, stream, event_id, event_time, event)
+    def process(self, message: Message) -> Iterator[Any]:
+        self.messages_in.inc()
+        outcome = triage(message, self.clock(), self.ip_mode, self.ip_key)
+        stream_counter(outcome.stream, "read").inc()
+        if isinstance(outcome, Failure):
+            count_rejection(outcome.stream, outcome.code)
+            if outcome.code == errors.INTERNAL_ERROR:
+                counter(f"internal_error_{outcome.stage}").inc()
+            yield pvalue.TaggedOutput(FAILURES, outcome)
+        else:
+            yield outcome
 
 
 class ParseAndValidate(beam.PTransform):
@@ -85,9 +59,7 @@ class ParseAndValidate(beam.PTransform):
         self.clock = clock
 
     def expand(self, messages):
-        parsed = messages | "Parse" >> beam.ParDo(ParseMessage()).with_outputs(FAILURES, main="parsed")
-        validated = parsed.parsed | "Validate" >> beam.ParDo(
-            ValidateEvent(self.ip_mode, self.ip_key, self.clock)
+        outcomes = messages | "Triage" >> beam.ParDo(
+            TriageMessage(self.ip_mode, self.ip_key, self.clock)
         ).with_outputs(FAILURES, main="valid")
-        failures = (parsed[FAILURES], validated[FAILURES]) | "AllFailures" >> beam.Flatten()
-        return validated.valid, failures
+        return outcomes.valid, outcomes[FAILURES]

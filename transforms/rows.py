@@ -13,6 +13,12 @@ from transforms.messages import BASE64, UTF8, Failure
 from transforms.times import rfc3339
 from transforms.validation import MAX_PAYLOAD_BYTES
 
+# One insertAll request carries at most 10 MB; leave room for its envelope and the insertId.
+MAX_ROW_JSON_BYTES = 10_000_000 - 64 * 1024
+MAX_ERROR_MESSAGE_CHARS = 4000
+MAX_ATTRIBUTES = 100  # Pub/Sub's own limit per message
+ATTRIBUTES_PROBLEM_KEY = "eventharbor_attributes_note"
+
 
 def _cell(value: Any, field: dict[str, Any]) -> Any:
     if value is None:
@@ -47,28 +53,72 @@ def event_row(stream: str, event: dict[str, Any]) -> dict[str, Any]:
     return table_row(event, load_schema("events", stream))
 
 
-def dead_letter_row(failure: Failure, failed_at: datetime) -> dict[str, Any]:
-    """The ``events.dead_letter`` row for one rejected message."""
-    data = failure.message.data
-    truncated = len(data) > MAX_PAYLOAD_BYTES
+def row_json_size(row: dict[str, Any]) -> int:
+    """Bytes of ``row`` as the BigQuery client sends it (JSON, non-ASCII escaped)."""
+    return len(json.dumps(row, separators=(",", ":")))
+
+
+def _text(value: Any, limit: int) -> str:
+    """Any value as valid Unicode text of at most ``limit`` characters (surrogates escaped)."""
+    text = value if isinstance(value, str) else str(value)
+    text = text.encode(UTF8, "backslashreplace").decode(UTF8)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _payload(data: bytes, limit: int) -> tuple[str, str, bool]:
+    """(payload, payload_encoding, truncated): UTF-8 text when the bytes are, else base64."""
+    truncated = len(data) > limit
+    kept = data[:limit]
     try:
-        payload, encoding = data.decode(UTF8), UTF8
-        if truncated:
-            payload = data[:MAX_PAYLOAD_BYTES].decode(UTF8, errors="ignore")
+        text = data.decode(UTF8)
     except UnicodeDecodeError:
-        payload, encoding = base64.b64encode(data[:MAX_PAYLOAD_BYTES]).decode("ascii"), BASE64
+        return base64.b64encode(kept).decode("ascii"), BASE64, truncated
+    if truncated:
+        text = kept.decode(UTF8, errors="ignore")
+    return text, UTF8, truncated
+
+
+def _attributes(attributes: Any) -> dict[str, str]:
+    """The attributes as an object of valid strings, at most ``MAX_ATTRIBUTES_JSON`` of JSON."""
+    if not isinstance(attributes, dict):
+        return {ATTRIBUTES_PROBLEM_KEY: _text(attributes, 1000)}
+    clean = {_text(k, 256): _text(v, 1024) for k, v in list(attributes.items())[:MAX_ATTRIBUTES]}
+    if len(clean) < len(attributes):
+        clean[ATTRIBUTES_PROBLEM_KEY] = f"{len(attributes) - MAX_ATTRIBUTES} more attributes not kept"
+    return clean
+
+
+def dead_letter_row(
+    failure: Failure, failed_at: datetime, max_row_bytes: int = MAX_ROW_JSON_BYTES
+) -> dict[str, Any]:
+    """The ``events.dead_letter`` row for one rejected message, always writable.
+
+    Every string is valid Unicode and bounded, attributes are an object of strings,
+    ``message_id`` a string and ``publish_time`` a time (or NULL), and the row's JSON fits
+    one insert request: the payload is cut shorter (``payload_truncated``) when it must be.
+    The full message is always in the raw archive.
+    """
+    message = failure.message
+    publish_time = message.publish_time if isinstance(message.publish_time, datetime) else None
     record = {
         "failed_at": failed_at,
-        "stream": failure.stream,
-        "stage": failure.stage,
-        "error_code": failure.code,
-        "error_message": failure.reason,
-        "payload": payload,
-        "payload_encoding": encoding,
-        "payload_truncated": truncated,
-        "attributes": failure.message.attributes or {},
-        "message_id": failure.message.message_id,
-        "publish_time": failure.message.publish_time,
-        "event_id": failure.event_id,
+        "stream": _text(failure.stream, 64),
+        "stage": _text(failure.stage, 64),
+        "error_code": _text(failure.code, 64),
+        "error_message": _text(failure.reason, MAX_ERROR_MESSAGE_CHARS),
+        "attributes": _attributes(message.attributes),
+        "message_id": None if message.message_id is None else _text(message.message_id, 1024),
+        "publish_time": publish_time,
+        "event_id": None if failure.event_id is None else _text(failure.event_id, 1024),
     }
-    return table_row(record, load_schema("events", "dead_letter"))
+    data = message.data if isinstance(message.data, bytes) else str(message.data).encode(UTF8, "replace")
+    limit = MAX_PAYLOAD_BYTES
+    while True:
+        payload, encoding, truncated = _payload(data, limit)
+        record.update(payload=payload, payload_encoding=encoding, payload_truncated=truncated)
+        row = table_row(record, load_schema("events", "dead_letter"))
+        size = row_json_size(row)
+        if size <= max_row_bytes or limit == 0:
+            return row
+        # Escapes can make text payloads up to 6x longer as JSON: cut in proportion, and retry.
+        limit = max(0, limit * (max_row_bytes - 4096) // size)

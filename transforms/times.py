@@ -13,8 +13,14 @@ def rfc3339(moment: datetime) -> str:
 
 
 def parse_rfc3339_utc(text: str) -> datetime:
-    """RFC 3339 -> aware UTC datetime (Python 3.10's fromisoformat does not take 'Z')."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    """RFC 3339 with a zone -> aware UTC datetime (Python 3.10's fromisoformat does not take 'Z').
+
+    Raises ``ValueError`` for anything else, a time without a zone included.
+    """
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no zone offset")
+    return moment.astimezone(timezone.utc)
 
 
 def utc_now() -> datetime:

@@ -23,6 +23,8 @@ from transforms.errors import Rejection
 from transforms.times import EPOCH, rfc3339
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
+MAX_NESTING = 32
+INT64_RANGE = (-(2**63), 2**63 - 1)
 MAX_EVENT_ID_CHARS = 128
 FUTURE_TOLERANCE = timedelta(days=1)
 AMOUNT_TOLERANCE = Decimal("0.01")
@@ -48,6 +50,12 @@ _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$",
 )
 _EPOCH_MS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)  # 0001-01-01 .. 9999-12-31
+# A JSON string (with its escapes) or one bracket: what the nesting check walks, at regex speed.
+# The closing quote is optional so an unterminated string is consumed once, to the end of the
+# text, instead of being rescanned from every later quote (quadratic on hostile input).
+_JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+# A \uD800-\uDFFF escape: the only way a JSON text decoded from UTF-8 can yield a surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 # --- parse stage -------------------------------------------------------------------------------
@@ -57,9 +65,66 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def nesting_depth_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
+    """True when arrays/objects in ``text`` nest deeper than ``limit``, without recursion.
+
+    Brackets inside strings do not count; malformed text is left for the JSON parser to reject.
+    """
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for match in _JSON_STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in "]}":
+            depth -= 1
+    return False
+
+
+def lone_surrogate_path(value: Any, path: str = "") -> str | None:
+    """The path of the first string (key or value) holding a lone UTF-16 surrogate, else None.
+
+    Walks with an explicit stack; ``parse_payload`` has already bounded the depth.
+    """
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            if not _is_utf8_encodable(node):
+                return where or "(payload)"
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                child_path = f"{where}.{key}" if where else key
+                if not _is_utf8_encodable(key):
+                    return _printable(child_path)
+                stack.append((child, child_path))
+        elif isinstance(node, list):
+            stack.extend((child, f"{where}[{index}]") for index, child in enumerate(node))
+    return None
+
+
+def _is_utf8_encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(text: str, limit: int = 200) -> str:
+    """``text`` safe to put in an error message: surrogates escaped, at most ``limit`` characters."""
+    shown = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 def parse_payload(data: bytes) -> dict[str, Any]:
     """Bytes -> JSON object, or ``Rejection`` (payload_too_large, invalid_encoding, invalid_json,
-    not_an_object). Numbers with a fraction are parsed as ``Decimal``, never float."""
+    nesting_too_deep, not_an_object). Numbers with a fraction are parsed as ``Decimal``, never
+    float. The depth is checked before parsing, so no input can exhaust the parser's recursion.
+    Strings may still hold lone surrogates: ``check_unicode`` rejects those, naming the field."""
     if len(data) > MAX_PAYLOAD_BYTES:
         raise Rejection(
             errors.PAYLOAD_TOO_LARGE,
@@ -72,13 +137,31 @@ def parse_payload(data: bytes) -> dict[str, Any]:
             errors.INVALID_ENCODING,
             f"payload is not valid UTF-8: byte {data[exc.start : exc.start + 1]!r} at offset {exc.start}",
         ) from None
+    if nesting_depth_exceeds(text):
+        raise Rejection(
+            errors.NESTING_TOO_DEEP, f"payload nests arrays/objects deeper than {MAX_NESTING} levels"
+        )
     try:
         obj = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
     except ValueError as exc:
-        raise Rejection(errors.INVALID_JSON, f"payload is not valid JSON: {exc}") from None
+        raise Rejection(errors.INVALID_JSON, f"payload is not valid JSON: {_printable(str(exc))}") from None
     if not isinstance(obj, dict):
         raise Rejection(errors.NOT_AN_OBJECT, f"payload must be a JSON object, got a JSON {_json_type(obj)}")
     return obj
+
+
+def check_unicode(data: bytes, obj: dict[str, Any]) -> None:
+    """Reject (invalid_encoding, naming the field) an object whose strings are not valid Unicode:
+    JSON's \\uD800-\\uDFFF escapes can encode a lone surrogate, which BigQuery refuses."""
+    if not _SURROGATE_ESCAPE.search(data):
+        return
+    path = lone_surrogate_path(obj)
+    if path is not None:
+        raise Rejection(
+            errors.INVALID_ENCODING,
+            f"field '{path}' holds a lone UTF-16 surrogate escape (\\uD800-\\uDFFF without its pair); "
+            "strings must be valid Unicode",
+        )
 
 
 def stream_of(obj: dict[str, Any]) -> str:
@@ -107,6 +190,11 @@ def _json_type(value: Any) -> str:
 
 
 def _show(value: Any) -> str:
+    """A short JSON rendering of a value for an error message (at most 80 characters)."""
+    if isinstance(value, (dict, list)) and len(value) > 8:
+        return f"<{_json_type(value)} of {len(value)} entries>"
+    if isinstance(value, str) and len(value) > 80:
+        value = value[:80]
     text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -153,6 +241,8 @@ def _integer(obj: dict[str, Any], key: str, path: str) -> int:
         raise Rejection(
             errors.WRONG_TYPE, f"field '{path}' must be an integer, got {_json_type(value)} {_show(value)}"
         )
+    if not INT64_RANGE[0] <= value <= INT64_RANGE[1]:
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' does not fit a 64-bit integer: {_show(value)}")
     return value
 
 
@@ -208,12 +298,12 @@ def parse_timestamp(value: Any, path: str) -> datetime:
     fraction = (fraction or "")[:7]  # Python keeps microseconds; BigQuery keeps microseconds too.
     zone = "+00:00" if zone in ("Z", "z") else zone
     try:
-        parsed = datetime.fromisoformat(f"{day}T{clock}{fraction}{zone}")
-    except ValueError as exc:
+        return datetime.fromisoformat(f"{day}T{clock}{fraction}{zone}").astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        # OverflowError: a valid local time whose UTC instant falls outside years 1..9999.
         raise Rejection(
             errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not a valid time ({exc})"
         ) from None
-    return parsed.astimezone(timezone.utc)
 
 
 def _timestamp(obj: dict[str, Any], key: str, path: str, now: datetime) -> datetime:

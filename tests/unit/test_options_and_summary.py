@@ -52,6 +52,7 @@ def test_reconciliation_from_counters():
         "inventory.sent": 5,
         "user_activity.sent": 3,
         "orders.rejected_load_rejected": 1,
+        "orders.refused": 1,
         "unknown.rejected_invalid_json": 2,
         "orders.rejected_missing_field": 1,
         "orders.duplicates": 2,

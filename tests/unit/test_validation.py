@@ -17,9 +17,10 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
-from transforms.messages import Message, is_envelope
+from transforms.messages import Failure, Message, ValidEvent, envelope_of
 from transforms.parse import ParseAndValidate
 from transforms.rows import dead_letter_row, event_row
+from transforms.triage import triage
 from transforms.validation import MAX_PAYLOAD_BYTES, derive_event_id, mask_ip, parse_payload
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -30,21 +31,32 @@ def fixed_clock() -> datetime:
     return NOW
 
 
-def check_dead_letters(payloads: list[bytes], check) -> None:
-    """Run ParseAndValidate over payloads; ``check`` asserts on the list of dead-letter rows.
-
-    Beam runs ``check`` inside the pipeline, so it must assert rather than collect.
-    """
-    with TestPipeline() as p:
-        messages = p | beam.Create([Message(data=d, message_id=f"m-{i}") for i, d in enumerate(payloads)])
-        valid, failures = messages | ParseAndValidate("truncate", None, fixed_clock)
-        rows = failures | beam.Map(dead_letter_row, FAILED_AT)
-        assert_that(rows, check)
-        assert_that(valid, equal_to([]), label="NothingValid")
+def dead_letter_of(payload: bytes, ip_mode: str = "truncate", key: bytes | None = None) -> dict:
+    """The one outcome of ``payload`` through the parse/validate core, as its dead-letter row."""
+    outcome = triage(Message(data=payload, message_id="m-0"), NOW, ip_mode, key)
+    assert isinstance(outcome, Failure), f"expected a failure, got a valid {outcome.stream} event"
+    return dead_letter_row(outcome, FAILED_AT)
 
 
 # (payload, error_code, stream, stage, words the message must contain)
 BAD_CASES = [
+    pytest.param(b"[" * 100_000, "nesting_too_deep", "unknown", "parse", "deeper than 32", id="deep-array"),
+    pytest.param(
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        "nesting_too_deep",
+        "unknown",
+        "parse",
+        "32",
+        id="deep-object",
+    ),
+    pytest.param(
+        changed(INVENTORY, "warehouse_id", "hw-\ud800"),
+        "invalid_encoding",
+        "inventory",
+        "validate",
+        "field 'warehouse_id' holds a lone UTF-16 surrogate",
+        id="lone-surrogate",
+    ),
     pytest.param(
         b'{"event_type": "order", "order_id": "o',
         "invalid_json",
@@ -333,19 +345,12 @@ BAD_CASES = [
 
 @pytest.mark.parametrize(("payload", "code", "stream", "stage", "words"), BAD_CASES)
 def test_bad_message_becomes_one_dead_letter_row(payload, code, stream, stage, words):
-    check_dead_letters(
-        [payload], lambda rows: _check_one_dead_letter(rows, payload, code, stream, stage, words)
-    )
-
-
-def _check_one_dead_letter(rows, payload, code, stream, stage, words):
-    assert len(rows) == 1
-    row = rows[0]
+    row = dead_letter_of(payload)
     assert (row["error_code"], row["stream"], row["stage"]) == (code, stream, stage)
     assert words in row["error_message"]
     assert row["failed_at"] == "2026-11-02T12:00:05Z"
     assert row["message_id"] == "m-0"
-    if code == "invalid_encoding":
+    if code == "invalid_encoding" and not payload.isascii():
         assert row["payload_encoding"] == "base64"
     elif code == "payload_too_large":
         assert row["payload_truncated"] is True
@@ -358,11 +363,36 @@ def _check_one_dead_letter(rows, payload, code, stream, stage, words):
         )
 
 
+def test_the_beam_stage_routes_every_bad_case_to_failures_and_counts_it():
+    """The DoFns around the core: every bad case on the failures output, once, with its code."""
+    payloads = [case.values[0] for case in BAD_CASES]
+    with TestPipeline() as p:
+        messages = p | beam.Create([Message(data=d, message_id=f"m-{i}") for i, d in enumerate(payloads)])
+        valid, failures = messages | ParseAndValidate("truncate", None, fixed_clock)
+        assert_that(
+            failures | beam.Map(lambda f: (f.message.message_id, f.code)),
+            equal_to([(f"m-{i}", case.values[1]) for i, case in enumerate(BAD_CASES)]),
+        )
+        assert_that(valid, equal_to([]), label="NothingValid")
+
+
+def test_a_bug_in_our_code_dead_letters_the_message_as_internal_error():
+    # --ip_mode hash without a key is refused up front by the options; reaching mask_ip without
+    # one stands in for any bug of ours: that message, and only it, becomes internal_error.
+    row = dead_letter_of(encode(USER_ACTIVITY), ip_mode="hash", key=None)
+    assert (row["error_code"], row["stream"], row["stage"]) == ("internal_error", "user_activity", "validate")
+    assert row["error_message"].startswith("ValueError at stage validate: --ip_mode hash needs")
+    assert row["payload"] == encode(USER_ACTIVITY).decode()
+    assert isinstance(triage(Message(data=encode(ORDER)), NOW, "hash", None), ValidEvent)
+
+
 def test_all_error_codes_are_covered_by_cases():
-    from transforms.errors import ERROR_CODES, LOAD_REJECTED
+    from transforms.errors import ERROR_CODES, INTERNAL_ERROR, INVALID_ENVELOPE, LOAD_REJECTED
 
     covered = {case.values[1] for case in BAD_CASES}
-    assert covered == set(ERROR_CODES) - {LOAD_REJECTED}  # load_rejected: integration/test_load_rejected.py
+    # load_rejected: integration/test_load_rejected.py and the row-size test below; internal_error
+    # and invalid_envelope: their own tests above and below.
+    assert covered == set(ERROR_CODES) - {LOAD_REJECTED, INTERNAL_ERROR, INVALID_ENVELOPE}
 
 
 def test_timestamp_exactly_one_day_ahead_is_accepted_but_not_beyond():
@@ -510,6 +540,6 @@ def test_archive_envelope_round_trips_bytes_attributes_and_ids():
     assert envelope["data_encoding"] == "base64"
     assert envelope["publish_time"] == "2026-11-01T08:30:00.250000Z"
     line = json.dumps(envelope).encode()
-    assert is_envelope(line) == envelope
-    assert Message.from_envelope(is_envelope(line)) == original
-    assert is_envelope(encode(ORDER)) is None
+    assert envelope_of(line, 10**7) == envelope
+    assert Message.from_envelope(envelope_of(line, 10**7)) == original
+    assert envelope_of(encode(ORDER), 10**7) is None
