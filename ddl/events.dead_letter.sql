@@ -3,7 +3,7 @@ CREATE TABLE IF NOT EXISTS `events.dead_letter` (
   failed_at TIMESTAMP NOT NULL OPTIONS (description = "When the message was rejected (UTC); the partitioning column is DATE(failed_at)."),
   stream STRING NOT NULL OPTIONS (description = "orders, inventory, user_activity, or unknown when the stream could not be told."),
   stage STRING NOT NULL OPTIONS (description = "parse, validate or load."),
-  error_code STRING NOT NULL OPTIONS (description = "Stable machine-readable reason, e.g. missing_field."),
+  error_code STRING NOT NULL OPTIONS (description = "Stable machine-readable reason (SPEC section 3): payload_too_large, invalid_encoding, invalid_json, nesting_too_deep, not_an_object, invalid_envelope, unknown_event_type, missing_field, wrong_type, invalid_value, bad_timestamp, future_timestamp, amount_mismatch, load_rejected, internal_error."),
   error_message STRING NOT NULL OPTIONS (description = "Human-readable reason naming the field and the problem."),
   payload STRING OPTIONS (description = "The message data as received (base64 when not UTF-8; truncated past 1 MiB)."),
   payload_encoding STRING NOT NULL OPTIONS (description = "utf-8 or base64."),

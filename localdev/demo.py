@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from localdev.export import export_dataset
-from localdev.generate import GeneratorConfig, generate, write_files
+from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.stack import local_stack, storage_client
 from pipeline import main as pipeline_main
 from pipeline.options import OptionsError
@@ -90,6 +90,7 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42) -> dic
                 f"--project={stack.project}",
                 f"--bigquery_endpoint={stack.bigquery_endpoint}",
                 f"--archive_root={archive}",
+                "--progress_every=2000",
             ]
         )
         client = stack.bigquery_client()

@@ -44,12 +44,13 @@ def build_pipeline(
     opts = check_options(options)
     streaming = options.view_as(StandardOptions).streaming
     project = bigquery_project(options)
-    client = InsertClient(project, opts.bigquery_endpoint, report_every=2000 if opts.source == "files" else 0)
+    progress_every = opts.progress_every if opts.source == "files" else 0
+    client = InsertClient(project, opts.bigquery_endpoint, report_every=progress_every)
 
     if opts.source == "pubsub":
         messages = pipeline | "ReadPubSub" >> ReadSubscriptions(opts.subscriptions)
     else:
-        messages = pipeline | "ReadFiles" >> ReadFiles(opts.input)
+        messages = pipeline | "ReadFiles" >> ReadFiles(opts.input, progress_every)
 
     valid, failures = messages | "ParseAndValidate" >> ParseAndValidate(
         opts.ip_mode, ip_hash_key(opts), clock

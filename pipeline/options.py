@@ -88,6 +88,13 @@ class EventHarborOptions(PipelineOptions):
             "unset for real BigQuery.",
         )
         group.add_argument("--summary_path", help="Batch: write the reconciliation summary JSON here.")
+        group.add_argument(
+            "--progress_every",
+            type=int,
+            default=0,
+            help="Batch on the DirectRunner: print read/written counts to stderr every N messages "
+            "(0, the default: off; never useful on Dataflow, where the job page shows them).",
+        )
 
 
 class OptionsError(ValueError):

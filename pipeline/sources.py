@@ -49,7 +49,10 @@ class LineToMessage(beam.DoFn):
 
 
 class ReadProgress(beam.DoFn):
-    """Print "read N messages" to stderr every ``every`` messages (per worker), for long local runs."""
+    """Print "read N messages" to stderr every ``every`` messages (per worker), for long local runs.
+
+    Only in the graph when ``--progress_every`` asks for it (``make run`` does).
+    """
 
     def __init__(self, every: int = 1000) -> None:
         self.every = every
@@ -90,21 +93,20 @@ def check_inputs_exist(patterns: list[str]) -> None:
 class ReadFiles(beam.PTransform):
     """Comma-separated globs -> Messages."""
 
-    def __init__(self, patterns: str) -> None:
+    def __init__(self, patterns: str, progress_every: int = 0) -> None:
         super().__init__()
         self.patterns = input_patterns(patterns)
+        self.progress_every = progress_every
 
     def expand(self, pipeline):
         lines = [
             pipeline | f"ReadFiles{i}" >> ReadFromTextWithFilename(pattern, coder=BytesCoder())
             for i, pattern in enumerate(self.patterns)
         ]
-        return (
-            lines
-            | "AllFiles" >> beam.Flatten()
-            | "ToMessage" >> beam.ParDo(LineToMessage())
-            | "Progress" >> beam.ParDo(ReadProgress())
-        )
+        messages = lines | "AllFiles" >> beam.Flatten() | "ToMessage" >> beam.ParDo(LineToMessage())
+        if self.progress_every:
+            messages = messages | "Progress" >> beam.ParDo(ReadProgress(self.progress_every))
+        return messages
 
 
 class ReadSubscriptions(beam.PTransform):

@@ -84,3 +84,30 @@ def test_input_globs_that_match_nothing_are_named_before_the_run(tmp_path, capsy
         main.run(["--project=p", f"--input={present},{missing}"])
     assert exit_info.value.code == 2
     assert f"no file matches {missing};" in capsys.readouterr().err
+
+
+def _labels(argv: list[str]) -> set[str]:
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    options = PipelineOptions(argv)
+    pipeline = beam.Pipeline(options=options)
+    main.build_pipeline(pipeline, options)
+    labels: set[str] = set()
+
+    class Collect(beam.pipeline.PipelineVisitor):
+        def enter_composite_transform(self, node):
+            labels.add(node.full_label)
+
+        def visit_transform(self, node):
+            labels.add(node.full_label)
+
+    pipeline.visit(Collect())
+    return labels
+
+
+def test_progress_printing_is_in_the_graph_only_when_asked_for(tmp_path):
+    (tmp_path / "in.jsonl").write_text("{}\n")
+    argv = ["--project=my-project", "--source=files", f"--input={tmp_path / 'in.jsonl'}"]
+    assert "ReadFiles/Progress" not in _labels(argv)
+    assert "ReadFiles/Progress" in _labels([*argv, "--progress_every=10"])

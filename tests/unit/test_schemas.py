@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from schemas import all_tables, schema_fields, table_spec
+from schemas import all_tables, load_schema, schema_fields, table_spec
 from schemas.catalog import SCHEMA_DIR
 from schemas.ddl import expected_files
 
@@ -61,3 +61,15 @@ def test_money_is_numeric():
 def test_committed_ddl_matches_schemas():
     stale = [str(p) for p, text in expected_files().items() if not p.exists() or p.read_text() != text]
     assert not stale, f"run `python -m schemas.ddl` to regenerate: {stale}"
+
+
+def test_every_error_code_is_documented_in_the_schema_and_the_readme():
+    from pathlib import Path
+
+    from transforms.errors import ERROR_CODES
+
+    [error_code] = [f for f in load_schema("events", "dead_letter") if f["name"] == "error_code"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    for code in ERROR_CODES:
+        assert code in error_code["description"], code
+        assert f"| `{code}` |" in readme, code

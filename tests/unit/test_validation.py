@@ -5,6 +5,7 @@ Runs the Beam transforms on the TestPipeline with ``assert_that``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -20,7 +21,7 @@ from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
 from transforms.messages import Failure, Message, ValidEvent, envelope_of
 from transforms.parse import ParseAndValidate
 from transforms.rows import dead_letter_row, event_row
-from transforms.triage import triage
+from transforms.triage import triage, validate_message
 from transforms.validation import MAX_PAYLOAD_BYTES, derive_event_id, mask_ip, parse_payload
 
 NOW = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)
@@ -543,3 +544,116 @@ def test_archive_envelope_round_trips_bytes_attributes_and_ids():
     assert envelope_of(line, 10**7) == envelope
     assert Message.from_envelope(envelope_of(line, 10**7)) == original
     assert envelope_of(encode(ORDER), 10**7) is None
+
+
+ENVELOPE_LOOKALIKES = [
+    pytest.param({"data": "@@@", "data_encoding": "base64"}, "not valid base64", id="bad-base64"),
+    pytest.param(
+        {"data": "{}", "data_encoding": "utf-8", "publish_time": "yesterday"}, "publish_time", id="time"
+    ),
+    pytest.param(
+        {"data": "{}", "data_encoding": "utf-8", "attributes": ["a"]}, "attributes", id="attrs-list"
+    ),
+    pytest.param(
+        {"data": "{}", "data_encoding": "utf-8", "attributes": {"k": 1}}, "attributes", id="attr-int"
+    ),
+    pytest.param(
+        {"data": {"event_type": "order"}, "data_encoding": "utf-8"}, "'data' must be", id="data-obj"
+    ),
+    pytest.param({"data": "{}", "data_encoding": "rot13"}, "data_encoding", id="encoding"),
+    pytest.param({"data": "{}", "data_encoding": "utf-8", "message_id": 7}, "message_id", id="message-id"),
+]
+
+
+@pytest.mark.parametrize(("envelope", "words"), ENVELOPE_LOOKALIKES)
+def test_envelope_lookalike_becomes_invalid_envelope_with_the_line_as_payload(envelope, words):
+    from pipeline.sources import line_to_message
+
+    line = json.dumps(envelope).encode()
+    outcome = triage(line_to_message("in.jsonl", line), NOW)
+    assert isinstance(outcome, Failure)
+    assert (outcome.code, outcome.stream, outcome.stage) == ("invalid_envelope", "unknown", "parse")
+    assert words in outcome.reason
+    row = dead_letter_row(outcome, FAILED_AT)
+    assert row["payload"] == line.decode()
+    assert json.loads(row["attributes"])["source_file"] == "in.jsonl"
+    # replaying the archived message gives the same outcome
+    replayed = triage(Message.from_envelope(outcome.message.to_envelope()), NOW)
+    assert (replayed.code, replayed.reason) == (outcome.code, outcome.reason)
+
+
+def test_a_deeply_nested_envelope_lookalike_stays_data_and_is_rejected_as_too_deep():
+    from pipeline.sources import line_to_message
+
+    line = b'{"data_encoding": "base64", "data": ' + b"[" * 100_000 + b"}"
+    outcome = triage(line_to_message("in.jsonl", line), NOW)
+    assert outcome.code == "nesting_too_deep"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code", "words"),
+    [
+        ("timestamp", "9999-12-31T23:30:00-01:00", "bad_timestamp", "not a valid time"),
+        ("timestamp", "0001-01-01T00:10:00+01:00", "bad_timestamp", "not a valid time"),
+        ("quantity_change", 2**63, "invalid_value", "64-bit"),
+        ("quantity_change", -(2**70), "invalid_value", "64-bit"),
+        ("timestamp", 10**30, "bad_timestamp", "out of range"),
+    ],
+)
+def test_extreme_values_are_rejected_with_the_field_named(field, value, code, words):
+    row = dead_letter_of(changed(INVENTORY, field, value))
+    assert row["error_code"] == code
+    assert f"'{field}'" in row["error_message"] and words in row["error_message"]
+
+
+def test_order_quantity_beyond_int64_is_rejected_before_bigquery_would_refuse_it():
+    row = dead_letter_of(changed(ORDER, "items.0.quantity", 2**64))
+    assert (row["error_code"], row["stream"]) == ("invalid_value", "orders")
+    assert "items[0].quantity" in row["error_message"]
+
+
+def test_a_row_too_large_for_one_insert_request_is_load_rejected_not_sent():
+    message = Message(data=encode(ORDER), message_id="m-big")
+    parsed = parse_payload(message.data)
+    outcome = validate_message(message, parsed, NOW, max_row_bytes=200)
+    assert isinstance(outcome, Failure)
+    assert (outcome.code, outcome.stage, outcome.stream) == ("load_rejected", "load", "orders")
+    assert "one BigQuery insert request holds at most 200 bytes" in outcome.reason
+    assert isinstance(validate_message(message, parsed, NOW), ValidEvent)
+
+
+def _writable(row: dict) -> int:
+    text = json.dumps(row)
+    text.encode("utf-8")
+    return len(text)
+
+
+def test_dead_letter_row_is_writable_whatever_the_failure_holds():
+    hostile = Failure(
+        message=Message(
+            data=b"\x01" * MAX_PAYLOAD_BYTES * 2,
+            attributes={f"k\ud800{i}": "v\udfff" * 2000 for i in range(150)},
+            message_id="id-\ud800",
+            publish_time=datetime(2026, 11, 1, tzinfo=timezone.utc),
+        ),
+        stream="orders",
+        stage="validate",
+        code="invalid_value",
+        reason="why \ud800 " * 10_000,
+        event_id="e-\udc00",
+    )
+    row = dead_letter_row(hostile, FAILED_AT, max_row_bytes=2_000_000)
+    assert _writable(row) <= 2_000_000
+    assert row["payload_truncated"] is True and row["payload_encoding"] == "utf-8"
+    attributes = json.loads(row["attributes"])
+    assert len(attributes) == 101 and "50 more attributes not kept" in attributes.values()
+    assert row["message_id"] == "id-\\ud800" and row["event_id"] == "e-\\udc00"
+    assert len(row["error_message"]) == 4000
+
+
+def test_dead_letter_payload_is_base64_when_not_utf8_and_cut_to_fit_the_row_limit():
+    failure = Failure(Message(data=b"\xff" * 500_000), "unknown", "parse", "invalid_encoding", "not UTF-8")
+    row = dead_letter_row(failure, FAILED_AT, max_row_bytes=100_000)
+    assert row["payload_encoding"] == "base64" and row["payload_truncated"] is True
+    assert _writable(row) <= 100_000
+    assert base64.b64decode(row["payload"]) == b"\xff" * len(base64.b64decode(row["payload"]))
