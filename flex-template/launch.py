@@ -15,8 +15,9 @@ import os
 import runpy
 import sys
 
+from pipeline.options import IP_HASH_KEY_ENV
+
 SECRET_FLAG = "--ip_hash_key_secret"
-IP_HASH_KEY_ENV = "EVENTHARBOR_IP_HASH_KEY"
 
 
 def launcher_args(argv: list[str]) -> tuple[list[str], str | None]:

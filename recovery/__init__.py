@@ -1,0 +1,1 @@
+"""Recovery tools: dead-letter replay and raw-archive replay (``python -m recovery``)."""
