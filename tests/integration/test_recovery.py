@@ -111,9 +111,7 @@ def test_archive_replay_reruns_the_archived_days_into_the_existing_tables(stack,
     root = str(tmp_path / "archive")
     payloads = [encode(ORDER), encode(INVENTORY), b"not json"]
     dataset = fresh_dataset(stack, "ar")
-    first = run_batch(
-        stack, str(write_lines(tmp_path / "in.jsonl", payloads)), dataset, archive_root=root
-    )
+    first = run_batch(stack, str(write_lines(tmp_path / "in.jsonl", payloads)), dataset, archive_root=root)
     today = datetime.now(timezone.utc).date()  # file input is archived under the day it was read
 
     again = archive.replay_archive(
