@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 LOCAL := .local
 
 INPUT ?=
+KEEP ?=
 START ?=
 END ?=
 TFVARS ?= envs/dev.tfvars
@@ -19,6 +20,7 @@ MODEL_ARGS ?=
 help:
 	@echo "make run            generate a sample, run the pipeline and the models on the local emulators"
 	@echo "make run INPUT=...  the same on your own JSON Lines / archive files"
+	@echo "make run INPUT=... KEEP=1  add to the previous run's warehouse and archive, rebuild the models"
 	@echo "make test           the whole test suite, emulators included"
 	@echo "make lint           ruff, and a check that ddl/ matches schemas/"
 	@echo "make bench          pipeline throughput and memory figures"
@@ -37,7 +39,7 @@ $(STAMP): setup.py
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m localdev.demo $(if $(INPUT),--input '$(INPUT)')
+	$(PY) -m localdev.demo $(if $(INPUT),--input '$(INPUT)') $(if $(KEEP),--keep)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -46,6 +48,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m schemas.ddl --check
+	$(PY) -m warehouse.render --check
 	$(VENV)/bin/lint-imports
 
 fmt: $(STAMP)

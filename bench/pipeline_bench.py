@@ -16,7 +16,7 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from localdev.generate import GeneratorConfig, generate, write_files
+from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.stack import local_stack
 from pipeline import main as pipeline_main
 from transforms.errors import Rejection

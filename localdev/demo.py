@@ -5,6 +5,11 @@ emulators with a persistent BigQuery data directory, 3. run the batch pipeline
 into BigQuery with the raw archive on GCS, 4. back-fill the models over the
 input's dates, 5. write ``.local/run-summary.json`` and ``.local/export/``, and
 copy the archive to ``.local/archive/``, 6. stop the emulators.
+
+Each run starts from an empty warehouse, unless ``--keep`` (``make run KEEP=1``): then the
+warehouse (``.local/bigquery``) and the archive (``.local/archive``) of the previous run are
+kept, the new input is added to them, and the models are rebuilt from the earliest event
+date the new input touches to the last date loaded, as a daily load would.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import logging
 import shutil
 import sys
 import time
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from localdev.export import export_dataset
@@ -47,6 +52,34 @@ def event_date_range(client, dataset: str = "events") -> tuple[date, date] | Non
     return (row["lo"], row["hi"]) if row["lo"] else None
 
 
+def new_event_date_range(client, since: datetime, dataset: str = "events") -> tuple[date, date] | None:
+    """First and last event_date of the rows loaded (processed) at or after ``since``."""
+    from google.cloud import bigquery
+
+    parts = " UNION ALL ".join(
+        f"SELECT MIN(event_date) AS lo, MAX(event_date) AS hi FROM `{dataset}.{t}` "
+        "WHERE event_date >= '1970-01-01' AND processed_timestamp >= @since"
+        for t in STREAMS
+    )
+    config = bigquery.QueryJobConfig(
+        query_parameters=[bigquery.ScalarQueryParameter("since", "TIMESTAMP", since)]
+    )
+    query = f"SELECT MIN(lo) AS lo, MAX(hi) AS hi FROM ({parts})"
+    [row] = list(client.query(query, job_config=config).result())
+    return (row["lo"], row["hi"]) if row["lo"] else None
+
+
+def restore_archive(source: Path, bucket: str, prefix: str) -> int:
+    """Upload the previous run's archive copy back into the GCS emulator (which starts empty)."""
+    count = 0
+    if source.is_dir():
+        target = storage_client().bucket(bucket)
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            target.blob(prefix + path.relative_to(source).as_posix()).upload_from_filename(str(path))
+            count += 1
+    return count
+
+
 def copy_archive(bucket: str, prefix: str, target: Path) -> int:
     """Download the GCS emulator's archive (which lives in memory) to ``target``."""
     shutil.rmtree(target, ignore_errors=True)
@@ -59,7 +92,7 @@ def copy_archive(bucket: str, prefix: str, target: Path) -> int:
     return count
 
 
-def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42) -> dict:
+def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: bool = False) -> dict:
     started = step(1, "sample data")
     if input_glob:
         try:
@@ -76,13 +109,18 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42) -> dic
 
     step(2, "starting the local emulators (Pub/Sub, BigQuery, GCS)")
     data_dir = local / "bigquery"
-    shutil.rmtree(data_dir, ignore_errors=True)  # each demo run starts from empty tables
+    if not keep:
+        shutil.rmtree(data_dir, ignore_errors=True)  # each demo run starts from empty tables
     with local_stack(local, bigquery_data_dir=data_dir) as stack:
         for name, emulator in stack.emulators.items():
             print(f"      {name:<9} {emulator.host}  pid {emulator.pid}")
+        if keep:
+            restored = restore_archive(local / "archive", stack.bucket, "raw/")
+            print(f"      KEEP: kept the warehouse in {data_dir}/ and {restored} archive files")
 
         step(3, "running the Beam pipeline on the DirectRunner")
         archive = f"gs://{stack.bucket}/raw"
+        run_started = datetime.now(timezone.utc)
         summary = pipeline_main.run(
             [
                 "--source=files",
@@ -96,11 +134,14 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42) -> dic
         client = stack.bigquery_client()
 
         dates = event_date_range(client)
+        if dates and keep:
+            new = new_event_date_range(client, run_started)
+            dates = (new[0], dates[1]) if new else None
         if dates:
             step(4, f"back-filling the models over {dates[0]} .. {dates[1]}")
             summary["models"] = models.backfill(client, dates[0], dates[1], progress=sys.stderr)
         else:
-            step(4, "no events loaded: nothing to model")
+            step(4, "no new events loaded: nothing to model")
             summary["models"] = {}
 
         step(5, "writing the summary and exports")
@@ -126,11 +167,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", help="JSON Lines / archive files to load instead of a generated sample")
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated sample")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="add to the previous run's warehouse and archive instead of starting empty (make run KEEP=1)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     for noisy in ("apache_beam", "google.auth"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    run_demo(args.input, seed=args.seed)
+    run_demo(args.input, seed=args.seed, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import re
 from datetime import date
 
 from localdev.demo import run_demo
-from localdev.generate import GeneratorConfig, generate, write_files
+from localdev.generator import GeneratorConfig, generate, write_files
 from warehouse.runner import model_names
 
 CONFIG = GeneratorConfig(

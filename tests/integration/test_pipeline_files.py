@@ -11,7 +11,7 @@ from datetime import date
 
 import pytest
 
-from localdev.generate import GeneratorConfig, generate, write_files
+from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.stack import storage_client
 from tests.pipeline_runs import RAW_TABLES, fresh_dataset, run_batch, table_rows
 from transforms.validation import derive_event_id

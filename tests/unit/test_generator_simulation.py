@@ -14,7 +14,7 @@ import pytest
 
 from localdev.generator import generate, write_files
 from localdev.generator.render import epoch_millis, producer_rfc3339, to_json
-from tests.unit.test_generator_spec import (
+from tests.generator_spec import (
     CONFIG,
     LEGAL_NEXT,
     SMALL,

@@ -10,7 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from localdev.generator.world import CATALOGUE, COUNTRIES, USER_AGENTS, build_world
-from tests.unit.test_generator_spec import CONFIG
+from tests.generator_spec import CONFIG
 
 
 def world(config=CONFIG, seed: str = "world"):
