@@ -22,7 +22,7 @@ help:
 	@echo "make run INPUT=...  the same on your own JSON Lines / archive files"
 	@echo "make run INPUT=... KEEP=1  add to the previous run's warehouse and archive, rebuild the models"
 	@echo "make test           the whole test suite, emulators included"
-	@echo "make lint           ruff, and a check that ddl/ matches schemas/"
+	@echo "make lint           ruff, import-linter layer contracts, and checks that ddl/ and the generated SQL/docs are fresh"
 	@echo "make bench          pipeline throughput and memory figures"
 	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD [MODEL_ARGS='--project P ...']   rebuild the models"
 	@echo "make deploy-infra   terraform init + apply (TFVARS=$(TFVARS))"

@@ -4,7 +4,7 @@ CREATE TABLE IF NOT EXISTS `analytics.churn_classification` (
   snapshot_date DATE NOT NULL OPTIONS (description = "The day this classification describes; the partitioning column."),
   last_active_date DATE NOT NULL OPTIONS (description = "The user's latest active day up to snapshot_date."),
   days_inactive INT64 NOT NULL OPTIONS (description = "snapshot_date - last_active_date in days (0 when active on snapshot_date)."),
-  churn_status STRING NOT NULL OPTIONS (description = "active (days_inactive < 7), soft_churn (7..13), churned (14..29) or hard_churn (>= 30).")
+  churn_status STRING NOT NULL OPTIONS (description = "Status on days_inactive (churn_status in sql/rules.sql): active < 7 <= soft_churn < 14 <= churned < 30 <= hard_churn.")
 )
 PARTITION BY snapshot_date
 CLUSTER BY churn_status, user_id

@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS `analytics.inventory_daily_balance` (
   damaged INT64 NOT NULL OPTIONS (description = "Sum of damage quantity_change this day (<= 0)."),
   net_change INT64 NOT NULL OPTIONS (description = "restocked + sold + returned + damaged."),
   closing_quantity INT64 NOT NULL OPTIONS (description = "opening_quantity + net_change."),
-  is_low_stock BOOL NOT NULL OPTIONS (description = "closing_quantity < 10.")
+  is_low_stock BOOL NOT NULL OPTIONS (description = "closing_quantity < 10 (is_low_stock in sql/rules.sql).")
 )
 PARTITION BY balance_date
 CLUSTER BY product_id, warehouse_id

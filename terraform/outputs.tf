@@ -111,7 +111,7 @@ output "models_scheduled_query" {
 }
 
 output "models_order" {
-  description = "Models run by the scheduled query, in order (from sql/models.json)."
+  description = "Models run by the scheduled query, in dependency order (terraform/generated/daily_models.json)."
   value       = local.models
 }
 

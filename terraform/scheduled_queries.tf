@@ -1,52 +1,25 @@
-# The daily models: ONE scheduled query whose script runs
-# sql/<model>/incremental.sql for every model of sql/models.json, in that
-# (dependency) order. Each model runs in its own BEGIN ... END block, so its
-# DECLAREs stay at the top of a block, and a failing model stops the script:
-# the models after it do not run on incomplete inputs.
+# The daily models: ONE scheduled query running the script generated from sql/ by
+# `python -m warehouse.render` (terraform/generated/daily_models.sql, committed; `make lint`
+# fails when it is stale). The script runs every model's daily step in the run order derived
+# from the tables each model reads, each in its own BEGIN ... END block, so a failing model
+# stops the script: the models after it do not run on incomplete inputs.
 #
-# The model SQL takes @run_date, the day to build. BigQuery's scheduled-query
-# @run_date is the date the run fires (UTC), so the script declares
-# eventharbor_run_date = @run_date - var.models_lag_days (default 1: yesterday,
-# complete at 03:00) and the models' @run_date is rewritten to it.
+# BigQuery's scheduled-query @run_date is the date the run fires (UTC); the script declares
+# eventharbor_run_date = @run_date - models_lag_days (default 1: yesterday, complete at
+# 03:00) and the models build that day.
 #
-# The SQL refers to tables as `events.<table>` and `analytics.<table>`; those
-# references are rewritten to var.dataset_ids, as the Python model runner does.
+# templatefile() only fills in the script's placeholders: the dataset ids the SQL's
+# `events.` / `analytics.` references point at (as the Python runner does) and the lag.
 
 locals {
-  models_file = "${path.module}/../sql/models.json"
-  models      = var.scheduled_models_enabled ? jsondecode(file(local.models_file)) : []
+  # The models in run order (generated alongside the script), for the models_order output.
+  models = var.scheduled_models_enabled ? jsondecode(file("${path.module}/generated/daily_models.json")) : []
 
-  # The models' own SQL, with `events.` / `analytics.` pointed at var.dataset_ids and
-  # @run_date replaced by the script variable declared below.
-  model_steps = [
-    for model in local.models : replace(
-      replace(
-        replace(
-          file("${path.module}/../sql/${model}/incremental.sql"),
-          "`events.",
-          "`${var.dataset_ids["events"]}.",
-        ),
-        "`analytics.",
-        "`${var.dataset_ids["analytics"]}.",
-      ),
-      "@run_date",
-      "eventharbor_run_date",
-    )
-  ]
-
-  models_script = join("\n", concat(
-    [
-      "-- EventHarbor daily models (terraform/scheduled_queries.tf), in sql/models.json order.",
-      "-- BigQuery sets @run_date to the date of the scheduled run (UTC); the models build the",
-      "-- day var.models_lag_days before it, which is complete when the schedule fires.",
-      "DECLARE eventharbor_run_date DATE DEFAULT DATE_SUB(@run_date, INTERVAL ${var.models_lag_days} DAY);",
-      "",
-    ],
-    [
-      for i, model in local.models :
-      "-- step ${i + 1} of ${length(local.models)}: sql/${model}/incremental.sql\nBEGIN\n${trimspace(local.model_steps[i])}\nEND;\n"
-    ],
-  ))
+  models_script = templatefile("${path.module}/generated/daily_models.sql", {
+    events_dataset    = var.dataset_ids["events"]
+    analytics_dataset = var.dataset_ids["analytics"]
+    models_lag_days   = var.models_lag_days
+  })
 }
 
 resource "google_bigquery_data_transfer_config" "models" {

@@ -362,7 +362,7 @@ variable "ip_hash_key_secret_version" {
 # --- Scheduled models ------------------------------------------------------------
 
 variable "scheduled_models_enabled" {
-  description = "Create the daily scheduled query that runs sql/<model>/incremental.sql for every model of sql/models.json, in that order."
+  description = "Create the daily scheduled query: terraform/generated/daily_models.sql (rendered by python -m warehouse.render), every model in dependency order."
   type        = bool
   default     = true
 }

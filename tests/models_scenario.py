@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from localdev import stack as localstack
-from warehouse import runner as models
+from warehouse import graph, runner
 
 RAW_TABLES = ("orders", "inventory", "user_activity")
 Row = dict[str, Any]
@@ -182,7 +182,7 @@ def table_rows(client, datasets: dict[str, str], model: str, order_by: str | Non
 
 def snapshot(client, datasets: dict[str, str]) -> dict[str, list[Row]]:
     """Every model table's rows, for comparing two builds."""
-    return {model: table_rows(client, datasets, model) for model in models.model_names()}
+    return {model: table_rows(client, datasets, model) for model in graph.model_names()}
 
 
 def rows(columns: str, *values: tuple) -> list[Row]:
@@ -202,12 +202,12 @@ def replay_twice(client, datasets, start: date, end: date, model_names=None, eve
     Returns the labels of the steps whose second run changed their table (none, if idempotent).
     """
     changed = []
-    for step in models.plan_backfill(start, end, "replay", datasets, model_names):
-        models.execute(client, [step])
-        if (step.parameters["run_date"] - start).days % every:
+    for step in runner.plan_backfill(start, end, "replay", datasets, model_names):
+        runner.execute(client, [step])
+        if (min(step.parameters.values()) - start).days % every:
             continue
         first = table_rows(client, datasets, step.model)
-        models.execute(client, [step])
+        runner.execute(client, [step])
         if table_rows(client, datasets, step.model) != first:
             changed.append(step.label)
     return changed
@@ -240,11 +240,11 @@ def build_three_ways(
     if rerun_each_step:
         assert replay_twice(client, builds["replay"], start, end, model_names) == []
     else:
-        models.backfill(client, start, end, "replay", builds["replay"], models=model_names)
-    models.backfill(client, start, end, "backfill", builds["backfill"], models=model_names)
+        runner.backfill(client, start, end, "replay", builds["replay"], models=model_names)
+    runner.backfill(client, start, end, "backfill", builds["backfill"], models=model_names)
     middle = start + (end - start) // 2
-    models.backfill(client, start, middle, "backfill", builds["chunked"], models=model_names)
-    models.backfill(
+    runner.backfill(client, start, middle, "backfill", builds["chunked"], models=model_names)
+    runner.backfill(
         client, middle + timedelta(days=1), end, "backfill", builds["chunked"], models=model_names
     )
     return builds

@@ -8,8 +8,9 @@ from typing import Any
 
 from localdev.stack import LocalStack, create_tables
 from pipeline import main
+from schemas import STREAMS
 
-RAW_TABLES = ("orders", "inventory", "user_activity")
+RAW_TABLES = STREAMS
 
 
 def fresh_dataset(stack: LocalStack, prefix: str = "ev") -> str:

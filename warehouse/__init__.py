@@ -1,1 +1,2 @@
-"""The scheduled models: SQL rendering and the model runner, used locally and by Terraform."""
+"""The scheduled models: their SQL (``sql``), rules (``rules``), run order (``graph``), the runner
+(``runner``) and the generated files, the scheduled-query script among them (``render``, ``docs``)."""

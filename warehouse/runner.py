@@ -1,174 +1,64 @@
-"""Run the scheduled BigQuery models in ``sql/``: daily incremental steps and backfills.
-
-Every model has ``sql/<model>/incremental.sql`` (parameter ``@run_date``) and
-``sql/<model>/backfill.sql`` (``@start_date``, ``@end_date``); ``sql/models.json`` lists
-the models in dependency order and is the only place that order is written. The SQL names
-tables as backticked ``events.<table>`` and ``analytics.<table>``; other dataset names are
-substituted into those references (:func:`rewrite_datasets`).
+"""Run the scheduled BigQuery models of ``sql/``: one day, or a backfill over a range.
 
 Command line::
 
     python -m warehouse.runner run --date 2026-11-03
     python -m warehouse.runner backfill --start 2026-11-01 --end 2026-11-21 [--mode backfill|replay]
-    python -m warehouse.runner backfill ... --dry-run     # print the SQL with parameters bound
+    python -m warehouse.runner backfill ... --dry-run     # print each step's script, parameters bound
 
-``backfill`` mode runs each model's backfill SQL once over the range; ``replay`` runs every
-model's incremental step day by day. Both give the same tables. Connection flags:
-``--project``, ``--location``, ``--bigquery-endpoint`` (a local emulator, anonymous
+The models run in the order derived from the tables their SQL reads (:mod:`warehouse.graph`).
+A day runs each model's daily step: ``incremental.sql`` for a stateful model, ``range.sql`` over
+that one day for the others. ``backfill`` mode runs each model's range SQL (``backfill.sql`` or
+``range.sql``) once over the range; ``replay`` runs the daily steps day by day. Both give the same
+tables. Each step is sent as the script :func:`warehouse.sql.step_script` builds. Connection
+flags: ``--project``, ``--location``, ``--bigquery-endpoint`` (a local emulator, anonymous
 credentials; otherwise Application Default Credentials), ``--events-dataset``,
 ``--analytics-dataset``.
 
-Python API: :func:`run_day`, :func:`backfill` (both return ``{model: row count}``),
-:func:`model_names`, :func:`sql_files`, :func:`load_sql`, :func:`plan_day`,
+Python API: :func:`backfill` (returns ``{model: row count}``), :func:`plan_day`,
 :func:`plan_backfill`, :func:`execute`, :func:`row_counts`, :func:`make_client`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from pipeline.bigquery_client import EMULATOR_PROJECT, bigquery_client
+from warehouse.graph import model_names
+from warehouse.sql import check_datasets, date_literal, model_sql, step_script
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
-MODELS_FILE = SQL_DIR / "models.json"
-LOGICAL_DATASETS = ("events", "analytics")
-DEFAULT_DATASETS = {name: name for name in LOGICAL_DATASETS}
 MODES = ("backfill", "replay")
-SQL_KINDS = ("backfill", "incremental")
-PARAMETERS = {"incremental": ("run_date",), "backfill": ("start_date", "end_date")}
-
-# A dataset reference: a dataset id, optionally prefixed by a project id ("my-project.events").
-_DATASET_NAME = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.:-]*\.)?[A-Za-z_][A-Za-z0-9_]*$")
-# A backticked table reference of a logical dataset, e.g. `events.orders`.
-_TABLE_REFERENCE = re.compile(r"`(" + "|".join(LOGICAL_DATASETS) + r")\.([A-Za-z_][A-Za-z0-9_]*)`")
-# A query parameter, or text where "@name" is not one: comments, strings, quoted identifiers.
-_PARAMETER_OR_SKIPPED = re.compile(
-    r"""--[^\n]*|#[^\n]*|/\*.*?\*/|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`[^`]*`"""
-    r"|@(?P<parameter>[A-Za-z_][A-Za-z0-9_]*)\b",
-    re.S,
-)
-
-
-def model_names() -> list[str]:
-    """The models, in dependency order, as listed in ``sql/models.json``."""
-    names = json.loads(MODELS_FILE.read_text())
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise ValueError(f"{MODELS_FILE} must be a JSON array of model names")
-    if len(set(names)) != len(names):
-        raise ValueError(f"{MODELS_FILE} lists a model twice")
-    return names
-
-
-def sql_path(model: str, kind: str) -> Path:
-    """``sql/<model>/<kind>.sql`` where kind is ``backfill`` or ``incremental``."""
-    if kind not in SQL_KINDS:
-        raise ValueError(f"unknown SQL kind {kind!r}; expected one of {SQL_KINDS}")
-    return SQL_DIR / model / f"{kind}.sql"
-
-
-def sql_files() -> list[Path]:
-    """Every model SQL file, models in dependency order, backfill before incremental."""
-    return [sql_path(model, kind) for model in model_names() for kind in SQL_KINDS]
-
-
-def check_datasets(datasets: dict[str, str] | None) -> dict[str, str]:
-    """The logical-to-actual dataset map with defaults filled in; rejects unsafe names."""
-    resolved = dict(DEFAULT_DATASETS)
-    for logical, actual in (datasets or {}).items():
-        if logical not in DEFAULT_DATASETS:
-            raise ValueError(f"unknown dataset {logical!r}; expected one of {LOGICAL_DATASETS}")
-        if not _DATASET_NAME.match(actual or ""):
-            raise ValueError(f"invalid dataset name {actual!r} for {logical!r}")
-        resolved[logical] = actual
-    return resolved
-
-
-def rewrite_datasets(sql: str, datasets: dict[str, str] | None) -> str:
-    """Point backticked ``events.x`` / ``analytics.x`` references at the configured datasets.
-
-    Only backticked ``dataset.table`` references of the two logical datasets change;
-    text elsewhere (comments, strings, column names) is left alone.
-    """
-    resolved = check_datasets(datasets)
-    if resolved == DEFAULT_DATASETS:
-        return sql
-    return _TABLE_REFERENCE.sub(lambda m: f"`{resolved[m.group(1)]}.{m.group(2)}`", sql)
-
-
-def load_sql(model: str, kind: str, datasets: dict[str, str] | None = None) -> str:
-    """The SQL of one model step, with dataset names substituted."""
-    return rewrite_datasets(sql_path(model, kind).read_text(), datasets)
-
-
-def strip_comment_lines(sql: str) -> str:
-    """The SQL without its whole-line ``--`` comments (the header), as it is sent to BigQuery.
-
-    The headers name the parameters (``@run_date``); bqemulator counts an ``@name`` inside a
-    comment as a placeholder and then fails, so comment lines are not sent (see
-    docs/emulator-gaps.md). Real BigQuery ignores comments, so nothing else changes.
-    """
-    kept = [line for line in sql.splitlines() if not line.lstrip().startswith("--")]
-    return "\n".join(kept).strip() + "\n"
-
-
-def bind_parameters(sql: str, parameters: dict[str, date]) -> str:
-    """The SQL with each ``@name`` replaced by a ``DATE 'YYYY-MM-DD'`` literal (for --dry-run).
-
-    Comments, string literals and quoted identifiers are left as they are. Raises if the SQL
-    uses a parameter that has no value.
-    """
-
-    def literal(match: re.Match[str]) -> str:
-        name = match.group("parameter")
-        if name is None:
-            return match.group(0)
-        if name not in parameters:
-            raise KeyError(f"SQL uses @{name} but no value was given")
-        return f"DATE '{parameters[name].isoformat()}'"
-
-    return _PARAMETER_OR_SKIPPED.sub(literal, sql)
 
 
 @dataclass(frozen=True)
 class Step:
-    """One query: a model's incremental step for a day or its backfill over a range."""
+    """One query job: a model's SQL file for a day or a range, with its parameters."""
 
     model: str
-    kind: str
+    kind: str  # the file: "incremental", "backfill" or "range"
     parameters: dict[str, date] = field(hash=False)
-    sql: str = field(repr=False, hash=False)
+    sql: str = field(repr=False, hash=False)  # the script sent, parameters written in
 
     @property
     def label(self) -> str:
-        if self.kind == "incremental":
-            return f"{self.parameters['run_date']} {self.model}"
-        return f"{self.parameters['start_date']}..{self.parameters['end_date']} {self.model}"
+        days = sorted(set(self.parameters.values()))
+        when = days[0].isoformat() if len(days) == 1 else f"{days[0]}..{days[-1]}"
+        return f"{when} {self.model}"
 
-    def query_parameters(self) -> list[bigquery.ScalarQueryParameter]:
-        from google.cloud import bigquery
 
-        return [bigquery.ScalarQueryParameter(n, "DATE", v) for n, v in self.parameters.items()]
-
-    @property
-    def executable_sql(self) -> str:
-        """The SQL sent to BigQuery: the file without its comment lines."""
-        return strip_comment_lines(self.sql)
-
-    def bound_sql(self) -> str:
-        """The executable SQL with its parameters written in as DATE literals."""
-        return bind_parameters(self.executable_sql, self.parameters)
+def make_step(
+    model: str, kind: str, parameters: Mapping[str, date], datasets: Mapping[str, str] | None
+) -> Step:
+    return Step(model, kind, dict(parameters), step_script(model, kind, parameters, datasets))
 
 
 def _selected(models: Sequence[str] | None) -> list[str]:
@@ -193,29 +83,32 @@ def days(start: date | str, end: date | str) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
+def _day_step(model: str, day: date, datasets: Mapping[str, str] | None) -> Step:
+    kind = model_sql(model).day_kind
+    parameters = {"run_date": day} if kind == "incremental" else {"start_date": day, "end_date": day}
+    return make_step(model, kind, parameters, datasets)
+
+
 def plan_day(
-    day: date | str, datasets: dict[str, str] | None = None, models: Sequence[str] | None = None
+    day: date | str, datasets: Mapping[str, str] | None = None, models: Sequence[str] | None = None
 ) -> list[Step]:
-    """The incremental steps for one day, in dependency order."""
+    """The daily steps for one day, in run order."""
     run_date = _as_date(day)
-    return [
-        Step(m, "incremental", {"run_date": run_date}, load_sql(m, "incremental", datasets))
-        for m in _selected(models)
-    ]
+    return [_day_step(m, run_date, datasets) for m in _selected(models)]
 
 
 def plan_backfill(
     start: date | str,
     end: date | str,
     mode: str = "backfill",
-    datasets: dict[str, str] | None = None,
+    datasets: Mapping[str, str] | None = None,
     models: Sequence[str] | None = None,
 ) -> list[Step]:
-    """The steps of a backfill: each model's backfill SQL once, or every day's incremental steps."""
+    """The steps of a backfill: each model's range SQL once, or every day's daily steps."""
     dates = days(start, end)
     if mode == "backfill":
         params = {"start_date": dates[0], "end_date": dates[-1]}
-        return [Step(m, "backfill", params, load_sql(m, "backfill", datasets)) for m in _selected(models)]
+        return [make_step(m, model_sql(m).range_kind, params, datasets) for m in _selected(models)]
     if mode == "replay":
         return [step for d in dates for step in plan_day(d, datasets, models)]
     raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
@@ -264,7 +157,7 @@ def execute(
     dry_run: bool = False,
     out: TextIO | None = None,
 ) -> None:
-    """Run the steps in order (or, with ``dry_run``, print their SQL with parameters bound).
+    """Run the steps in order (or, with ``dry_run``, print the script each would send).
 
     ``progress``: a callable given each step before it runs, a text stream for a
     :class:`Progress` bar, ``True`` for a bar on stderr, or None.
@@ -276,25 +169,24 @@ def execute(
         if progress:
             progress(step)
         if dry_run:
-            bound = ", ".join(f"@{n} = DATE '{v.isoformat()}'" for n, v in step.parameters.items())
+            bound = ", ".join(f"@{n} = {date_literal(v)}" for n, v in step.parameters.items())
             out.write(f"-- [{number}/{len(steps)}] {step.model} ({step.kind}): {bound}\n")
-            out.write(step.bound_sql().rstrip() + "\n\n")
+            out.write(step.sql.rstrip() + "\n\n")
             continue
         from google.cloud import bigquery
 
         if client is None:
             raise ValueError("a BigQuery client is needed unless dry_run is set")
         config = bigquery.QueryJobConfig(
-            query_parameters=step.query_parameters(),
-            labels={"eventharbor_model": step.model, "eventharbor_step": step.kind},
+            labels={"eventharbor_model": step.model, "eventharbor_step": step.kind}
         )
-        client.query(step.executable_sql, job_config=config).result()
+        client.query(step.sql, job_config=config).result()
 
 
 def row_counts(
-    client: bigquery.Client, datasets: dict[str, str] | None = None, models: Sequence[str] | None = None
+    client: bigquery.Client, datasets: Mapping[str, str] | None = None, models: Sequence[str] | None = None
 ) -> dict[str, int]:
-    """``{model: number of rows}`` for each model's table."""
+    """``{model: number of rows}`` for each model's table, in run order."""
     analytics = check_datasets(datasets)["analytics"]
     counts = {}
     for model in _selected(models):
@@ -303,25 +195,12 @@ def row_counts(
     return counts
 
 
-def run_day(
-    client: bigquery.Client,
-    day: date | str,
-    datasets: dict[str, str] | None = None,
-    *,
-    models: Sequence[str] | None = None,
-    progress: ProgressArg = None,
-) -> dict[str, int]:
-    """Run every model's incremental step for ``day`` in dependency order; returns row counts."""
-    execute(client, plan_day(day, datasets, models), progress)
-    return row_counts(client, datasets, models)
-
-
 def backfill(
     client: bigquery.Client,
     start: date | str,
     end: date | str,
     mode: str = "backfill",
-    datasets: dict[str, str] | None = None,
+    datasets: Mapping[str, str] | None = None,
     *,
     models: Sequence[str] | None = None,
     progress: ProgressArg = None,
@@ -348,11 +227,11 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     common.add_argument("--events-dataset", default="events", help="dataset of the raw tables")
     common.add_argument("--analytics-dataset", default="analytics", help="dataset of the model tables")
-    common.add_argument("--models", help="comma-separated subset of models (dependency order is kept)")
-    common.add_argument("--dry-run", action="store_true", help="print the SQL with parameters bound")
+    common.add_argument("--models", help="comma-separated subset of models (run order is kept)")
+    common.add_argument("--dry-run", action="store_true", help="print each step's script, parameters bound")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", parents=[common], help="run every model's incremental step for a day")
+    run = commands.add_parser("run", parents=[common], help="run every model's daily step for a day")
     run.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
     fill = commands.add_parser("backfill", parents=[common], help="rebuild the models over a date range")
     fill.add_argument("--start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
@@ -361,7 +240,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--mode",
         choices=MODES,
         default="backfill",
-        help="backfill: each model's backfill SQL once; replay: incremental steps day by day",
+        help="backfill: each model's range SQL once; replay: the daily steps day by day",
     )
     args = parser.parse_args(argv)
     if args.command == "backfill" and args.end < args.start:

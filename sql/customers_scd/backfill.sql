@@ -6,12 +6,12 @@
 --   differs from the day before.
 -- Inputs: `analytics.customers_scd` (the versions valid on @start_date - 1),
 --   `analytics.customer_daily_balance` (balance_date in the range; its backfill runs first),
---   `events.orders` (partitions event_date BETWEEN @start_date - 29 AND @end_date: the range
---   plus the 29 days before it that the is_active rule looks at).
+--   `events.orders` (partitions event_date BETWEEN @start_date - (active_window_days - 1) AND
+--   @end_date: the range plus the days before it that the is_active rule looks at).
 -- Parameters: @start_date DATE, @end_date DATE (inclusive).
 -- Attributes on a day D: as in incremental.sql (address of the latest order event on D, else
---   carried; tier on customer_daily_balance.lifetime_value; is_active = an order event in
---   [D - 29, D]).
+--   carried; customer_tier on customer_daily_balance.lifetime_value; is_active = an order event
+--   in [D - (active_window_days - 1), D]; both rules in sql/rules.sql).
 -- Method: the attributes of every customer on every day of the range, preceded by the version
 --   valid on @start_date - 1 (history before the range is taken from the table as it is; with
 --   none, the build starts from nothing); streak detection (a new version where a tracked
@@ -38,7 +38,7 @@ USING (
   order_events AS (
     SELECT customer_id, event_date, order_date, event_id, shipping_address
     FROM `events.orders`
-    WHERE event_date BETWEEN DATE_SUB(@start_date, INTERVAL 29 DAY) AND @end_date
+    WHERE event_date BETWEEN DATE_SUB(@start_date, INTERVAL (active_window_days - 1) DAY) AND @end_date
   ),
 
   daily_addresses AS (
@@ -64,8 +64,9 @@ USING (
     FROM daily_balances
     LEFT JOIN order_days
       ON order_days.customer_id = daily_balances.customer_id
-      AND order_days.event_date BETWEEN DATE_SUB(daily_balances.balance_date, INTERVAL 29 DAY)
-      AND daily_balances.balance_date
+      AND order_days.event_date
+        BETWEEN DATE_SUB(daily_balances.balance_date, INTERVAL (active_window_days - 1) DAY)
+        AND daily_balances.balance_date
     GROUP BY daily_balances.customer_id, daily_balances.balance_date
   ),
 
@@ -81,12 +82,7 @@ USING (
         LAST_VALUE(daily_addresses.address.city IGNORE NULLS) OVER customer_days,
         versions_before_start.city
       ) AS city,
-      CASE
-        WHEN daily_balances.lifetime_value >= 5000 THEN 'platinum'
-        WHEN daily_balances.lifetime_value >= 1000 THEN 'gold'
-        WHEN daily_balances.lifetime_value >= 200 THEN 'silver'
-        ELSE 'bronze'
-      END AS customer_tier,
+      customer_tier(daily_balances.lifetime_value) AS customer_tier,
       daily_activity.is_active,
       CAST(NULL AS DATE) AS open_valid_from
     FROM daily_balances

@@ -7,16 +7,18 @@
 -- Inputs: `analytics.customers_scd` (the versions valid on @run_date - 1),
 --   `analytics.customer_daily_balance` (balance_date = @run_date: which customers exist and
 --   their lifetime net order value; built for @run_date just before this step),
---   `events.orders` (partitions event_date BETWEEN @run_date - 29 AND @run_date: the 30 days
---   the is_active rule looks at; the address comes from @run_date's partition).
+--   `events.orders` (partitions event_date BETWEEN @run_date - (active_window_days - 1) AND
+--   @run_date: the days the is_active rule looks at; the address comes from @run_date's
+--   partition).
 -- Parameters: @run_date DATE, the day to apply.
 -- Attributes on a day D:
 --   country, city   the shipping address of the customer's latest order event on D (latest
 --                   order_date, ties broken by the highest event_id); unchanged on days
 --                   without order events.
---   customer_tier   on lifetime net order value as of D (customer_daily_balance.lifetime_value):
---                   bronze < 200 <= silver < 1000 <= gold < 5000 <= platinum.
---   is_active       the customer has an order event (any status) in [D - 29, D].
+--   customer_tier   customer_tier(lifetime net order value as of D), sql/rules.sql
+--                   (customer_daily_balance.lifetime_value).
+--   is_active       the customer has an order event (any status) in the active_window_days days
+--                   up to D, [D - (active_window_days - 1), D] (sql/rules.sql).
 -- Idempotency: one MERGE that rolls the table back to the end of @run_date - 1 and applies
 --   @run_date: it deletes every version still open on or after @run_date (valid_to IS NULL or
 --   valid_to >= @run_date, which includes versions that start on or after @run_date) and
@@ -41,7 +43,7 @@ USING (
   recent_order_events AS (
     SELECT customer_id, event_date, order_date, event_id, shipping_address
     FROM `events.orders`
-    WHERE event_date BETWEEN DATE_SUB(@run_date, INTERVAL 29 DAY) AND @run_date
+    WHERE event_date BETWEEN DATE_SUB(@run_date, INTERVAL (active_window_days - 1) DAY) AND @run_date
   ),
 
   addresses_of_today AS (
@@ -63,12 +65,7 @@ USING (
       balances_of_today.customer_id,
       COALESCE(addresses_of_today.address.country, versions_of_yesterday.country) AS country,
       COALESCE(addresses_of_today.address.city, versions_of_yesterday.city) AS city,
-      CASE
-        WHEN balances_of_today.lifetime_value >= 5000 THEN 'platinum'
-        WHEN balances_of_today.lifetime_value >= 1000 THEN 'gold'
-        WHEN balances_of_today.lifetime_value >= 200 THEN 'silver'
-        ELSE 'bronze'
-      END AS customer_tier,
+      customer_tier(balances_of_today.lifetime_value) AS customer_tier,
       active_customers.customer_id IS NOT NULL AS is_active
     FROM balances_of_today
     LEFT JOIN addresses_of_today USING (customer_id)

@@ -95,7 +95,7 @@ USING (
     damaged,
     net_change,
     closing_quantity,
-    closing_quantity < 10 AS is_low_stock
+    is_low_stock(closing_quantity) AS is_low_stock
   FROM closing_balances
 ) AS rebuilt
 ON FALSE

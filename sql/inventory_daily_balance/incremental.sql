@@ -8,7 +8,7 @@
 -- Definitions: restocked, sold, returned and damaged are the signed sums of quantity_change
 --   per reason (sold and damaged are <= 0); net_change is their sum; opening_quantity is
 --   yesterday's closing_quantity (0 for a pair first seen today); closing_quantity =
---   opening_quantity + net_change; is_low_stock = closing_quantity < 10.
+--   opening_quantity + net_change; is_low_stock = is_low_stock(closing_quantity), sql/rules.sql.
 -- Idempotency: one MERGE that deletes the rows of balance_date = @run_date and inserts them
 --   again, atomically; a rerun writes the same rows. Other days are not touched: after a late
 --   event, rebuild from its day forward (see docs/models.md).
@@ -59,7 +59,7 @@ USING (
     damaged,
     net_change,
     opening_quantity + net_change AS closing_quantity,
-    opening_quantity + net_change < 10 AS is_low_stock
+    is_low_stock(opening_quantity + net_change) AS is_low_stock
   FROM day_balances
 ) AS today
 ON FALSE

@@ -133,11 +133,7 @@ USING (
   snapshots_with_datelist AS (
     SELECT
       snapshots.*,
-      (
-        SELECT COALESCE(BIT_OR(CAST(1 AS INT64) << (31 - DATE_DIFF(snapshots.snapshot_date, active_date, DAY))), 0)
-        FROM UNNEST(snapshots.dates_active) AS active_date
-        WHERE DATE_DIFF(snapshots.snapshot_date, active_date, DAY) BETWEEN 0 AND 31
-      ) AS datelist_int
+      datelist_int(snapshots.snapshot_date, snapshots.dates_active) AS datelist_int
     FROM snapshots
   )
 
@@ -147,9 +143,9 @@ USING (
     dates_active,
     platform_dates,
     datelist_int,
-    datelist_int >> 31 = 1 AS is_daily_active,
-    datelist_int >> 25 > 0 AS is_weekly_active,
-    datelist_int >> 4 > 0 AS is_monthly_active
+    datelist_active_within(datelist_int, 1) AS is_daily_active,
+    datelist_active_within(datelist_int, weekly_active_days) AS is_weekly_active,
+    datelist_active_within(datelist_int, monthly_active_days) AS is_monthly_active
   FROM snapshots_with_datelist
 ) AS rebuilt
 ON FALSE

@@ -7,10 +7,9 @@
 -- Parameters: @run_date DATE, the day to build.
 -- Columns: dates_active = yesterday's dates_active with @run_date prepended when the user had
 --   activity today (newest first); platform_dates = the same per metadata.platform, one entry
---   per platform the user was ever active on, ordered by platform; datelist_int = bit mask of
---   the 32 days up to @run_date, bit 31 = @run_date, bit 31 - k = k days earlier;
---   is_daily_active = bit 31, is_weekly_active = any of bits 25..31 (7 days),
---   is_monthly_active = any of bits 4..31 (28 days).
+--   per platform the user was ever active on, ordered by platform; datelist_int, the bit mask
+--   of the days up to @run_date, and is_daily_active (the newest bit), is_weekly_active
+--   (weekly_active_days) and is_monthly_active (monthly_active_days) as defined in sql/rules.sql.
 -- Idempotency: one MERGE that deletes the snapshot of @run_date and inserts it again,
 --   atomically; a rerun writes the same rows. Other days are not touched: after a late event,
 --   rebuild from its day forward (see docs/models.md).
@@ -52,7 +51,9 @@ USING (
   ),
 
   platform_dates_by_user AS (
-    SELECT user_id, ARRAY_AGG(STRUCT(platform AS platform, dates_active AS dates_active) ORDER BY platform) AS platform_dates
+    SELECT
+      user_id,
+      ARRAY_AGG(STRUCT(platform AS platform, dates_active AS dates_active) ORDER BY platform) AS platform_dates
     FROM platform_dates
     GROUP BY user_id
   ),
@@ -73,11 +74,7 @@ USING (
       dates_by_user.user_id,
       dates_by_user.dates_active,
       platform_dates_by_user.platform_dates,
-      (
-        SELECT COALESCE(BIT_OR(CAST(1 AS INT64) << (31 - DATE_DIFF(@run_date, active_date, DAY))), 0)
-        FROM UNNEST(dates_by_user.dates_active) AS active_date
-        WHERE DATE_DIFF(@run_date, active_date, DAY) BETWEEN 0 AND 31
-      ) AS datelist_int
+      datelist_int(@run_date, dates_by_user.dates_active) AS datelist_int
     FROM dates_by_user
     LEFT JOIN platform_dates_by_user USING (user_id)
   )
@@ -88,9 +85,9 @@ USING (
     dates_active,
     platform_dates,
     datelist_int,
-    datelist_int >> 31 = 1 AS is_daily_active,
-    datelist_int >> 25 > 0 AS is_weekly_active,
-    datelist_int >> 4 > 0 AS is_monthly_active
+    datelist_active_within(datelist_int, 1) AS is_daily_active,
+    datelist_active_within(datelist_int, weekly_active_days) AS is_weekly_active,
+    datelist_active_within(datelist_int, monthly_active_days) AS is_monthly_active
   FROM snapshots
 ) AS today
 ON FALSE

@@ -1,10 +1,11 @@
 """Hand-written scenarios for every model, with the exact expected rows typed out.
 
 Each scenario is built three ways on the real bqemulator and must give the same typed rows:
-``replay`` (the incremental steps day by day; in the short scenario each step runs twice to
-prove a rerun changes nothing),
-``backfill`` (each model's backfill SQL once over the whole range) and ``chunked`` (two
-backfills, the second starting from the state the first left).
+``replay`` (each model's daily step day by day: ``incremental.sql``, or ``range.sql`` over the
+day; in the short scenario each step runs twice to prove a rerun changes nothing), ``backfill``
+(each model's range SQL, ``backfill.sql`` or ``range.sql``, once over the whole range) and
+``chunked`` (two backfills, the second starting from the state the first left). The tier, activity,
+low-stock and weekly/monthly boundaries of sql/rules.sql are each hit exactly.
 """
 
 from __future__ import annotations

@@ -1,19 +1,25 @@
-"""Static checks of the model SQL in sql/: it parses as BigQuery SQL and prunes raw partitions."""
+"""Static checks of the model SQL in sql/: it parses as BigQuery SQL, prunes raw partitions, and
+takes every business rule from sql/rules.sql, which the schema descriptions and docs agree with."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot import exp
 
 from schemas import all_tables, table_spec
-from warehouse import runner as models
+from schemas.catalog import CATALOG_FILE
+from warehouse import rules
+from warehouse import sql as model_sql
+from warehouse.graph import model_names
 
+ROOT = Path(__file__).resolve().parents[2]
 RAW_PARTITIONED = {("events", "orders"), ("events", "inventory"), ("events", "user_activity")}
-SIX_MODELS = {
+STATEFUL_MODELS = {
     "customers_scd",
     "products_scd",
     "users_cumulated",
@@ -21,12 +27,19 @@ SIX_MODELS = {
     "inventory_daily_balance",
     "customer_daily_balance",
 }
-FILES = models.sql_files()
+FILES = [(m, kind) for m in model_names() for kind in model_sql.model_sql(m).kinds]
+# Numbers a model may write: they are arithmetic, not rules (1_000_000: microseconds per second).
+STRUCTURAL_NUMBERS = {0, 1, 1_000_000}
 
 
-def _parse(path) -> exp.Expression:
-    statements = [s for s in sqlglot.parse(path.read_text(), read="bigquery") if s is not None]
-    assert len(statements) == 1, f"{path}: one statement per file, found {len(statements)}"
+def _id(case) -> str:
+    return f"{case[0]}/{case[1]}.sql"
+
+
+def _parse(model: str, kind: str) -> exp.Expression:
+    text = model_sql.model_sql(model).text(kind)
+    statements = [s for s in sqlglot.parse(text, read="bigquery") if s is not None]
+    assert len(statements) == 1, f"{model}/{kind}.sql: one statement per file, found {len(statements)}"
     return statements[0]
 
 
@@ -62,44 +75,41 @@ def _partition_predicates(table: exp.Table, where: exp.Expression | None) -> lis
             continue
         if column.table not in ("", table.alias_or_name):
             continue
-        bounds = (
-            [condition.expression]
-            if isinstance(condition, exp.EQ)
-            else [
-                condition.args["low"],
-                condition.args["high"],
-            ]
-        )
+        if isinstance(condition, exp.EQ):
+            bounds = [condition.expression]
+        else:
+            bounds = [condition.args["low"], condition.args["high"]]
         if all(b.find(exp.Parameter) for b in bounds):
             found.append(condition)
     return found
 
 
-def test_models_json_lists_the_six_models_in_dependency_order():
-    names = models.model_names()
-    assert set(names) >= SIX_MODELS
-    assert json.loads(models.MODELS_FILE.read_text()) == names
-    # Dependencies: customer_daily_balance reads orders_first_seen; customers_scd reads both.
-    assert names.index("orders_first_seen") < names.index("customer_daily_balance")
-    assert names.index("customer_daily_balance") < names.index("customers_scd")
-    assert {p.parent.name for p in models.SQL_DIR.glob("*/*.sql")} == set(names)
+# --------------------------------------------------------------------------------------
+# Files, statements, parameters
+# --------------------------------------------------------------------------------------
 
 
-def test_every_model_has_both_files_a_schema_and_a_catalog_entry():
-    for name in models.model_names():
-        assert models.sql_path(name, "backfill").is_file()
-        assert models.sql_path(name, "incremental").is_file()
+def test_the_six_stateful_models_keep_two_files_the_others_one():
+    files = model_sql.model_files()
+    assert {m for m, f in files.items() if f.stateful} == STATEFUL_MODELS
+    assert set(model_names()) == set(files) and len(files) == 12
+    assert not (model_sql.SQL_DIR / "models.json").exists(), "the run order is derived from the SQL"
+
+
+def test_every_model_has_a_schema_and_a_catalog_entry():
+    for name in model_names():
         spec = table_spec(f"analytics.{name}")
         assert spec.schema_path.is_file()
         assert spec.require_partition_filter is False
         assert spec.partition_expiration_days is None
         assert spec.clustering
-    assert {s.table for s in all_tables("analytics")} >= set(models.model_names())
+    assert {s.table for s in all_tables("analytics")} >= set(model_names())
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_sql_file_parses_as_bigquery_and_has_a_header(path):
-    text = path.read_text()
+@pytest.mark.parametrize("case", FILES, ids=_id)
+def test_sql_file_parses_as_bigquery_and_has_a_header(case):
+    model, kind = case
+    text = model_sql.model_sql(model).text(kind)
     header = []
     for line in text.splitlines():
         if not line.startswith("--"):
@@ -107,46 +117,53 @@ def test_sql_file_parses_as_bigquery_and_has_a_header(path):
         header.append(line)
     joined = "\n".join(header)
     for word in ("Grain:", "Inputs:", "Parameters:", "Idempotency:"):
-        assert word in joined, f"{path}: header must say {word}"
-    tree = _parse(path)
-    assert isinstance(tree, exp.Merge), f"{path}: each step is one atomic MERGE"
+        assert word in joined, f"{model}/{kind}.sql: header must say {word}"
+    tree = _parse(model, kind)
+    assert isinstance(tree, exp.Merge), f"{model}/{kind}.sql: each step is one atomic MERGE"
     target = tree.this
-    assert (target.db, target.name) == ("analytics", path.parent.name), "a model writes only its own table"
+    assert (target.db, target.name) == ("analytics", model), "a model writes only its own table"
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_parameters_are_exactly_the_modes_parameters(path):
-    kind = path.stem
-    used = {p.name for p in _parse(path).find_all(exp.Parameter)}
-    assert used == set(models.PARAMETERS[kind]), path
+@pytest.mark.parametrize("case", FILES, ids=_id)
+def test_parameters_are_exactly_the_files_parameters(case):
+    model, kind = case
+    used = {p.name for p in _parse(model, kind).find_all(exp.Parameter)}
+    assert used == set(model_sql.PARAMETERS[kind]), case
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_raw_table_read_filters_event_date(path):
+@pytest.mark.parametrize("case", FILES, ids=_id)
+def test_every_raw_table_read_filters_event_date(case):
     """require_partition_filter: every read of a raw table sits in a SELECT whose WHERE prunes event_date."""
-    for table, where in _raw_table_filters(_parse(path)):
+    model, kind = case
+    for table, where in _raw_table_filters(_parse(model, kind)):
         predicates = _partition_predicates(table, where)
-        assert predicates, f"{path}: {table.sql('bigquery')} is read without an event_date filter"
+        assert predicates, f"{model}/{kind}.sql: {table.sql('bigquery')} is read without an event_date filter"
         for predicate in predicates:
             text = predicate.sql("bigquery")
-            if path.stem == "incremental":
+            if kind == "incremental":
                 assert text.endswith(("event_date = @run_date", "AND @run_date")), text
             else:
                 assert text.endswith("AND @end_date"), text
 
 
-def test_incremental_steps_read_at_most_the_rules_look_back():
-    """Only @run_date's partition, except customers_scd's 30-day is_active window."""
-    for name in models.model_names():
-        tree = _parse(models.sql_path(name, "incremental"))
-        for table, where in _raw_table_filters(tree):
+def test_daily_steps_read_only_their_day_except_the_is_active_window():
+    """A range file reads exactly [@start_date, @end_date] (a day's step: that day's partition);
+    an incremental step reads @run_date's partition, except customers_scd's is_active window."""
+    window_start = "DATE_SUB({}, INTERVAL (active_window_days - 1) DAY)"
+    window = {
+        "incremental": f"event_date BETWEEN {window_start.format('@run_date')} AND @run_date",
+        "backfill": f"event_date BETWEEN {window_start.format('@start_date')} AND @end_date",
+    }
+    for model, kind in FILES:
+        for table, where in _raw_table_filters(_parse(model, kind)):
             for predicate in _partition_predicates(table, where):
-                text = predicate.sql("bigquery")
-                if isinstance(predicate, exp.EQ):
-                    assert re.fullmatch(r"(\w+\.)?event_date = @run_date", text), text
+                text = re.sub(r"^\w+\.", "", predicate.sql("bigquery"))
+                if kind == "incremental" and isinstance(predicate, exp.EQ):
+                    assert text == "event_date = @run_date", (model, text)
+                elif model == "customers_scd" and kind != "range":
+                    assert text == window[kind], (model, kind, text)
                 else:
-                    assert name == "customers_scd", f"{name} reads more than @run_date from {table}"
-                    assert text == "event_date BETWEEN DATE_SUB(@run_date, INTERVAL '29' DAY) AND @run_date"
+                    assert text == "event_date BETWEEN @start_date AND @end_date", (model, kind, text)
 
 
 def test_the_check_catches_a_missing_partition_filter():
@@ -167,10 +184,195 @@ def test_the_check_catches_a_missing_partition_filter():
 
 
 def test_sql_references_tables_only_as_backticked_dataset_table():
-    for path in FILES:
-        code = models.strip_comment_lines(path.read_text())
-        for table in _parse(path).find_all(exp.Table):
+    for model, kind in FILES:
+        code = model_sql.model_sql(model).statement(kind)
+        for table in _parse(model, kind).find_all(exp.Table):
             if table.db:
-                assert f"`{table.db}.{table.name}`" in code, (path, table.sql("bigquery"))
-                assert table.db in models.LOGICAL_DATASETS
+                assert f"`{table.db}.{table.name}`" in code, (model, kind, table.sql("bigquery"))
+                assert table.db in model_sql.LOGICAL_DATASETS
                 assert not table.catalog, "no project in the SQL: the job's project is used"
+
+
+def test_model_files_end_their_statement_with_a_semicolon():
+    """Each statement runs after the rules in one script and inside BEGIN ... END in the scheduled query."""
+    for model, kind in FILES:
+        assert model_sql.model_sql(model).statement(kind).rstrip().endswith(";"), (model, kind)
+
+
+# --------------------------------------------------------------------------------------
+# Business rules: defined once in sql/rules.sql, used everywhere
+# --------------------------------------------------------------------------------------
+
+
+def test_the_rules_file_holds_declares_then_temp_functions_each_with_a_comment():
+    found = rules.definitions()
+    assert [d.kind for d in found] == sorted(d.kind for d in found)
+    for definition in found:
+        assert definition.comment, definition.name
+        tree = sqlglot.parse_one(definition.sql, read="bigquery")
+        if definition.kind == "constant":
+            assert isinstance(tree, exp.Declare) and definition.sql.startswith("DECLARE ")
+        else:
+            assert definition.sql.startswith("CREATE TEMP FUNCTION ")
+            # A function body uses only its own arguments, never a script variable.
+            arguments = {c.name for c in tree.this.expressions}
+            assert {c.name for c in definition.body.find_all(exp.Column)} <= arguments | {"active_date"}
+    text = rules.RULES_FILE.read_text()
+    assert len([s for s in sqlglot.parse(text, read="bigquery") if s is not None]) == len(found)
+
+
+def test_the_rules_say_what_the_spec_says():
+    """SPEC section 6, stated once here as the acceptance check of sql/rules.sql."""
+    assert rules.summary("customer_tier") == "bronze < 200 <= silver < 1000 <= gold < 5000 <= platinum"
+    assert rules.summary("churn_status") == "active < 7 <= soft_churn < 14 <= churned < 30 <= hard_churn"
+    assert rules.summary("is_low_stock") == "closing_quantity < 10"
+    assert {n: rules.definition(n).value for n in ("active_window_days", "weekly_active_days")} == {
+        "active_window_days": 30,
+        "weekly_active_days": 7,
+    }
+    assert rules.definition("monthly_active_days").value == 28
+    assert rules.definition("retention_days").value == 30
+
+
+def test_every_rule_is_used_and_every_step_gets_the_rules_it_uses():
+    functions = {d.name for d in rules.definitions() if d.kind == "function"}
+    used = set()
+    for model, kind in FILES:
+        statement = model_sql.model_sql(model).statement(kind)
+        tree = sqlglot.parse_one(statement, read="bigquery")
+        called = {f.name for f in tree.find_all(exp.Anonymous)}
+        assert called <= functions, (
+            f"{model}/{kind}.sql calls {called - functions}, not defined in sql/rules.sql"
+        )
+        names = {d.name for d in rules.used_by(statement)}
+        assert called <= names
+        constants = {c.name for c in tree.find_all(exp.Column) if not c.table} & {
+            d.name for d in rules.definitions() if d.kind == "constant"
+        }
+        assert constants <= names
+        used |= names
+        script = model_sql.step_script(model, kind, dict.fromkeys(model_sql.PARAMETERS[kind], _a_day()))
+        for definition in rules.used_by(statement):
+            assert definition.sql in script
+    assert used == {d.name for d in rules.definitions()}, "a rule no model uses"
+
+
+def _a_day():
+    from datetime import date
+
+    return date(2026, 11, 3)
+
+
+def _rule_numbers() -> set[int]:
+    return set().union(*(d.numbers for d in rules.definitions())) - STRUCTURAL_NUMBERS
+
+
+@pytest.mark.parametrize("case", FILES, ids=_id)
+def test_no_model_file_writes_a_number_of_its_own(case):
+    """Every number other than arithmetic 0/1 comes from sql/rules.sql, in the code and the header."""
+    model, kind = case
+    tree = _parse(model, kind)
+    numbers = {int(n.this) for n in tree.find_all(exp.Literal) if n.is_number}
+    assert numbers <= STRUCTURAL_NUMBERS, f"{model}/{kind}.sql writes {numbers - STRUCTURAL_NUMBERS}"
+    text = model_sql.model_sql(model).text(kind)
+    restated = {n for n in _rule_numbers() if re.search(rf"(?<![\w.'-]){n}(?![\w'-])", text)}
+    assert not restated, f"{model}/{kind}.sql restates rule numbers {restated}: name the rule instead"
+
+
+def test_the_number_check_sees_a_hardcoded_threshold():
+    tree = sqlglot.parse_one("SELECT IF(x >= 5000, 'platinum', 'gold'), y < 10", read="bigquery")
+    assert {int(n.this) for n in tree.find_all(exp.Literal) if n.is_number} - STRUCTURAL_NUMBERS == {5000, 10}
+    assert {5000, 10, 30, 7} <= _rule_numbers()
+
+
+def test_ladder_summaries_read_from_low_to_high():
+    descending = sqlglot.parse_one(
+        "CASE WHEN v >= 9 THEN 'c' WHEN v >= 3 THEN 'b' ELSE 'a' END", read="bigquery"
+    )
+    ascending = sqlglot.parse_one(
+        "CASE WHEN v < 3 THEN 'a' WHEN v < 9 THEN 'b' ELSE 'c' END", read="bigquery"
+    )
+    assert rules._ladder(descending) == rules._ladder(ascending) == "a < 3 <= b < 9 <= c"
+    assert rules._ladder(sqlglot.parse_one("CASE WHEN v = 3 THEN 'a' ELSE 'b' END", read="bigquery")) is None
+
+
+# Where the schemas restate a rule: the rule phrase each description must contain.
+RESTATED = {
+    "analytics.customers_scd.customer_tier": {"customer_tier": "{summary}"},
+    "analytics.customers_scd.is_active": {"active_window_days": "{value} days"},
+    "analytics.churn_classification.churn_status": {"churn_status": "{summary}"},
+    "analytics.inventory_daily_balance.is_low_stock": {"is_low_stock": "{summary}"},
+    "analytics.retention_cohorts.day_n": {"retention_days": "0..{value}"},
+    "analytics.retention_cohorts": {"retention_days": "0..{value}"},
+    "analytics.users_cumulated.datelist_int": {
+        "datelist_int": "",
+        "datelist_active_within": "last {width} days",
+    },
+    "analytics.users_cumulated": {"datelist_active_within": "{width}-day bit mask"},
+    "analytics.users_cumulated.is_weekly_active": {"weekly_active_days": "{value} days"},
+    "analytics.users_cumulated.is_monthly_active": {"monthly_active_days": "{value} days"},
+}
+
+
+def _descriptions() -> dict[str, str]:
+    """Every analytics description: ``dataset.table`` (tables.json) and ``dataset.table.column``."""
+    found = {}
+    catalog = json.loads(CATALOG_FILE.read_text())
+    for spec in all_tables("analytics"):
+        found[spec.key] = catalog[spec.key]["description"]
+
+        def walk(fields, prefix):
+            for field in fields:
+                found[f"{prefix}.{field['name']}"] = field.get("description", "")
+                walk(field.get("fields", []), f"{prefix}.{field['name']}")
+
+        walk(spec.schema, spec.key)
+    return found
+
+
+def _phrase(rule: str, template: str) -> str:
+    definition = rules.definition(rule)
+    width = max(definition.numbers) if definition.kind == "function" else None
+    value = definition.value if definition.kind == "constant" else None
+    return template.format(summary=rules.summary(rule), value=value, width=width)
+
+
+def test_schema_descriptions_agree_with_the_rules():
+    """A description restating a rule states it as sql/rules.sql defines it, and names no other number."""
+    descriptions = _descriptions()
+    assert set(RESTATED) <= set(descriptions)
+    for key, text in descriptions.items():
+        prose = text.replace("SCD type 2", "SCD")  # a name, not a number
+        numbers = {int(n) for n in re.findall(r"(?<![\w.])\d+(?![\w.])", prose)} - STRUCTURAL_NUMBERS
+        allowed = set()
+        for rule, template in RESTATED.get(key, {}).items():
+            definition = rules.definition(rule)
+            allowed |= definition.numbers | ({definition.value} if definition.kind == "constant" else set())
+            phrase = _phrase(rule, template)
+            assert phrase in text, (
+                f"{key}: the description must say {phrase!r} (sql/rules.sql {rule}): {text!r}"
+            )
+        assert numbers <= allowed, f"{key}: {numbers - allowed} in {text!r} is no rule of sql/rules.sql"
+
+
+def _prose(text: str) -> str:
+    """The text without its generated regions (tables rendered from sql/ and schemas/)."""
+    return re.sub(r"<!-- generated: .*?<!-- end generated -->", "", text, flags=re.S)
+
+
+def _readme_analytics_section() -> str:
+    readme = (ROOT / "README.md").read_text()
+    return readme.split("### Dataset `analytics`", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["docs/models.md", "README.md (Dataset analytics)"],
+)
+def test_docs_prose_names_the_rules_instead_of_their_numbers(where):
+    if where == "docs/models.md":
+        text = _prose((ROOT / "docs" / "models.md").read_text())
+    else:
+        text = _readme_analytics_section()
+    restated = sorted(n for n in _rule_numbers() if re.search(rf"(?<![\w.:/-]){n}(?![\w:/-])", text))
+    assert not restated, f"{where} restates rule numbers {restated} outside generated tables"

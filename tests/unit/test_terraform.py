@@ -27,8 +27,8 @@ import hcl2
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "terraform"
 SCHEMAS_DIR = ROOT / "schemas"
-SQL_DIR = ROOT / "sql"
-MODELS_FILE = SQL_DIR / "models.json"
+SCRIPT_FILE = TF_DIR / "generated" / "daily_models.sql"
+ORDER_FILE = TF_DIR / "generated" / "daily_models.json"
 DEPLOY_SCRIPT = ROOT / "scripts" / "deploy_pipeline.sh"
 FLEX_DIR = ROOT / "flex-template"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
@@ -315,17 +315,31 @@ def test_datasets_are_configurable_and_protected():
 
 
 def models() -> list[str]:
-    assert MODELS_FILE.exists(), (
-        f"{MODELS_FILE.relative_to(ROOT)} is missing: the scheduled query runs the models it lists "
-        "(a JSON array of model names in dependency order, each with sql/<model>/incremental.sql)"
+    """The models the scheduled query runs, in order: terraform/generated/daily_models.json (read
+    by Terraform for the models_order output), which is the run order derived from sql/."""
+    from warehouse.graph import model_names
+
+    assert ORDER_FILE.is_file(), (
+        f"{ORDER_FILE.relative_to(ROOT)} is missing: run `python -m warehouse.render`"
     )
-    names = json.loads(MODELS_FILE.read_text())
-    assert isinstance(names, list) and names and all(isinstance(n, str) for n in names), names
-    assert len(set(names)) == len(names), f"duplicate models in models.json: {names}"
+    names = json.loads(ORDER_FILE.read_text())
+    assert names == model_names(), (
+        f"{ORDER_FILE.relative_to(ROOT)} is stale: run `python -m warehouse.render`"
+    )
     return names
 
 
-def test_scheduled_query_runs_every_model_from_sql_in_models_json_order():
+def _template_variables(call: str) -> dict[str, str]:
+    """``{name: expression}`` of the object passed to templatefile(), however the parser prints it."""
+    return dict(re.findall(r"[\'\"]?(\w+)[\'\"]?[:=][\'\"]?(\$\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\})", call))
+
+
+def _render_like_terraform(template: str, values: dict[str, str]) -> str:
+    """templatefile() for a template holding only ``${name}`` placeholders."""
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], template)
+
+
+def test_scheduled_query_runs_the_generated_script():
     configs = resources_of("google_bigquery_data_transfer_config")
     assert list(configs) == ["models"], list(configs)
     body = configs["models"]
@@ -339,49 +353,79 @@ def test_scheduled_query_runs_every_model_from_sql_in_models_json_order():
     assert set(params) == {"query"}
 
     local = local_values()
-    assert local["models_file"] == expr("${path.module}/../sql/models.json")
-    assert "jsondecode(file(local.models_file))" in local["models"]
-    steps = local["model_steps"]
-    assert steps.startswith("${[formodelinlocal.models:"), steps
-    assert 'file("${path.module}/../sql/${model}/incremental.sql")' in steps
-    # Table references are rewritten to the configured dataset ids, like the Python runner.
-    assert '"`events.","`${var.dataset_ids["events"]}."' in steps
-    assert '"`analytics.","`${var.dataset_ids["analytics"]}."' in steps
-    # The models' @run_date becomes the day the run builds: the run's date minus the lag.
-    assert '"@run_date","eventharbor_run_date"' in steps
+    assert local["models"] == expr(
+        '${var.scheduled_models_enabled?jsondecode(file("${path.module}/generated/daily_models.json")):[]}'
+    )
     script = local["models_script"]
-    declare = "DECLAREeventharbor_run_dateDATEDEFAULTDATE_SUB(@run_date,INTERVAL${var.models_lag_days}DAY);"
-    assert declare in script
-    assert "[fori,modelinlocal.models:" in script and "local.model_steps[i]" in script, script
-    assert "BEGIN\\n" in script and "\\nEND;" in script
+    # One read of the generated file; no model SQL is assembled in HCL.
+    assert script.startswith('${templatefile("${path.module}/generated/daily_models.sql",'), script
+    assert "replace(" not in script and "sql/" not in script
+    assert _template_variables(script) == {
+        "events_dataset": '${var.dataset_ids["events"]}',
+        "analytics_dataset": '${var.dataset_ids["analytics"]}',
+        "models_lag_days": "${var.models_lag_days}",
+    }
+    models()
 
-    for model in models():
-        incremental = SQL_DIR / model / "incremental.sql"
-        assert incremental.is_file(), (
-            f"models.json lists {model} but {incremental.relative_to(ROOT)} is missing"
+
+def test_generated_script_runs_each_models_daily_step_in_its_own_block():
+    from warehouse import render
+
+    template = SCRIPT_FILE.read_text()
+    assert set(re.findall(r"\$\{(\w+)\}", template)) == set(render.TEMPLATE_VARIABLES)
+    assert "%{" not in template, "templatefile() directives are not used"
+    values = {"events_dataset": "ev_prod", "analytics_dataset": "an_prod", "models_lag_days": "2"}
+    script = _render_like_terraform(template, values)
+    # The models build the day var.models_lag_days before the run's @run_date.
+    assert "DECLARE eventharbor_run_date DATE DEFAULT DATE_SUB(@run_date, INTERVAL 2 DAY);" in script
+    blocks = re.findall(r"^-- step \d+ of \d+: (\w+) \(.*?\)\nBEGIN\n(.*?)\nEND;$", script, flags=re.M | re.S)
+    assert [model for model, _ in blocks] == models()
+    for model, statement in blocks:
+        # Exactly the model's daily step as the runner sends it, on the configured datasets.
+        expected = render.daily_statement(
+            model, "eventharbor_run_date", {"events": "ev_prod", "analytics": "an_prod"}
         )
-        assert (SQL_DIR / model / "backfill.sql").is_file(), f"{model}: backfill.sql is missing"
+        assert statement == expected.strip(), model
+        assert statement.rstrip().endswith(";"), (
+            f"{model}: its last statement needs its ';' inside BEGIN ... END"
+        )
+        for reference in re.findall(r"`([^`]+)`", statement):
+            assert reference.split(".")[0] in {"ev_prod", "an_prod"}, (model, reference)
+        assert "@" not in statement, f"{model}: every date parameter is eventharbor_run_date"
+    # Rules first (after the run date), then the blocks: DECLAREs must open a BigQuery script.
+    head = script[: script.index("\nBEGIN\n")]
+    statements = [line for line in head.splitlines() if line and not line.startswith(("--", " ", ")", "))"))]
+    kinds = [line.split("(")[0].split()[0:3] for line in statements]
+    assert kinds[0] == ["DECLARE", "eventharbor_run_date", "DATE"]
+    first_function = next(i for i, k in enumerate(kinds) if k[0] == "CREATE")
+    assert all(k[0] == "DECLARE" for k in kinds[:first_function])
+    assert all(k[:3] == ["CREATE", "TEMP", "FUNCTION"] for k in kinds[first_function:])
 
 
-def _strip_sql_comments(sql: str) -> str:
-    sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.S)
-    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-
-
-def test_model_sql_fits_the_scheduled_script():
-    for model in models():
-        sql = (SQL_DIR / model / "incremental.sql").read_text()
-        body = _strip_sql_comments(sql)
-        where = f"sql/{model}/incremental.sql"
-        assert "@run_date" in body, f"{where} must take @run_date (the scheduled query supplies it)"
-        # Each model runs inside BEGIN ... END: its last statement needs its semicolon.
-        assert body.rstrip().endswith(";"), f"{where}: end the last statement with ';'"
-        for reference in re.findall(r"`([^`]+)`", body):
-            parts = reference.split(".")
-            assert len(parts) == 2, f"{where}: `{reference}`: use `dataset.table` (default project)"
-            assert parts[0] in {"events", "analytics"}, (
-                f"{where}: `{reference}`: only `events.` and `analytics.` are rewritten to the configured ids"
-            )
+def test_terraform_renders_the_template_as_the_tests_do(tmp_path):
+    """Real templatefile() (when the terraform binary is here) gives the script the tests check."""
+    terraform = shutil.which("terraform")
+    if not terraform:
+        return  # the HCL checks above still run; `terraform fmt` is skipped the same way
+    values = {"events_dataset": "ev_prod", "analytics_dataset": "an_prod", "models_lag_days": "2"}
+    (tmp_path / "main.tf").write_text(
+        'output "script" {\n  value = templatefile("'
+        + str(SCRIPT_FILE)
+        + '", {\n'
+        + "".join(f'    {k} = "{v}"\n' for k, v in values.items())
+        + "  })\n}\n"
+    )
+    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    for command in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
+        result = subprocess.run(
+            [terraform, f"-chdir={tmp_path}", *command], capture_output=True, text=True, env=env, timeout=300
+        )
+        assert result.returncode == 0, result.stderr
+    result = subprocess.run(
+        [terraform, f"-chdir={tmp_path}", "output", "-raw", "script"], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == _render_like_terraform(SCRIPT_FILE.read_text(), values)
 
 
 # --------------------------------------------------------------------------------------
@@ -1028,6 +1072,6 @@ def test_deploy_doc_lists_every_input_and_output_and_the_model_order():
         assert f"| `{name}` |" in doc, f"docs/deploy.md: output {name} missing from the outputs table"
     order = [line for line in doc.splitlines() if re.match(r"^\d+\. `\w+`", line)]
     assert [re.search(r"`(\w+)`", line).group(1) for line in order] == models(), (
-        "docs/deploy.md must list the scheduled models in sql/models.json order as '1. `model`' lines"
+        "docs/deploy.md must list the scheduled models in run order as '1. `model`' lines"
     )
     assert "make deploy-infra" in doc and "make deploy-pipeline" in doc and "Flex Template" in doc

@@ -1,15 +1,21 @@
--- funnel_daily: backfill over a date range (daily funnel).
+-- funnel_daily: the days [@start_date, @end_date] (daily funnel); the daily step runs it for one
+--   day.
 --
--- Grain: one row per date of [@start_date, @end_date] (zeros when nothing happened).
--- Inputs: `events.user_activity` (partitions event_date BETWEEN @start_date AND @end_date,
---   view_product and add_to_cart events), `analytics.orders_first_seen` (first_seen_date in the
---   range). Runs after orders_first_seen.
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
+-- Grain: one row per date, every built day (zeros when nothing happened).
+-- Inputs: `events.user_activity` (partitions event_date BETWEEN @start_date AND @end_date only,
+--   view_product and add_to_cart events), `analytics.orders_first_seen` (orders with
+--   first_seen_date in the range). Runs after orders_first_seen.
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
+-- Columns: a strict same-day funnel, user_id = customer_id: viewed_users = distinct users with
+--   a view_product event that day; carted_users = those of them with an add_to_cart event that
+--   day; ordered_users = those of them with an order first seen that day (a new order, counted
+--   even if later cancelled; status updates of older orders do not count). Steps are matched
+--   by day, not by time of day. view_to_cart_rate = carted_users / viewed_users,
+--   cart_to_order_rate = ordered_users / carted_users (FLOAT64, NULL when the denominator is 0).
 -- History before @start_date: none needed; each day depends only on its own partition and the
---   orders first seen that day, so this equals the incremental step replayed day by day.
--- Columns: as in incremental.sql (strict same-day funnel, user_id = customer_id).
+--   orders first seen that day, so a range equals its days run one by one.
 -- Idempotency: one MERGE deletes every row of date in [@start_date, @end_date] and inserts the
---   rebuilt ones atomically; rows outside the range are not touched.
+--   rebuilt ones atomically; a rerun writes the same rows, rows outside the range are not touched.
 MERGE `analytics.funnel_daily` AS target
 USING (
   WITH days_in_range AS (

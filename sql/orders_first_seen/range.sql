@@ -1,23 +1,24 @@
--- orders_first_seen: incremental daily step.
+-- orders_first_seen: the days [@start_date, @end_date]; the daily step runs it for one day.
 --
 -- Grain: one row per order (order_id). Supporting state for customer_daily_balance and
 --   customers_scd: the raw orders table keeps 90 days of partitions, so "first seen" and
 --   "first seen cancelled" are remembered here, not re-derived from raw history.
--- Inputs: `events.orders` (partition event_date = @run_date only).
--- Parameters: @run_date DATE, the day to process.
+-- Inputs: `events.orders` (partitions event_date BETWEEN @start_date AND @end_date only).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- Columns: first_seen_date / first_event_ts / first_event_id / customer_id / total_amount come
 --   from the order's first event, the earliest by (order_date, event_id); cancelled_date is
 --   the day of the order's first event with status = 'cancelled'.
 -- Idempotency: a single MERGE that keeps, per order, the minimum of what is stored and what
---   @run_date's events say (earliest first event, earliest cancelled day). Taking a minimum
---   is idempotent and order-independent: rerunning a day, or running days in any order,
---   gives the same table, and a late event is picked up by rerunning its day.
+--   the range's events say (earliest first event, earliest cancelled day). A minimum is
+--   idempotent and order-independent: rerunning a day or a range, or running days in any
+--   order, gives the same table, a range equals its days run one by one, and a late event is
+--   picked up by rerunning its day. State from before @start_date is kept as it is.
 MERGE `analytics.orders_first_seen` AS target
 USING (
   WITH order_events AS (
     SELECT order_id, customer_id, order_date, event_id, status, total_amount, event_date
     FROM `events.orders`
-    WHERE event_date = @run_date
+    WHERE event_date BETWEEN @start_date AND @end_date
   ),
 
   first_events AS (

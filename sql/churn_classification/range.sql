@@ -1,16 +1,19 @@
--- churn_classification: backfill over a date range (daily snapshot).
+-- churn_classification: the days [@start_date, @end_date] (daily snapshot); the daily step runs
+--   it for one day.
 --
--- Grain: one row per user per snapshot_date, from the day of the user's first activity to
---   @end_date (exactly the rows of `analytics.users_cumulated`).
+-- Grain: one row per user per snapshot_date, from the day of the user's first activity on
+--   (exactly the rows of `analytics.users_cumulated`).
 -- Inputs: `analytics.users_cumulated` (snapshot_date BETWEEN @start_date AND @end_date). Runs
---   after users_cumulated.
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
--- History before @start_date: none needed beyond what users_cumulated already holds (its
---   dates_active carries every earlier active day); each day depends only on its own snapshot,
---   so this equals the incremental step replayed day by day.
--- Columns: as in incremental.sql.
+--   after users_cumulated. Raw partitions are not read: users_cumulated.dates_active keeps every
+--   active day, so the last active day survives the raw tables' 90-day expiration.
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
+-- Columns: last_active_date = newest element of dates_active; days_inactive =
+--   snapshot_date - last_active_date; churn_status = churn_status(days_inactive), sql/rules.sql.
+-- History before @start_date: none needed beyond what users_cumulated already holds; each day
+--   depends only on its own snapshot, so a range equals its days run one by one.
 -- Idempotency: one MERGE deletes every row of snapshot_date in [@start_date, @end_date] and
---   inserts the rebuilt ones atomically; rows outside the range are not touched.
+--   inserts the rebuilt ones atomically; a rerun writes the same rows, rows outside the range
+--   are not touched.
 MERGE `analytics.churn_classification` AS target
 USING (
   WITH last_active_in_range AS (
@@ -33,12 +36,7 @@ USING (
     snapshot_date,
     last_active_date,
     days_inactive,
-    CASE
-      WHEN days_inactive < 7 THEN 'active'
-      WHEN days_inactive < 14 THEN 'soft_churn'
-      WHEN days_inactive < 30 THEN 'churned'
-      ELSE 'hard_churn'
-    END AS churn_status
+    churn_status(days_inactive) AS churn_status
   FROM inactivity_in_range
 ) AS rebuilt
 ON FALSE

@@ -1,17 +1,25 @@
--- fact_events_daily: backfill over a date range (daily fact table).
+-- fact_events_daily: the days [@start_date, @end_date] (daily fact table); the daily step runs it
+--   for one day.
 --
 -- Grain: one row per date, stream and event_type with any raw rows that day, plus one
 --   event_type = '(all)' row per stream with any raw or dead-letter rows that day.
 -- Inputs: `events.orders`, `events.inventory`, `events.user_activity` (partitions event_date
---   BETWEEN @start_date AND @end_date), `events.dead_letter` (failed_at within the UTC days of
---   the range, i.e. its partitions DATE(failed_at) in [@start_date, @end_date]).
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
--- History before @start_date: none needed; each day depends only on its own partitions, so this
---   equals the incremental step replayed day by day.
--- Columns: as in incremental.sql; sessions are per day (a session crossing midnight UTC counts
---   on both days, each with its span within that day).
+--   BETWEEN @start_date AND @end_date only), `events.dead_letter` (failed_at within the UTC days
+--   of the range, i.e. its partitions DATE(failed_at) in [@start_date, @end_date]).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
+-- Columns: event_type = status (orders), reason (inventory), activity_type (user_activity);
+--   total_events = raw rows that day. A rejected message has no trusted event type, so
+--   error_events (dead_letter rows of the stream failed that day) is on the '(all)' row only,
+--   NULL on event-type rows; the '(all)' row's total_events is the stream's total. For
+--   user_activity: unique_sessions = distinct metadata.session_id with an event of the type
+--   ('(all)': any event); avg_session_duration_s = average, over those sessions, of the
+--   session's span that day (max - min timestamp of all its events of the day), in seconds;
+--   both NULL for the other streams. Sessions are per day (a session crossing midnight UTC
+--   counts on both days, each with its span within that day).
+-- History before @start_date: none needed; each day depends only on its own partitions, so a
+--   range equals its days run one by one.
 -- Idempotency: one MERGE deletes every row of date in [@start_date, @end_date] and inserts the
---   rebuilt ones atomically; rows outside the range are not touched.
+--   rebuilt ones atomically; a rerun writes the same rows, rows outside the range are not touched.
 MERGE `analytics.fact_events_daily` AS target
 USING (
   WITH raw_events_in_range AS (
