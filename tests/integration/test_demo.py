@@ -42,3 +42,25 @@ def test_demo_writes_summary_exports_and_archive(tmp_path):
     balances = (local / "export" / "analytics.customer_daily_balance.jsonl").read_text().splitlines()
     assert len(balances) == written["models"]["customer_daily_balance"]
     assert list((local / "archive").rglob("*.jsonl.gz"))
+
+
+def _analytics_exports(local) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((local / "export").glob("analytics.*.jsonl"))}
+
+
+def test_keep_adds_to_the_previous_run_and_loading_a_file_twice_changes_no_analytics_table(tmp_path):
+    sample = generate(CONFIG)
+    write_files(sample, tmp_path / "input")
+    local = tmp_path / "local"
+    files = str(tmp_path / "input" / "events-*.jsonl")
+
+    first = run_demo(files, local=local)
+    before = _analytics_exports(local)
+    second = run_demo(files, local=local, keep=True)
+    after = _analytics_exports(local)
+
+    assert second["messages_in"] == first["messages_in"]
+    assert second["models"] == first["models"]
+    assert after == before and len(before) == len(model_names())
+    raw_orders = (local / "export" / "events.orders.jsonl").read_text().splitlines()
+    assert len(raw_orders) == 2 * sample.manifest["valid_unique"]["orders"]  # kept, then added again
