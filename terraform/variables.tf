@@ -480,3 +480,165 @@ variable "dataflow_extra_parameters" {
   type        = map(string)
   default     = {}
 }
+
+# --- Monitoring ----------------------------------------------------------------------
+
+variable "monitoring_enabled" {
+  description = "Create the alert policies, the two scheduled BigQuery checks and the pipeline dashboard of monitoring.tf."
+  type        = bool
+  default     = true
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/ID) every alert policy notifies; empty opens incidents without paging anyone."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "Each notification channel must be projects/PROJECT/notificationChannels/CHANNEL_ID."
+  }
+}
+
+variable "alert_duration_seconds" {
+  description = "How long a threshold must be exceeded before the backlog, Pub/Sub dead-letter and Dataflow freshness alerts fire, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alert_duration_seconds >= 0 && var.alert_duration_seconds <= 86400 && floor(var.alert_duration_seconds / 60) * 60 == var.alert_duration_seconds
+    error_message = "alert_duration_seconds must be a whole number of minutes (a multiple of 60) between 0 and 86400."
+  }
+}
+
+variable "backlog_max_age_seconds" {
+  description = "Alert when the oldest unacknowledged message on a Dataflow subscription is older than this, in seconds (the backlog is not being drained)."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.backlog_max_age_seconds >= 60
+    error_message = "backlog_max_age_seconds must be at least 60."
+  }
+}
+
+variable "pubsub_dead_letter_max_messages" {
+  description = "Alert when the Pub/Sub dead-letter hold subscription has more undelivered messages than this (messages the job kept failing to acknowledge)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.pubsub_dead_letter_max_messages >= 0 && floor(var.pubsub_dead_letter_max_messages) == var.pubsub_dead_letter_max_messages
+    error_message = "pubsub_dead_letter_max_messages must be a whole number >= 0."
+  }
+}
+
+variable "dataflow_data_freshness_max_seconds" {
+  description = "Alert when the streaming job's data freshness (job/data_watermark_age: how old the data not yet fully processed is) exceeds this, in seconds."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.dataflow_data_freshness_max_seconds >= 60
+    error_message = "dataflow_data_freshness_max_seconds must be at least 60."
+  }
+}
+
+variable "dataflow_system_lag_max_seconds" {
+  description = "Alert when the streaming job's system lag (job/system_lag: the longest an element has waited or been processing) exceeds this, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.dataflow_system_lag_max_seconds >= 30
+    error_message = "dataflow_system_lag_max_seconds must be at least 30."
+  }
+}
+
+variable "dataflow_job_absent_minutes" {
+  description = "Alert when the streaming job has reported no metrics for this many minutes (cancelled, drained, or failed before launch)."
+  type        = number
+  default     = 15
+
+  validation {
+    condition     = var.dataflow_job_absent_minutes >= 5 && var.dataflow_job_absent_minutes <= 1440 && floor(var.dataflow_job_absent_minutes) == var.dataflow_job_absent_minutes
+    error_message = "dataflow_job_absent_minutes must be a whole number between 5 and 1440."
+  }
+}
+
+variable "dead_letter_rate_threshold" {
+  description = "Alert when more than this share (0-1) of a stream's messages in the window became dead letters (events.dead_letter against the raw table)."
+  type        = number
+  default     = 0.05
+
+  validation {
+    condition     = var.dead_letter_rate_threshold > 0 && var.dead_letter_rate_threshold < 1
+    error_message = "dead_letter_rate_threshold must be a share strictly between 0 and 1, e.g. 0.05."
+  }
+}
+
+variable "dead_letter_rate_window_minutes" {
+  description = "Window of the dead-letter rate check, in minutes: dead letters and loaded rows of the last this many minutes."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.dead_letter_rate_window_minutes >= 15 && var.dead_letter_rate_window_minutes <= 1440 && floor(var.dead_letter_rate_window_minutes) == var.dead_letter_rate_window_minutes
+    error_message = "dead_letter_rate_window_minutes must be a whole number between 15 and 1440."
+  }
+}
+
+variable "dead_letter_min_count" {
+  description = "The dead-letter rate check ignores a stream with fewer dead letters than this in the window (a handful of bad messages on a quiet stream)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.dead_letter_min_count >= 1 && floor(var.dead_letter_min_count) == var.dead_letter_min_count
+    error_message = "dead_letter_min_count must be a whole number >= 1."
+  }
+}
+
+variable "raw_table_stale_minutes" {
+  description = "Alert when a raw table's newest row was processed more than this many minutes ago (no rows loaded)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.raw_table_stale_minutes >= 15 && floor(var.raw_table_stale_minutes) == var.raw_table_stale_minutes
+    error_message = "raw_table_stale_minutes must be a whole number >= 15 (the checks run at most every 15 minutes)."
+  }
+}
+
+variable "raw_tables_monitored" {
+  description = "Raw tables (events.<stream>) the freshness check watches; leave out a stream that is legitimately quiet for long."
+  type        = list(string)
+  default     = ["orders", "inventory", "user_activity"]
+
+  validation {
+    condition     = length(var.raw_tables_monitored) > 0 && length(setsubtract(var.raw_tables_monitored, ["orders", "inventory", "user_activity"])) == 0
+    error_message = "raw_tables_monitored must be a non-empty subset of orders, inventory and user_activity."
+  }
+}
+
+variable "monitoring_check_schedule" {
+  description = "Schedule of the two scheduled BigQuery checks (dead-letter rate, raw-table freshness), in the Data Transfer schedule syntax; at most every 15 minutes."
+  type        = string
+  default     = "every 15 minutes"
+
+  validation {
+    condition     = can(regex("^every ([1-9][0-9]*) (minutes|hours)$", var.monitoring_check_schedule)) && !can(regex("^every ([1-9]|1[0-4]) minutes$", var.monitoring_check_schedule))
+    error_message = "monitoring_check_schedule must be \"every N minutes\" (N >= 15) or \"every N hours\"."
+  }
+}
+
+variable "scheduled_query_failures_allowed" {
+  description = "Alert when more than this many runs of the scheduled queries (models and checks) end FAILED or CANCELLED within an hour."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.scheduled_query_failures_allowed >= 0 && floor(var.scheduled_query_failures_allowed) == var.scheduled_query_failures_allowed
+    error_message = "scheduled_query_failures_allowed must be a whole number >= 0."
+  }
+}

@@ -20,3 +20,9 @@ dataflow_use_public_ips = true
 labels = {
   team = "data-platform"
 }
+
+# Monitoring: incidents open in the console, nobody is paged; the checks run hourly (cost), and
+# a quiet dev project is not "stale" for 3 hours.
+notification_channels     = []
+monitoring_check_schedule = "every 1 hours"
+raw_table_stale_minutes   = 180

