@@ -22,8 +22,10 @@ help:
 	@echo "make run INPUT=...  the same on your own JSON Lines / archive files"
 	@echo "make run INPUT=... KEEP=1  add to the previous run's warehouse and archive, rebuild the models"
 	@echo "make test           the whole test suite, emulators included"
+	@echo "make browser        install Debian's chromium for the report's browser test (make test does it when missing)"
 	@echo "make lint           ruff, import-linter layer contracts, and checks that ddl/ and the generated SQL/docs are fresh"
 	@echo "make bench          pipeline throughput and memory figures"
+	@echo "make fuzz           100,000 hostile inputs through triage, 10,000 through the pipeline on the emulators"
 	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD [MODEL_ARGS='--project P ...']   rebuild the models"
 	@echo "make deploy-infra   terraform init + apply (TFVARS=$(TFVARS))"
 	@echo "make deploy-pipeline submit the streaming job to Dataflow"
@@ -38,10 +40,19 @@ $(STAMP): setup.py
 
 install: $(STAMP)
 
+# Debian's Chromium, for the report's browser test (tests/*/test_report*.py): installed when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+.PHONY: browser
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
 run: $(STAMP)
 	$(PY) -m localdev.demo $(if $(INPUT),--input '$(INPUT)') $(if $(KEEP),--keep)
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -60,6 +71,10 @@ ddl: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.pipeline_bench
+
+.PHONY: fuzz
+fuzz: $(STAMP)
+	$(PY) -m localdev.fuzz $(FUZZ_ARGS)
 
 backfill: $(STAMP)
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" >&2; exit 2; }

@@ -27,6 +27,7 @@ import copy
 import hashlib
 import json
 import random
+import re
 import sys
 import tempfile
 import time
@@ -121,7 +122,29 @@ def event_row_problems(outcome: ValidEvent) -> list[str]:
         problems.append("event row's event_id differs from the event's")
     if not problems and row_json_size(row) > MAX_ROW_JSON_BYTES:
         problems.append(f"event row is {row_json_size(row)} bytes of JSON")
+    if outcome.stream in STREAMS:
+        odd = [v for v in _numeric_cells(row, load_schema("events", outcome.stream)) if not _plain_decimal(v)]
+        if odd:
+            problems.append(f"NUMERIC cells not in plain decimal notation: {odd[:3]}")
     return problems
+
+
+def _numeric_cells(row: dict[str, Any], schema: list[dict[str, Any]]) -> list[Any]:
+    cells = []
+    for field in schema:
+        values = row.get(field["name"])
+        values = values if field.get("mode") == "REPEATED" and isinstance(values, list) else [values]
+        for value in values:
+            if field["type"] == "NUMERIC" and value is not None:
+                cells.append(value)
+            elif field["type"] == "RECORD" and isinstance(value, dict):
+                cells += _numeric_cells(value, field["fields"])
+    return cells
+
+
+def _plain_decimal(value: Any) -> bool:
+    """``-12.50``-style text, what BigQuery's NUMERIC takes (no exponent, at most 9 decimals)."""
+    return isinstance(value, str) and re.fullmatch(r"-?\d{1,29}(\.\d{1,9})?", value) is not None
 
 
 def dead_letter_problems(
@@ -133,7 +156,9 @@ def dead_letter_problems(
         return problems
     if tuple(row) != DEAD_LETTER_COLUMNS:
         problems.append(f"dead-letter columns are {sorted(row)}")
-    problems += [f"dead-letter column {c} is NULL" for c in REQUIRED_DEAD_LETTER_COLUMNS if row.get(c) is None]
+    problems += [
+        f"dead-letter column {c} is NULL" for c in REQUIRED_DEAD_LETTER_COLUMNS if row.get(c) is None
+    ]
     try:
         attributes = json.loads(row["attributes"])
         if not (
@@ -163,7 +188,11 @@ def dead_letter_problems(
 
 def _payload_problems(row: dict[str, Any], data: Any, max_row_bytes: int) -> list[str]:
     """The payload must be the message as received: all of it, or a prefix flagged as truncated."""
-    payload, encoding, truncated = row.get("payload"), row.get("payload_encoding"), row.get("payload_truncated")
+    payload, encoding, truncated = (
+        row.get("payload"),
+        row.get("payload_encoding"),
+        row.get("payload_truncated"),
+    )
     if not isinstance(data, bytes) or not isinstance(payload, str):
         return []
     if encoding == "base64":
@@ -267,7 +296,9 @@ def dump(value: Any, ensure_ascii: bool = True) -> str:
         return str(value)
     if isinstance(value, (dict, Pairs)):
         pairs = value.items() if isinstance(value, dict) else value
-        inner = ",".join(f"{json.dumps(str(k), ensure_ascii=ensure_ascii)}:{dump(v, ensure_ascii)}" for k, v in pairs)
+        inner = ",".join(
+            f"{json.dumps(str(k), ensure_ascii=ensure_ascii)}:{dump(v, ensure_ascii)}" for k, v in pairs
+        )
         return "{" + inner + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(dump(v, ensure_ascii) for v in value) + "]"
@@ -292,7 +323,8 @@ TIMESTAMPS = (
     "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-01:00", "9999-12-31T23:59:59.9999999Z",
     "2026-02-30T00:00:00Z", "2026-11-01T10:15:00+24:00", "2026-11-01T10:15:00+23:59", "2026-11-01T10:15:00",
     "2026-11-01 10:15:00z", "2026-11-01t10:15:00.1z", "2026-11-01T10:15:00.1234567891234Z",
-    "2026-11-01T24:00:00Z", "2026-11-01T23:59:60Z", "+2026-11-01T10:15:00Z", "\u0662\u0660\u0662\u0666-11-01T00:00:00Z",
+    "2026-11-01T24:00:00Z", "2026-11-01T23:59:60Z", "+2026-11-01T10:15:00Z",
+    "\u0662\u0660\u0662\u0666-11-01T00:00:00Z",
     " 2026-11-01T10:15:00Z ", "2026-11-03T12:00:01Z", "2026-11-03T12:00:00Z", "1970-01-01T00:00:00Z", "",
 )  # fmt: skip
 EXTREMES = (
@@ -301,16 +333,22 @@ EXTREMES = (
     Raw("1" * 4301), Raw("-" + "9" * 5000), Raw("1e99999999999999999999"), Raw("-1e-99999999999999999999"),
     Raw("1E+999999999999999999"), Raw("1e-999999999999999999"), Raw("NaN"), Raw("-Infinity"), Raw("Infinity"),
     Raw("1.0e309"), Raw("-0"), Raw("-0.0"), Raw("0.0000000001"), Raw("1e29"), Raw("2.0"), Raw("2e0"),
-    Raw("99999999999999999999999999999.999999999"), Raw("1" + "0" * 5000 + ".5"), Raw("0." + "0" * 3000 + "1"),
-    "NaN", "nan", "Infinity", "-inf", "sNaN", "-0", "1e29", "1e-10", " 1.5 ", "1_000", "\u0664.10", "0x10", "1,5",
+    Raw("99999999999999999999999999999.999999999"), Raw("1" + "0" * 5000 + ".5"),
+    Raw("0." + "0" * 3000 + "1"), "NaN", "nan", "Infinity", "-inf", "sNaN", "-0", "1e29", "1e-10", " 1.5 ",
+    "1_000", "\u0664.10", "0x10", "1,5",
     "", " ", "\t", "\u3000", True, False, None, 1.5, -0.0, 1e308, [], {}, [None], {"": ""}, [[]], [{}],
     "fe80::1%\u00e9", "fe80::1%eth0", "::ffff:1.2.3.4", "256.1.1.1", "1.2.3.4/24", "::", "0.0.0.0", "1.2.3",
     "pending", "order", "inventory", "user_activity", "restock", "web", "XX", "\ufb01", "no",
 )  # fmt: skip
 HOSTILE_KEYS = (
-    "", " ", "event_type", "event_id", "items", "\x00", "\ud800", "\udfff", "a\ud83d", "\U0001f600", "__proto__",
-    "k" * 300, "\\", '"', "data", "data_encoding",
+    "", " ", "event_type", "event_id", "items", "\x00", "\ud800", "\udfff", "a\ud83d", "\U0001f600",
+    "__proto__", "k" * 300, "\\", '"', "data", "data_encoding",
 )  # fmt: skip
+
+
+def extreme(rng: random.Random) -> Any:
+    """One of ``EXTREMES``, copied: a later mutation must not change the catalogue itself."""
+    return copy.deepcopy(rng.choice(EXTREMES))
 
 
 def rand_char(rng: random.Random) -> str:
@@ -330,7 +368,8 @@ def big_text(rng: random.Random, huge: bool) -> str:
     """A long string: up to 20,000 characters, or past 1 MiB when ``huge``."""
     size = rng.choice((1_000_000, MAX_PAYLOAD_BYTES, 1_100_000, 400_000)) if huge else rng.randrange(20_000)
     unit = rng.choice(("x", "\u00e9", "\U0001f600", "\x00", "\\", '"', "ab", rand_text(rng, 3) or "y"))
-    return (unit * (size // max(1, len(unit.encode("utf-8", "surrogatepass"))) + 1))[:size]
+    per_unit = max(1, len(json.dumps(unit)) - 2)  # its JSON length, escapes included
+    return unit * (size // per_unit + 1)
 
 
 def random_json(rng: random.Random, depth: int = 0, max_depth: int = 5) -> Any:
@@ -344,7 +383,7 @@ def random_json(rng: random.Random, depth: int = 0, max_depth: int = 5) -> Any:
         if kind == 2:
             return rng.choice((rng.uniform(-1e6, 1e6), float("nan"), float("inf"), -float("inf"), 5e-324))
         if kind == 3:
-            return rng.choice(EXTREMES)
+            return extreme(rng)
         return rand_text(rng)
     width = rng.randrange(6)
     if roll < 0.8:
@@ -399,7 +438,11 @@ def valid_event(rng: random.Random) -> dict[str, Any]:
             "order_date": when,
             "status": rng.choice(("pending", "processing", "shipped", "delivered", "cancelled")),
             "items": items,
-            "shipping_address": {"street": ident("st"), "city": ident("c"), "country": rng.choice(("NO", "se", "US"))},
+            "shipping_address": {
+                "street": ident("st"),
+                "city": ident("c"),
+                "country": rng.choice(("NO", "se", "US")),
+            },
             "total_amount": str(total) if rng.random() < 0.5 else total,
         }
     elif stream == "inventory":
@@ -423,7 +466,9 @@ def valid_event(rng: random.Random) -> dict[str, Any]:
         event = {
             "event_type": "user_activity",
             "user_id": ident("u"),
-            "activity_type": rng.choice(("login", "logout", "view_product", "add_to_cart", "remove_from_cart")),
+            "activity_type": rng.choice(
+                ("login", "logout", "view_product", "add_to_cart", "remove_from_cart")
+            ),
             "ip_address": ip,
             "user_agent": ident("Mozilla/5.0"),
             "timestamp": when,
@@ -444,7 +489,7 @@ def _locations(obj: Any) -> list[tuple[Any, Any]]:
         if isinstance(node, dict):
             children: Any = node.items()
         elif isinstance(node, list) and not isinstance(node, Pairs):  # a Pairs must stay pairs
-            children = enumerate(node)
+            children = enumerate(node[:20])  # a huge array: strike near its start
         else:
             children = ()
         for key, child in children:
@@ -464,7 +509,7 @@ def mutate(rng: random.Random, obj: dict[str, Any], huge: bool) -> dict[str, Any
     if op == 0:
         del container[key]
     elif op == 1:
-        container[key] = rng.choice(EXTREMES)
+        container[key] = extreme(rng)
     elif op == 2:
         container[key] = random_json(rng)
     elif op == 3:
@@ -477,18 +522,24 @@ def mutate(rng: random.Random, obj: dict[str, Any], huge: bool) -> dict[str, Any
         container[key] = text[:at] + rng.choice(SPICE) + text[at:]
     elif op == 6 and isinstance(container, dict):  # a hostile key
         container[rng.choice(HOSTILE_KEYS) + rng.choice(("", rand_char(rng)))] = container.pop(key)
-    elif op == 7:  # a huge array (for items: many copies of valid items)
+    elif op == 7:  # a huge array (for items: many copies of valid items), near 1 MiB at most
+        unit = value if isinstance(value, list) and value else [value]
+        room = (MAX_PAYLOAD_BYTES + 100_000 if huge else 200_000) - len(dump(obj))
+        budget = room // max(1, len(dump(unit)))
         copies = rng.choice((2, 100, 5_000)) if not huge else rng.choice((20_000, 40_000))
-        container[key] = (value if isinstance(value, list) and value else [value]) * copies
+        # Copies, not aliases: a later mutation of one element must not grow every element.
+        container[key] = [copy.deepcopy(v) for _ in range(max(1, min(copies, budget))) for v in unit]
     elif op == 8:
         container[key] = big_text(rng, huge)
     elif op == 9:  # a duplicate key, first or last
-        other = rng.choice((rng.choice(EXTREMES), random_json(rng), rng.choice(TIMESTAMPS)))
+        other = rng.choice((extreme(rng), random_json(rng), rng.choice(TIMESTAMPS)))
         pairs = list(obj.items())
         pairs.insert(rng.choice((0, len(pairs))), (rng.choice(list(obj) or ["event_type"]), other))
         return Pairs(pairs)
     else:  # routed to another stream, or to none
-        obj["event_type"] = rng.choice(("order", "inventory", "user_activity", "Order", "", None, 7, "order\x00"))
+        obj["event_type"] = rng.choice(
+            ("order", "inventory", "user_activity", "Order", "", None, 7, "order\x00")
+        )
     return obj
 
 
@@ -499,18 +550,24 @@ def mangle_bytes(rng: random.Random, data: bytes) -> bytes:
     if op == 0:
         return rng.choice((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf\xef\xbb\xbf")) + data
     if op == 1:
-        bad = rng.choice((b"\xff", b"\x80", b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\xc3"))
+        bad = rng.choice(
+            (b"\xff", b"\x80", b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\xc3")
+        )
         return data[:at] + bad + data[at:]
     if op == 2:
         return data[:at]
     if op == 3:
-        return data + rng.choice((b" {}", b"}", b",", b"\x00", b" ", b"\t", b"garbage", b"]", b"\xef\xbb\xbf"))
+        return data + rng.choice(
+            (b" {}", b"}", b",", b"\x00", b" ", b"\t", b"garbage", b"]", b"\xef\xbb\xbf")
+        )
     if op == 4 and data:
         return data[:at] + bytes([rng.randrange(256)]) + data[at + 1 :]
     if op == 5:
         return data[:at] + bytes([rng.randrange(32)]) + data[at:]
     if op == 6:
-        return data.decode("utf-8", "replace").encode(rng.choice(("utf-16", "utf-16-be", "utf-32", "latin-1")), "replace")
+        return data.decode("utf-8", "replace").encode(
+            rng.choice(("utf-16", "utf-16-be", "utf-32", "latin-1")), "replace"
+        )
     if op == 7:
         return data + data
     return data.replace(b'"', b"'", 1)
@@ -518,7 +575,9 @@ def mangle_bytes(rng: random.Random, data: bytes) -> bytes:
 
 def envelope_lookalike(rng: random.Random, inner: bytes) -> bytes:
     """A line shaped like (or almost like) a raw-archive envelope, mostly broken somewhere."""
-    encoding = rng.choice(("utf-8", "base64", "base64", "utf-8", None, "latin-1", "BASE64", 7, "", ["base64"]))
+    encoding = rng.choice(
+        ("utf-8", "base64", "base64", "utf-8", None, "latin-1", "BASE64", 7, "", ["base64"])
+    )
     if encoding == "base64":
         data: Any = base64.b64encode(inner).decode("ascii")
         if rng.random() < 0.5:  # broken base64
@@ -594,7 +653,9 @@ class HostileInputs:
         return kind, getattr(self, kind)(rng, huge)
 
     def random_bytes(self, rng: random.Random, huge: bool) -> bytes:
-        size = rng.choice((0, 1, 2, 3, 16, 200, 2000)) if not huge else MAX_PAYLOAD_BYTES + rng.randrange(-2, 3)
+        size = (
+            rng.choice((0, 1, 2, 3, 16, 200, 2000)) if not huge else MAX_PAYLOAD_BYTES + rng.randrange(-2, 3)
+        )
         data = rng.randbytes(size)
         return rng.choice((b"", b"{", b"[", b'{"data_encoding": ', b"\xef\xbb\xbf{")) + data
 
@@ -609,7 +670,9 @@ class HostileInputs:
         depth = rng.choice((31, 32, 33, 34, 64, 1000, rng.randrange(1, 300)))
         if huge:
             depth = rng.choice((100_000, 200_000))
-        unit, close = rng.choice((("[", "]"), ('{"a":', "}"), ('{"":[', "]}"), ('[{"k":', "}]"), ('["[",', "]")))
+        unit, close = rng.choice(
+            (("[", "]"), ('{"a":', "}"), ('{"":[', "]}"), ('[{"k":', "}]"), ('["[",', "]"))
+        )
         core = rng.choice(("1", '"x"', "{}", "[]", "null", '"[[[["', "", '"\\"[["'))
         closing = close * depth if rng.random() < 0.7 else close * rng.randrange(depth + 1)
         body = unit * depth + core + closing
@@ -647,7 +710,9 @@ class HostileInputs:
         return envelope_lookalike(rng, inner)
 
     def plain_text(self, rng: random.Random, huge: bool) -> bytes:
-        return to_bytes(rng.choice((rand_text(rng, 40), "null", "[]", '"x"', "{}", "{} {}", "1", "\u00a0", "NaN")))
+        return to_bytes(
+            rng.choice((rand_text(rng, 40), "null", "[]", '"x"', "{}", "{} {}", "1", "\u00a0", "NaN"))
+        )
 
 
 def for_file(line: bytes) -> bytes | None:
@@ -656,6 +721,342 @@ def for_file(line: bytes) -> bytes | None:
     if line.endswith(b"\r"):  # the reader takes \r\n as a line end
         line += b" "
     return line if line.strip() else None
+
+
+# --- the catalogue of must-reject (and must-load) inputs ---------------------------------------
+
+SAMPLES: dict[str, dict[str, Any]] = {
+    "orders": {
+        "event_type": "order",
+        "event_id": "known-order",
+        "order_id": "ord-1",
+        "customer_id": "cust-1",
+        "order_date": "2026-11-01T10:15:00+02:00",
+        "status": "pending",
+        "items": [
+            {"product_id": "p-1", "product_name": "Mug", "quantity": 2, "price": "4.10"},
+            {"product_id": "p-2", "product_name": "Tea", "quantity": 1, "price": Decimal("7.25")},
+        ],
+        "shipping_address": {"street": "1 Karl Johans gate", "city": "Oslo", "country": "no"},
+        "total_amount": "15.45",
+    },
+    "inventory": {
+        "event_type": "inventory",
+        "event_id": "known-inventory",
+        "inventory_id": "inv-1",
+        "product_id": "p-1",
+        "warehouse_id": "wh-1",
+        "quantity_change": -2,
+        "reason": "sale",
+        "timestamp": 1762000000000,
+    },
+    "user_activity": {
+        "event_type": "user_activity",
+        "event_id": "known-user-activity",
+        "user_id": "cust-1",
+        "activity_type": "add_to_cart",
+        "ip_address": "203.0.113.77",
+        "user_agent": "Mozilla/5.0",
+        "timestamp": "2026-11-01T08:00:00.250Z",
+        "metadata": {"session_id": "sess-1", "platform": "mobile"},
+    },
+}
+VALID = "valid"  # the expected "code" of an input that must be loaded
+DROP = object()  # a ``sample`` change that deletes the field
+
+
+@dataclass(frozen=True)
+class KnownInput:
+    """One hostile input and what must become of it: a dead-letter ``code``, or ``VALID``.
+
+    ``pubsub_code`` is the outcome when the same bytes arrive as a Pub/Sub message's data,
+    where an envelope-shaped payload is just data (None: the same as from a file).
+    """
+
+    name: str
+    line: bytes
+    code: str
+    pubsub_code: str | None = None
+
+    @property
+    def via_pubsub(self) -> str:
+        return self.pubsub_code or self.code
+
+
+def sample(stream: str, event_id: str, **changes: Any) -> dict[str, Any]:
+    """A valid sample event of ``stream`` with its own ``event_id`` and dotted-path ``changes``
+    (``items.0.price``; a value of ``DROP`` deletes the field)."""
+    obj = copy.deepcopy(SAMPLES[stream])
+    obj["event_id"] = event_id
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        target: Any = obj
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        key: Any = int(last) if isinstance(target, list) else last
+        if value is DROP:
+            del target[key]
+        else:
+            target[key] = value
+    return obj
+
+
+def line_of(obj: Any, ensure_ascii: bool = True) -> bytes:
+    return to_bytes(dump(obj, ensure_ascii))
+
+
+def _envelope(data: Any, encoding: Any = "utf-8", **fields: Any) -> bytes:
+    return line_of({"data": data, "data_encoding": encoding, **fields})
+
+
+def _huge_order(event_id: str, copies: int) -> dict[str, Any]:
+    item = {"product_id": "p-1", "product_name": "Mug", "quantity": 1, "price": "0.25"}
+    return sample("orders", event_id, items=[item] * copies, total_amount=str(Decimal("0.25") * copies))
+
+
+def known_inputs() -> list[KnownInput]:
+    """Every input class the pipeline must dead-letter (with its code) or load, one example each."""
+    order = sample("orders", "known-order-1")
+    deep_field = sample("inventory", "known-deep-32")
+    deep_field["extra"] = nested(random.Random(0), 31, 1)  # 32 levels with the event itself: allowed
+    too_deep_field = sample("inventory", "x")
+    too_deep_field["extra"] = nested(random.Random(0), 32, 1)  # 33 levels
+    envelope_key_text = dump(sample("orders", "known-envelope-order"))
+    cases = [
+        KnownInput("valid order", line_of(order), VALID),
+        KnownInput("valid inventory", line_of(sample("inventory", "known-inventory-1")), VALID),
+        KnownInput("valid user_activity", line_of(sample("user_activity", "known-ua-1")), VALID),
+        KnownInput(
+            "valid, odd but valid Unicode (NUL, emoji, U+2028, RTL override)",
+            line_of(
+                sample("user_activity", "known-ua-unicode", user_agent="a\x00b \U0001f600 \u2028 \u202e"),
+                False,
+            ),
+            VALID,
+        ),
+        KnownInput(
+            "valid, IPv6 with a non-ASCII scope id",
+            line_of(sample("user_activity", "known-ua-scope", ip_address="fe80::1%\u00e9th0")),
+            VALID,
+        ),
+        KnownInput("valid, 32 levels of nesting in all", line_of(deep_field), VALID),
+        KnownInput(
+            "valid, the first instant of year 1: its sliding metric windows start before year 1",
+            line_of(sample("inventory", "known-inventory-year-1-start", timestamp=-62_135_596_800_000)),
+            VALID,
+        ),
+        KnownInput(
+            "valid, an hour into year 1 (epoch ms -62135593200000)",
+            line_of(sample("inventory", "known-inventory-year-1", timestamp=-62_135_593_200_000)),
+            VALID,
+        ),
+        KnownInput(
+            "valid, prices in exponent notation (1E+2, 0E+1000000)",
+            line_of(
+                sample(
+                    "orders",
+                    "known-order-exponents",
+                    items=[
+                        {"product_id": "p-1", "product_name": "Mug", "quantity": 2, "price": "1E+2"},
+                        {
+                            "product_id": "p-2",
+                            "product_name": "Tea",
+                            "quantity": 1,
+                            "price": Raw("0E+1000000"),
+                        },
+                    ],
+                    total_amount=Raw("2.0e2"),
+                )
+            ),
+            VALID,
+        ),
+        KnownInput(
+            "valid, items array of 6,000 (420 KB)", line_of(_huge_order("known-order-6000", 6_000)), VALID
+        ),
+        KnownInput(
+            "valid, a user_agent of 900 KB",
+            line_of(sample("user_activity", "known-ua-long", user_agent="\u00e9" * 450_000), False),
+            VALID,
+        ),
+        KnownInput("valid, the same order re-sent (a duplicate)", line_of(order), VALID),
+        KnownInput("100,000 nested [", b"[" * 100_000, errors.NESTING_TOO_DEEP),
+        KnownInput('{"a": nested 50,000 deep', b'{"a":' * 50_000, errors.NESTING_TOO_DEEP),
+        KnownInput("33 levels, inside a field", line_of(too_deep_field), errors.NESTING_TOO_DEEP),
+        KnownInput(
+            "lone surrogate escape in warehouse_id",
+            line_of(sample("inventory", "x", warehouse_id="hw-\ud800")),
+            errors.INVALID_ENCODING,
+        ),
+        KnownInput(
+            "lone surrogate escape in items[1].product_name",
+            line_of(sample("orders", "x", **{"items.1.product_name": "T\udfffea"})),
+            errors.INVALID_ENCODING,
+        ),
+        KnownInput(
+            "lone surrogate escape in a key",
+            line_of({**sample("inventory", "x"), "\ud83d": 1}),
+            errors.INVALID_ENCODING,
+        ),
+        KnownInput(
+            "non-UTF-8 bytes", b'{"event_type": "order", "order_id": "\xff\xfe"}', errors.INVALID_ENCODING
+        ),
+        KnownInput(
+            "a surrogate encoded as UTF-8 bytes (CESU-8)",
+            line_of(sample("inventory", "x", warehouse_id="\ud800"), False),
+            errors.INVALID_ENCODING,
+        ),
+        KnownInput("Latin-1 text", '{"event_type": "caf\u00e9"}'.encode("latin-1"), errors.INVALID_ENCODING),
+        KnownInput("NaN", line_of(sample("inventory", "x", quantity_change=Raw("NaN"))), errors.INVALID_JSON),
+        KnownInput(
+            "-Infinity", line_of(sample("orders", "x", total_amount=Raw("-Infinity"))), errors.INVALID_JSON
+        ),
+        KnownInput("UTF-8 BOM before a valid event", b"\xef\xbb\xbf" + line_of(order), errors.INVALID_JSON),
+        KnownInput("UTF-16 text", dump(order).encode("utf-16"), errors.INVALID_ENCODING),
+        KnownInput(
+            "a 5,000-digit integer",
+            line_of(sample("inventory", "x", quantity_change=Raw("9" * 5000))),
+            errors.INVALID_JSON,
+        ),
+        KnownInput(
+            "exponent beyond Decimal (1e99999999999999999999)",
+            line_of(sample("orders", "x", total_amount=Raw("1e99999999999999999999"))),
+            errors.INVALID_JSON,
+        ),
+        KnownInput(
+            "price 1E+999999999999999999 (beyond NUMERIC)",
+            line_of(sample("orders", "x", **{"items.0.price": Raw("1E+999999999999999999")})),
+            errors.INVALID_VALUE,
+        ),
+        KnownInput(
+            "quantity 10**30 (beyond INT64)",
+            line_of(sample("orders", "x", **{"items.0.quantity": 10**30})),
+            errors.INVALID_VALUE,
+        ),
+        KnownInput(
+            "quantity_change -2**63-1",
+            line_of(sample("inventory", "x", quantity_change=-(2**63) - 1)),
+            errors.INVALID_VALUE,
+        ),
+        KnownInput(
+            "epoch ms past 9999-12-31",
+            line_of(sample("inventory", "x", timestamp=253_402_300_800_000)),
+            errors.BAD_TIMESTAMP,
+        ),
+        KnownInput(
+            "9999-12-31T23:59:59-01:00 (past year 9999 in UTC)",
+            line_of(sample("inventory", "x", timestamp="9999-12-31T23:59:59-01:00")),
+            errors.BAD_TIMESTAMP,
+        ),
+        KnownInput(
+            "0001-01-01T00:00:00+01:00 (before year 1 in UTC)",
+            line_of(sample("user_activity", "x", timestamp="0001-01-01T00:00:00+01:00")),
+            errors.BAD_TIMESTAMP,
+        ),
+        KnownInput(
+            "a day after now",
+            line_of(sample("inventory", "x", timestamp="2026-11-03T12:00:01Z")),
+            errors.FUTURE_TIMESTAMP,
+        ),
+        KnownInput(
+            "a raw control character in a string",
+            line_of(order).replace(b"Oslo", b"Os\x01lo"),
+            errors.INVALID_JSON,
+        ),
+        KnownInput("trailing data", line_of(order) + b" {}", errors.INVALID_JSON),
+        KnownInput("non-breaking space only", "\u00a0".encode(), errors.INVALID_JSON),
+        KnownInput(
+            "duplicate key, the last one wins",
+            line_of(Pairs([*sample("inventory", "x").items(), ("event_type", "bogus")])),
+            errors.UNKNOWN_EVENT_TYPE,
+        ),
+        KnownInput("an array", b"[1, 2]", errors.NOT_AN_OBJECT),
+        KnownInput("a string", b'"event"', errors.NOT_AN_OBJECT),
+        KnownInput("an empty object", b"{}", errors.MISSING_FIELD),
+        KnownInput(
+            "an order without items", line_of(sample("orders", "x", items=DROP)), errors.MISSING_FIELD
+        ),
+        KnownInput("items is a string", line_of(sample("orders", "x", items="many")), errors.WRONG_TYPE),
+        KnownInput(
+            "amounts do not add up",
+            line_of(sample("orders", "x", total_amount="15.47")),
+            errors.AMOUNT_MISMATCH,
+        ),
+        KnownInput(
+            "envelope, data not base64",
+            _envelope("not*base64!", "base64"),
+            errors.INVALID_ENVELOPE,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "envelope, bad publish_time",
+            _envelope(envelope_key_text, publish_time="yesterday"),
+            errors.INVALID_ENVELOPE,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "envelope, publish_time before year 1 in UTC",
+            _envelope(envelope_key_text, publish_time="0001-01-01T00:00:00+01:00"),
+            errors.INVALID_ENVELOPE,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "envelope, attributes an array",
+            _envelope(envelope_key_text, attributes=["a"]),
+            errors.INVALID_ENVELOPE,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "envelope, an attribute that is a number",
+            _envelope(envelope_key_text, attributes={"k": 1}),
+            errors.INVALID_ENVELOPE,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput("envelope, data a number", _envelope(17), errors.INVALID_ENVELOPE, errors.MISSING_FIELD),
+        KnownInput(
+            "envelope, data a lone surrogate",
+            _envelope("\udc80"),
+            errors.INVALID_ENVELOPE,
+            errors.INVALID_ENCODING,  # as Pub/Sub data: a JSON object holding a lone surrogate
+        ),
+        KnownInput(
+            "envelope, data_encoding latin-1",
+            _envelope(envelope_key_text, "latin-1"),
+            errors.INVALID_ENVELOPE,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "envelope, message_id a number",
+            _envelope(envelope_key_text, message_id=5),
+            errors.INVALID_ENVELOPE,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "valid envelope holding a valid order",
+            _envelope(
+                envelope_key_text,
+                attributes={"origin": "archive"},
+                message_id="m-1",
+                publish_time="2026-11-01T09:00:00Z",
+            ),
+            VALID,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "valid envelope holding non-UTF-8 bytes",
+            _envelope(base64.b64encode(b"\xff\xfe{}").decode(), "base64", message_id="m-2"),
+            errors.INVALID_ENCODING,
+            errors.MISSING_FIELD,
+        ),
+        KnownInput(
+            "payload over 1 MiB",
+            b'{"event_type": "order", "pad": "' + b"x" * MAX_PAYLOAD_BYTES + b'"}',
+            errors.PAYLOAD_TOO_LARGE,
+        ),
+        KnownInput(
+            "items array of 16,000 (over 1 MiB)", line_of(_huge_order("x", 16_000)), errors.PAYLOAD_TOO_LARGE
+        ),
+    ]
+    return cases
 
 
 # --- the two runs ------------------------------------------------------------------------------
@@ -674,12 +1075,13 @@ def fuzz_core(count: int, seed: int, out: Path, huge: float = 0.005) -> dict[str
     from tqdm import tqdm
 
     inputs = HostileInputs(seed, huge)
+    known = [("known", case.line) for case in known_inputs()]
     results: Counter[str] = Counter()
     kinds: Counter[str] = Counter()
     bad: list[tuple[str, list[str], Path]] = []
     crashes = violations = 0
     for index in tqdm(range(count), desc="core", unit="input", mininterval=1.0, file=sys.stderr):
-        kind, line = inputs.line()
+        kind, line = known[index] if index < len(known) else inputs.line()
         kinds[kind] += 1
         outcome, problems = line_problems(line, NOW, IP_MODES[index % len(IP_MODES)])
         if outcome is None:
@@ -691,7 +1093,14 @@ def fuzz_core(count: int, seed: int, out: Path, huge: float = 0.005) -> dict[str
             violations += 1
             if len(bad) < 20:
                 bad.append((kind, problems, _save(out, line, problems)))
-    return {"inputs": count, "kinds": kinds, "results": results, "crashes": crashes, "violations": violations, "bad": bad}
+    return {
+        "inputs": count,
+        "kinds": kinds,
+        "results": results,
+        "crashes": crashes,
+        "violations": violations,
+        "bad": bad,
+    }
 
 
 @dataclass(frozen=True)
@@ -711,8 +1120,11 @@ def fuzz_pipeline(count: int, seed: int, root: Path, huge: float = 0.001) -> dic
     from pipeline.reconciliation import is_balanced
 
     inputs = HostileInputs(seed, huge)
-    lines: list[bytes] = []
+    lines = [case.line for case in known_inputs()][:count]
     while len(lines) < count:
+        if inputs.rng.random() < 0.03:  # an exact re-send of an earlier line
+            lines.append(inputs.rng.choice(lines))
+            continue
         line = for_file(inputs.line()[1])
         if line is not None:
             lines.append(line)
@@ -778,18 +1190,26 @@ def _pipeline_problems(report: dict[str, Any], count: int) -> list[str]:
     if not report["balanced"]:
         problems.append("the run does not reconcile: in != loaded + rejected + duplicates")
     loaded = sum(summary["loaded"].values())
-    refused = summary["rejected"].get(errors.LOAD_REJECTED, 0) - predicted["rejected"].get(errors.LOAD_REJECTED, 0)
-    if loaded + refused != predicted["unique"] or summary["duplicates"] != predicted["valid"] - predicted["unique"]:
+    refused = summary["rejected"].get(errors.LOAD_REJECTED, 0) - predicted["rejected"].get(
+        errors.LOAD_REJECTED, 0
+    )
+    if (
+        loaded + refused != predicted["unique"]
+        or summary["duplicates"] != predicted["valid"] - predicted["unique"]
+    ):
         problems.append(
             f"loaded {loaded} + refused {refused} / duplicates {summary['duplicates']}: triage predicted "
-            f"{predicted['unique']} unique valid events and {predicted['valid'] - predicted['unique']} duplicates"
+            f"{predicted['unique']} unique valid events and "
+            f"{predicted['valid'] - predicted['unique']} duplicates"
         )
     others = {c: n for c, n in summary["rejected"].items() if c != errors.LOAD_REJECTED}
     expected = {c: n for c, n in predicted["rejected"].items() if c != errors.LOAD_REJECTED}
     if others != expected:
         problems.append(f"rejected per code {others}, triage predicted {expected}")
     if report["tables"]["dead_letter"] != sum(summary["rejected"].values()):
-        problems.append(f"dead_letter holds {report['tables']['dead_letter']} rows, the summary says rejected")
+        problems.append(
+            f"dead_letter holds {report['tables']['dead_letter']} rows, the summary says rejected"
+        )
     if report["dead_letter_codes"] != summary["rejected"]:
         problems.append(f"dead_letter codes {report['dead_letter_codes']} != summary {summary['rejected']}")
     for stream in STREAMS:
@@ -809,16 +1229,23 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localdev.fuzz", description=__doc__.split("\n\n")[0])
     parser.add_argument("--core", type=int, default=100_000, help="inputs through triage (default 100,000)")
-    parser.add_argument("--pipeline", type=int, default=10_000, help="inputs through the batch pipeline (0: skip)")
+    parser.add_argument(
+        "--pipeline", type=int, default=10_000, help="inputs through the batch pipeline (0: skip)"
+    )
     parser.add_argument("--seed", type=int, default=20261102)
-    parser.add_argument("--out", type=Path, default=Path(".local/fuzz"), help="where inputs that broke a property go")
+    parser.add_argument(
+        "--out", type=Path, default=Path(".local/fuzz"), help="where inputs that broke a property go"
+    )
     args = parser.parse_args(argv)
     failed = False
     started = time.perf_counter()
 
     core = fuzz_core(args.core, args.seed, args.out / "failing")
     core_seconds = time.perf_counter() - started
-    print(f"\n== core: {core['inputs']:,} inputs through line_to_message + triage + rows in {core_seconds:.0f} s")
+    print(
+        f"\n== core: {core['inputs']:,} inputs through line_to_message + triage + rows "
+        f"in {core_seconds:.0f} s"
+    )
     _print_counts("inputs by generator:", core["kinds"])
     _print_counts("outcomes:", core["results"])
     print(f"crashes (an exception escaped): {core['crashes']}")
@@ -832,7 +1259,10 @@ def main(argv: list[str] | None = None) -> int:
             started_pipeline = time.perf_counter()
             report = fuzz_pipeline(args.pipeline, args.seed + 1, Path(folder))
             wall = time.perf_counter() - started_pipeline
-        print(f"\n== pipeline: {report['inputs']:,} inputs ({report['file_bytes']:,} bytes) through the batch pipeline")
+        print(
+            f"\n== pipeline: {report['inputs']:,} inputs ({report['file_bytes']:,} bytes) "
+            "through the batch pipeline"
+        )
         if "crashed" in report:
             print(f"THE RUN CRASHED: {report['crashed']}\n{report['traceback']}")
             failed = True
@@ -846,7 +1276,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rows in the tables: {json.dumps(report['tables'])}")
             for reason in report["refusals"]:
                 print(f"  refused by BigQuery: {reason}")
-            balanced = "reconciled: in = loaded + rejected + duplicates" if report["balanced"] else "NOT RECONCILED"
+            balanced = (
+                "reconciled: in = loaded + rejected + duplicates" if report["balanced"] else "NOT RECONCILED"
+            )
             print(balanced)
             for problem in report["problems"]:
                 print(f"PROBLEM: {problem}")

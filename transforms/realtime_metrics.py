@@ -30,6 +30,17 @@ from transforms.messages import ValidEvent
 from transforms.times import EPOCH, rfc3339
 
 EVENT_TYPE_FIELD = {"orders": "status", "inventory": "reason", "user_activity": "activity_type"}
+# BigQuery's TIMESTAMP range (and Python's datetime's): a window reaching outside it has no row.
+_FIRST_MICROS = (datetime(1, 1, 1, tzinfo=timezone.utc) - EPOCH) // timedelta(microseconds=1)
+_LAST_MICROS = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc) - EPOCH) // timedelta(
+    microseconds=1
+)
+
+
+def representable(start_micros: int, end_micros: int) -> bool:
+    """True when a window lies inside the TIMESTAMP range (an event in the first minute of year 1
+    has sliding windows that start before it: those are skipped, the event itself still loads)."""
+    return start_micros >= _FIRST_MICROS and end_micros <= _LAST_MICROS
 
 
 def metric_key(event: ValidEvent) -> tuple[str, str]:
@@ -81,7 +92,10 @@ class FormatMetricRow(beam.DoFn):
         pane=beam.DoFn.PaneInfoParam,
     ) -> Iterator[dict[str, Any]]:
         key, (count, latest_micros) = element
-        yield metric_row(key, window, count, latest_micros, PaneInfoTiming.to_string(pane.timing), pane.index)
+        if representable(window.start.micros, window.end.micros):
+            yield metric_row(
+                key, window, count, latest_micros, PaneInfoTiming.to_string(pane.timing), pane.index
+            )
 
 
 class KeyByWindow(beam.DoFn):
@@ -94,7 +108,8 @@ class KeyByWindow(beam.DoFn):
         key, micros = element
         context = WindowFn.AssignContext(Timestamp(micros=micros))
         for window in self.windows.assign(context):
-            yield (key, window.start.micros, window.end.micros), micros
+            if representable(window.start.micros, window.end.micros):
+                yield (key, window.start.micros, window.end.micros), micros
 
 
 def format_batch_row(element: tuple[tuple, tuple[int, int]]) -> dict[str, Any]:

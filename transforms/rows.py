@@ -37,7 +37,8 @@ def _scalar(value: Any, field: dict[str, Any]) -> Any:
     if kind == "DATE":
         return value.isoformat() if isinstance(value, date) else value
     if kind == "NUMERIC":
-        return str(value) if isinstance(value, Decimal) else value
+        # Fixed-point text: str() would give 1E+2 or 0E+1000000, which BigQuery may refuse.
+        return format(value, "f") if isinstance(value, Decimal) else value
     if kind == "JSON":
         return json.dumps(value, sort_keys=True)
     return value

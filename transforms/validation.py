@@ -65,6 +65,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _exact_number(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent -> ``Decimal``; ValueError (invalid_json) when its
+    exponent is beyond what ``Decimal`` can hold (``1e99999999999999999999``)."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"number {_printable(text, 40)} is out of range") from None
+
+
 def nesting_depth_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
     """True when arrays/objects in ``text`` nest deeper than ``limit``, without recursion.
 
@@ -142,7 +151,7 @@ def parse_payload(data: bytes) -> dict[str, Any]:
             errors.NESTING_TOO_DEEP, f"payload nests arrays/objects deeper than {MAX_NESTING} levels"
         )
     try:
-        obj = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        obj = json.loads(text, parse_float=_exact_number, parse_constant=_reject_constant)
     except ValueError as exc:
         raise Rejection(errors.INVALID_JSON, f"payload is not valid JSON: {_printable(str(exc))}") from None
     if not isinstance(obj, dict):
@@ -246,6 +255,13 @@ def _integer(obj: dict[str, Any], key: str, path: str) -> int:
     return value
 
 
+# What a numeric string may look like: ASCII digits only (Decimal() would also take "1_000" and
+# non-ASCII digits such as "\u0664"), or a named special value that the finite check rejects.
+_DECIMAL_TEXT = re.compile(
+    r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|snan|inf|infinity)", re.IGNORECASE | re.ASCII
+)
+
+
 def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal:
     """A non-negative exact decimal, given as a JSON number or a numeric string."""
     value = _get(obj, key, path)
@@ -254,6 +270,8 @@ def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal:
             errors.WRONG_TYPE,
             f"field '{path}' must be a decimal number, got {_json_type(value)} {_show(value)}",
         )
+    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
+        raise Rejection(errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {_show(value)}")
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
@@ -346,7 +364,8 @@ def _order(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime
             }
         )
     address = _object(obj, "shipping_address", "shipping_address")
-    country = _string(address, "country", "shipping_address.country").strip().upper()
+    country = _string(address, "country", "shipping_address.country").strip()
+    country = country.upper() if country.isascii() else country  # "ﬁ".upper() would be "FI"
     if country not in ISO_COUNTRIES:
         raise Rejection(
             errors.INVALID_VALUE,
@@ -479,8 +498,9 @@ def mask_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, mode: str, key: b
         return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
     if mode == "hash":
         if not key:
-            raise ValueError("--ip_mode hash needs --ip_hash_key (or EVENTHARBOR_IP_HASH_KEY)")
-        return hmac.new(key, str(ip).encode("ascii"), hashlib.sha256).hexdigest()
+            raise ValueError("--ip_mode hash needs a key: set --ip_hash_key or its environment variable")
+        # UTF-8: an IPv6 scope id (fe80::1%name) may hold any character; the rest is ASCII.
+        return hmac.new(key, str(ip).encode("utf-8"), hashlib.sha256).hexdigest()
     raise ValueError(f"--ip_mode must be one of {', '.join(IP_MODES)}, got {mode!r}")
 
 

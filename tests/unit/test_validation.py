@@ -657,3 +657,16 @@ def test_dead_letter_payload_is_base64_when_not_utf8_and_cut_to_fit_the_row_limi
     assert row["payload_encoding"] == "base64" and row["payload_truncated"] is True
     assert _writable(row) <= 100_000
     assert base64.b64decode(row["payload"]) == b"\xff" * len(base64.b64decode(row["payload"]))
+
+
+@pytest.mark.parametrize("price", ["15_45", "\u0664.10", "0x10", "1,5"])
+def test_numeric_strings_take_ascii_digits_only(price):
+    row = dead_letter_of(changed(ORDER, "items.0.price", price))
+    assert (row["error_code"], row["stream"]) == ("wrong_type", "orders")
+    assert "items[0].price" in row["error_message"]
+
+
+def test_a_country_that_only_upper_cases_to_a_code_is_refused():
+    row = dead_letter_of(changed(ORDER, "shipping_address.country", "\ufb01"))  # the "fi" ligature
+    assert row["error_code"] == "invalid_value" and "shipping_address.country" in row["error_message"]
+    assert isinstance(triage(Message(data=changed(ORDER, "shipping_address.country", "no")), NOW), ValidEvent)
