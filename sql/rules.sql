@@ -11,6 +11,10 @@
 -- (terraform/generated/daily_models.sql, rendered by `python -m warehouse.render`) build that
 -- script with the same code. Each statement's comment says what it defines; docs/models.md's
 -- table of rules is generated from these comments and definitions.
+--
+-- Once only (SPEC section 6): a raw event is counted once per (event_date, event_id), its first
+-- copy (earliest processed_timestamp); every read of a raw table says so in its QUALIFY, checked
+-- by warehouse/once.py. A rejected message is counted once per dead_letter_key, below.
 
 -- customers_scd.is_active: an order event (any status) in the active_window_days days up to and
 -- including the day, i.e. event_date in [day - (active_window_days - 1), day].
@@ -26,6 +30,13 @@ DECLARE monthly_active_days INT64 DEFAULT 28;
 
 -- retention_cohorts: the triangle's day_n runs from 0 to retention_days.
 DECLARE retention_days INT64 DEFAULT 30;
+
+-- fact_events_daily.error_events, each rejected message once: a dead letter is a copy of an
+-- earlier one (not counted again) when the copy before it with the same dead_letter_key failed in
+-- the dead_letter_window_days days before its own day; the models read that many days of
+-- events.dead_letter before their range. It equals the partition expiration of events.dead_letter
+-- (schemas/tables.json), so a copy is recognised as long as the table holds the one before it.
+DECLARE dead_letter_window_days INT64 DEFAULT 90;
 
 -- customers_scd.customer_tier: the tier on lifetime net order value
 -- (customer_daily_balance.lifetime_value).
@@ -64,4 +75,38 @@ CREATE TEMP FUNCTION datelist_int(snapshot_date DATE, dates_active ARRAY<DATE>) 
 -- (1 = the snapshot day itself); `days` is at most the mask's 32.
 CREATE TEMP FUNCTION datelist_active_within(mask INT64, days INT64) RETURNS BOOL AS (
   mask >> (32 - days) > 0
+);
+
+-- events.dead_letter, which rejected message a row is: 'message_id:<message_id>', or, without a
+-- message_id, 'payload_sha256:<lowercase hex SHA-256 of the payload bytes>' (the payload
+-- base64-decoded when payload_encoding = 'base64', else its UTF-8 bytes). The same key as
+-- recovery.dead_letters.dead_letter_key (checked on the emulator by
+-- tests/integration/test_models_once_only.py).
+CREATE TEMP FUNCTION dead_letter_key(
+  message_id STRING, payload STRING, payload_encoding STRING
+) RETURNS STRING AS (
+  IF(
+    COALESCE(message_id, '') != '',
+    CONCAT('message_id:', message_id),
+    CONCAT(
+      'payload_sha256:',
+      TO_HEX(
+        IF(
+          payload_encoding = 'base64',
+          SHA256(FROM_BASE64(COALESCE(payload, ''))),
+          SHA256(COALESCE(payload, ''))
+        )
+      )
+    )
+  )
+);
+
+-- fact_events_daily.error_events: whether a dead letter that failed at failed_at is the first
+-- copy of its rejected message, given when the copy before it (same dead_letter_key) failed: none,
+-- or on a day more than window_days (dead_letter_window_days) before its own.
+CREATE TEMP FUNCTION is_first_rejection(
+  failed_at TIMESTAMP, previous_copy_failed_at TIMESTAMP, window_days INT64
+) RETURNS BOOL AS (
+  previous_copy_failed_at IS NULL
+  OR DATE(previous_copy_failed_at) < DATE_SUB(DATE(failed_at), INTERVAL window_days DAY)
 );

@@ -1,11 +1,14 @@
 """Helpers for the model tests: raw rows shaped like the raw tables, isolated datasets, snapshots.
 
 Rows are written straight into the raw tables with ``insert_rows_json`` (the pipeline is not
-involved), each test in its own pair of datasets created from ``schemas/``.
+involved), each test in its own pair of datasets created from ``schemas/``. bqemulator does not
+de-duplicate on insertId, so copies of a row (:func:`copy_of`, :func:`sample_copies`) land in
+the tables as they can in BigQuery.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import uuid
@@ -18,6 +21,7 @@ from warehouse import graph, runner
 
 RAW_TABLES = ("orders", "inventory", "user_activity")
 Row = dict[str, Any]
+_GENERATED = object()  # dead_letter(): derive the message_id from the row
 
 
 def _timestamp(day: date | str, time: str) -> str:
@@ -108,20 +112,72 @@ def activity(
     }
 
 
-def dead_letter(stream: str, day: date | str, time: str, error_code: str = "invalid_json") -> Row:
-    """An ``events.dead_letter`` row for a message of ``stream`` rejected at ``day`` ``time`` (UTC)."""
+def dead_letter(
+    stream: str,
+    day: date | str,
+    time: str,
+    error_code: str = "invalid_json",
+    message_id: Any = _GENERATED,
+    payload: str = "{}",
+    payload_encoding: str = "utf-8",
+) -> Row:
+    """An ``events.dead_letter`` row for a message of ``stream`` rejected at ``day`` ``time`` (UTC).
+
+    ``message_id`` defaults to one derived from the row; ``None`` for a message without one (a
+    file input), identified by its payload bytes instead.
+    """
     failed_at = _timestamp(day, time)
+    if message_id is _GENERATED:
+        message_id = f"dl-{stream}-{failed_at}-{error_code}"
     return {
         "failed_at": failed_at,
         "stream": stream,
         "stage": "validate",
         "error_code": error_code,
         "error_message": f"test rejection ({error_code})",
-        "payload": "{}",
-        "payload_encoding": "utf-8",
+        "payload": payload,
+        "payload_encoding": payload_encoding,
         "payload_truncated": False,
-        "message_id": f"dl-{stream}-{failed_at}-{error_code}",
+        "message_id": message_id,
     }
+
+
+def _shifted(timestamp: str, delay: timedelta) -> str:
+    moved = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) + delay
+    return moved.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def copy_of(row: Row, delay: timedelta) -> Row:
+    """Another copy of a raw row, loaded ``delay`` after it: the same event (``event_id``,
+    ``event_date``, content) with a later ``processed_timestamp``, as a Pub/Sub redelivery, a
+    re-send after the de-duplication window or an overlapping archive replay leaves it."""
+    return {**row, "processed_timestamp": _shifted(row["processed_timestamp"], delay)}
+
+
+def dead_letter_copy(row: Row, delay: timedelta, base64_payload: bool = False) -> Row:
+    """The same rejected message failing again ``delay`` later; with ``base64_payload`` its payload
+    is stored base64-encoded (the same bytes, so the same message)."""
+    copy = {**row, "failed_at": _shifted(row["failed_at"], delay)}
+    if base64_payload:
+        copy["payload"] = base64.b64encode(row["payload"].encode("utf-8")).decode("ascii")
+        copy["payload_encoding"] = "base64"
+    return copy
+
+
+def sample_copies(raw: dict[str, list[Row]]) -> dict[str, list[Row]]:
+    """Copies of some rows of each raw table: every 5th again 30 s later (a redelivery), every 7th
+    re-sent the next processing day, every 11th three days later (an overlapping replay)."""
+    copies: dict[str, list[Row]] = {}
+    for table, table_rows_ in raw.items():
+        found = copies.setdefault(table, [])
+        for number, row in enumerate(table_rows_):
+            if number % 5 == 0:
+                found.append(copy_of(row, timedelta(seconds=30)))
+            if number % 7 == 0:
+                found.append(copy_of(row, timedelta(days=1, hours=2)))
+            if number % 11 == 0:
+                found.append(copy_of(row, timedelta(days=3)))
+    return copies
 
 
 def insert_dead_letters(client, datasets: dict[str, str], dead_letters: list[Row]) -> None:

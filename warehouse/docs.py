@@ -6,7 +6,10 @@ rewrites what is between the markers (``python -m warehouse.render``). ``<what>`
 - ``models``: the models in run order, their SQL files, what they read, partitioning, clustering;
 - ``rules``: the definitions of ``sql/rules.sql``;
 - ``columns <model>``: the columns of ``schemas/analytics/<model>.json``;
-- ``run order``: the numbered list of the models in run order.
+- ``run order``: the numbered list of the models in run order;
+- ``once only``: per model, how it counts each event and each rejected message once: the
+  de-duplicated reads of the raw tables (:mod:`warehouse.once`) and the ``Once only:`` paragraph
+  of its SQL header.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from schemas import table_spec
-from warehouse import rules
-from warehouse.graph import model_names, tables_read
+from warehouse import once, rules
+from warehouse.graph import dependencies, model_names, tables_read
 from warehouse.sql import model_sql
 
 REGION = re.compile(r"(<!-- generated: (?P<what>[^>]+?) -->\n)(?P<body>.*?)(<!-- end generated -->)", re.S)
@@ -94,6 +97,51 @@ def run_order_list() -> str:
     return "\n".join(lines) + "\n"
 
 
+def header_paragraph(text: str, label: str) -> str:
+    """The ``-- <label>: ...`` paragraph of a SQL header (its continuation lines joined), or ''."""
+    found: list[str] = []
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        if found and line.startswith("--   "):
+            found.append(line[2:].strip())
+        elif found:
+            break
+        elif line.startswith(f"-- {label}:"):
+            found.append(line[len(f"-- {label}:") :].strip())
+    return " ".join(found)
+
+
+def once_only(model: str) -> str:
+    """The ``Once only:`` paragraph of the model's daily file."""
+    files = model_sql(model)
+    return header_paragraph(files.text(files.day_kind), "Once only")
+
+
+def once_only_list() -> str:
+    lines = []
+    for model in model_names():
+        files = model_sql(model)
+        reads: dict[str, dict[str, None]] = {}
+        rejected = False
+        for kind in files.kinds:
+            statement = files.statement(kind)
+            for read in once.raw_reads(statement):
+                reads.setdefault(read.table, {})[read.name or "?"] = None
+            rejected |= ("events", "dead_letter") in tables_read(statement)
+        facts = [f"`events.{t}` as " + " / ".join(f"`{n}`" for n in names) for t, names in reads.items()]
+        if rejected:
+            facts.append(
+                "`events.dead_letter` by `dead_letter_key`, first copies only (`is_first_rejection`)"
+            )
+        said = "raw reads: " + (", ".join(facts) if facts else "none")
+        inputs = [f"[`{m}`](#{m})" for m in dependencies()[model]]
+        if inputs:
+            said += f"; built on {', '.join(inputs)}"
+        lines.append(f"- [`{model}`](#{model}) ({said}): {_cell(once_only(model))}")
+    return "\n".join(lines) + "\n"
+
+
 def region(what: str) -> str:
     """The text of one generated region."""
     kind, _, argument = what.partition(" ")
@@ -103,6 +151,8 @@ def region(what: str) -> str:
         return rules_table()
     if what == "run order":
         return run_order_list()
+    if what == "once only":
+        return once_only_list()
     if kind == "columns" and argument:
         return columns_table(argument)
     raise ValueError(f"unknown generated region {what!r}")

@@ -9,6 +9,8 @@
 -- History outside the range: elements for days of the touched months outside
 --   [@start_date, @end_date] keep the value already in the table (0 when none), exactly as the
 --   incremental step, which only replaces its own day's element, would leave them.
+-- Once only: user_activity_once keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py), so a copy of an event adds nothing to daily_events or daily_unique_users.
 -- Idempotency: one MERGE rewrites every row of the months the range touches, atomically:
 --   elements of days in the range are recomputed (0 where no activity), the others kept.
 MERGE `analytics.activity_monthly_reduced` AS target
@@ -19,15 +21,23 @@ USING (
     WHERE month_start BETWEEN DATE_TRUNC(@start_date, MONTH) AND DATE_TRUNC(@end_date, MONTH)
   ),
 
+  user_activity_once AS (
+    SELECT event_date, metadata.platform AS platform, activity_type, user_id
+    FROM `events.user_activity` AS raw_event
+    WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   daily_activity AS (
     SELECT
       event_date,
-      metadata.platform AS platform,
+      platform,
       activity_type,
       COUNT(*) AS events,
       COUNT(DISTINCT user_id) AS unique_users
-    FROM `events.user_activity`
-    WHERE event_date BETWEEN @start_date AND @end_date
+    FROM user_activity_once
     GROUP BY event_date, platform, activity_type
   ),
 

@@ -8,6 +8,8 @@
 -- Parameters: @run_date DATE, the day to build.
 -- Columns: daily_events[i] = user_activity events on day i + 1; daily_unique_users[i] = distinct
 --   user_id on that day; platform = metadata.platform.
+-- Once only: user_activity_once keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py), so a copy of an event adds nothing to daily_events or daily_unique_users.
 -- Idempotency: one MERGE that rewrites the rows of @run_date's month with element
 --   (day of month - 1) replaced by @run_date's counts (0 where none) and every other element
 --   kept, atomically; a rerun writes the same rows, and only @run_date's element changes.
@@ -19,14 +21,18 @@ USING (
     WHERE month_start = DATE_TRUNC(@run_date, MONTH)
   ),
 
-  activity_of_today AS (
-    SELECT
-      metadata.platform AS platform,
-      activity_type,
-      COUNT(*) AS events,
-      COUNT(DISTINCT user_id) AS unique_users
-    FROM `events.user_activity`
+  user_activity_once AS (
+    SELECT metadata.platform AS platform, activity_type, user_id
+    FROM `events.user_activity` AS raw_event
     WHERE event_date = @run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  activity_of_today AS (
+    SELECT platform, activity_type, COUNT(*) AS events, COUNT(DISTINCT user_id) AS unique_users
+    FROM user_activity_once
     GROUP BY platform, activity_type
   ),
 

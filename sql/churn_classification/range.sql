@@ -11,6 +11,7 @@
 --   snapshot_date - last_active_date; churn_status = churn_status(days_inactive), sql/rules.sql.
 -- History before @start_date: none needed beyond what users_cumulated already holds; each day
 --   depends only on its own snapshot, so a range equals its days run one by one.
+-- Once only: users_cumulated, its input, holds each event once; no raw table is read.
 -- Idempotency: one MERGE deletes every row of snapshot_date in [@start_date, @end_date] and
 --   inserts the rebuilt ones atomically; a rerun writes the same rows, rows outside the range
 --   are not touched.

@@ -12,6 +12,8 @@
 --   before, so this equals the incremental step replayed day by day from @start_date.
 -- Definitions: as in incremental.sql (orders count on the day first seen at their first event's
 --   total_amount and are taken back once on the day first seen cancelled).
+-- Once only: orders_first_seen, its input, holds one row per order built from each event
+--   once, so a copied order event places or cancels nothing twice; no raw table is read.
 -- Idempotency: one MERGE deletes every row of balance_date in [@start_date, @end_date] and
 --   inserts the rebuilt rows atomically; rows outside the range are not touched.
 MERGE `analytics.customer_daily_balance` AS target

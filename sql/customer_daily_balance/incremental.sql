@@ -10,6 +10,8 @@
 --   (orders_placed, order_value), and is taken back, at that same amount, on the day it is
 --   first seen cancelled (cancelled_value), once. net_value = order_value - cancelled_value;
 --   lifetime_orders and lifetime_value (lifetime net order value) are running sums.
+-- Once only: orders_first_seen, its input, holds one row per order built from each event
+--   once, so a copied order event places or cancels nothing twice; no raw table is read.
 -- Idempotency: one MERGE that deletes the rows of balance_date = @run_date and inserts them
 --   again, atomically; a rerun writes the same rows. Other days are not touched: after a late
 --   event, rebuild from its day forward (see docs/models.md).

@@ -17,6 +17,9 @@
 --   none, the build starts from nothing); streak detection (a new version where a tracked
 --   attribute differs from the previous day) groups the days into versions; valid_to is the
 --   next version's valid_from.
+-- Once only: the order events it reads keep each (event_date, event_id) once, its first copy
+--   (warehouse/once.py), for the address and is_active; customer_tier comes from
+--   customer_daily_balance, which holds each event once.
 -- Idempotency: one MERGE rolls the table back to the end of @start_date - 1 (deletes every
 --   version with valid_to IS NULL or valid_to >= @start_date) and inserts the rebuilt versions.
 --   Versions after @end_date are dropped, as replaying the incremental step over the range
@@ -37,8 +40,11 @@ USING (
 
   order_events AS (
     SELECT customer_id, event_date, order_date, event_id, shipping_address
-    FROM `events.orders`
+    FROM `events.orders` AS raw_event
     WHERE event_date BETWEEN DATE_SUB(@start_date, INTERVAL (active_window_days - 1) DAY) AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
   ),
 
   daily_addresses AS (

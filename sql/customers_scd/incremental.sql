@@ -19,6 +19,9 @@
 --                   (customer_daily_balance.lifetime_value).
 --   is_active       the customer has an order event (any status) in the active_window_days days
 --                   up to D, [D - (active_window_days - 1), D] (sql/rules.sql).
+-- Once only: the order events it reads keep each (event_date, event_id) once, its first copy
+--   (warehouse/once.py), for the address and is_active; customer_tier comes from
+--   customer_daily_balance, which holds each event once.
 -- Idempotency: one MERGE that rolls the table back to the end of @run_date - 1 and applies
 --   @run_date: it deletes every version still open on or after @run_date (valid_to IS NULL or
 --   valid_to >= @run_date, which includes versions that start on or after @run_date) and
@@ -42,8 +45,11 @@ USING (
 
   recent_order_events AS (
     SELECT customer_id, event_date, order_date, event_id, shipping_address
-    FROM `events.orders`
+    FROM `events.orders` AS raw_event
     WHERE event_date BETWEEN DATE_SUB(@run_date, INTERVAL (active_window_days - 1) DAY) AND @run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
   ),
 
   addresses_of_today AS (

@@ -4,48 +4,92 @@
 -- Grain: one row per date, stream and event_type with any raw rows that day, plus one
 --   event_type = '(all)' row per stream with any raw or dead-letter rows that day.
 -- Inputs: `events.orders`, `events.inventory`, `events.user_activity` (partitions event_date
---   BETWEEN @start_date AND @end_date only), `events.dead_letter` (failed_at within the UTC days
---   of the range, i.e. its partitions DATE(failed_at) in [@start_date, @end_date]).
+--   BETWEEN @start_date AND @end_date only), `events.dead_letter` (failed_at from the UTC day
+--   dead_letter_window_days before @start_date to the end of @end_date, i.e. its partitions
+--   DATE(failed_at) in [@start_date - dead_letter_window_days, @end_date]; sql/rules.sql).
 -- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- Columns: event_type = status (orders), reason (inventory), activity_type (user_activity);
---   total_events = raw rows that day. A rejected message has no trusted event type, so
---   error_events (dead_letter rows of the stream failed that day) is on the '(all)' row only,
---   NULL on event-type rows; the '(all)' row's total_events is the stream's total. For
+--   total_events = events that day. A rejected message has no trusted event type, so
+--   error_events (rejected messages of the stream first failed that day) is on the '(all)' row
+--   only, NULL on event-type rows; the '(all)' row's total_events is the stream's total. For
 --   user_activity: unique_sessions = distinct metadata.session_id with an event of the type
 --   ('(all)': any event); avg_session_duration_s = average, over those sessions, of the
 --   session's span that day (max - min timestamp of all its events of the day), in seconds;
 --   both NULL for the other streams. Sessions are per day (a session crossing midnight UTC
 --   counts on both days, each with its span within that day).
--- History before @start_date: none needed; each day depends only on its own partitions, so a
---   range equals its days run one by one.
+-- Once only: orders_once, inventory_once and user_activity_once each keep each (event_date,
+--   event_id) once, its first copy (warehouse/once.py), for total_events, unique_sessions and the
+--   session spans; error_events counts each rejected message (dead_letter_key) once, on the day its
+--   first copy failed: a dead letter whose previous copy failed in the dead_letter_window_days days
+--   before its own day is a copy (is_first_rejection), hence the read of that window before the
+--   range.
+-- History before @start_date: only the dead letters of the window; each day depends only on its
+--   own partitions and the dead letters of the window before it, so a range equals its days run
+--   one by one.
 -- Idempotency: one MERGE deletes every row of date in [@start_date, @end_date] and inserts the
 --   rebuilt ones atomically; a rerun writes the same rows, rows outside the range are not touched.
 MERGE `analytics.fact_events_daily` AS target
 USING (
-  WITH raw_events_in_range AS (
-    SELECT event_date AS day, 'orders' AS stream, status AS event_type
-    FROM `events.orders`
+  WITH orders_once AS (
+    SELECT event_date, status
+    FROM `events.orders` AS raw_event
     WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  inventory_once AS (
+    SELECT event_date, reason
+    FROM `events.inventory` AS raw_event
+    WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  user_activity_once AS (
+    SELECT event_date, activity_type, metadata.session_id AS session_id, timestamp
+    FROM `events.user_activity` AS raw_event
+    WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  raw_events_in_range AS (
+    SELECT event_date AS day, 'orders' AS stream, status AS event_type
+    FROM orders_once
     UNION ALL
     SELECT event_date AS day, 'inventory' AS stream, reason AS event_type
-    FROM `events.inventory`
-    WHERE event_date BETWEEN @start_date AND @end_date
+    FROM inventory_once
     UNION ALL
     SELECT event_date AS day, 'user_activity' AS stream, activity_type AS event_type
-    FROM `events.user_activity`
-    WHERE event_date BETWEEN @start_date AND @end_date
+    FROM user_activity_once
   ),
 
   activity_in_range AS (
-    SELECT event_date AS day, activity_type, metadata.session_id AS session_id, timestamp
-    FROM `events.user_activity`
-    WHERE event_date BETWEEN @start_date AND @end_date
+    SELECT event_date AS day, activity_type, session_id, timestamp
+    FROM user_activity_once
+  ),
+
+  dead_letters_in_window AS (
+    SELECT
+      failed_at,
+      stream,
+      LAG(failed_at) OVER (
+        PARTITION BY dead_letter_key(message_id, payload, payload_encoding) ORDER BY failed_at, stream
+      ) AS previous_copy_failed_at
+    FROM `events.dead_letter`
+    WHERE failed_at >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days DAY))
+      AND failed_at < TIMESTAMP(DATE_ADD(@end_date, INTERVAL 1 DAY))
   ),
 
   errors_by_day AS (
     SELECT DATE(failed_at) AS day, stream, COUNT(*) AS error_events
-    FROM `events.dead_letter`
-    WHERE failed_at >= TIMESTAMP(@start_date) AND failed_at < TIMESTAMP(DATE_ADD(@end_date, INTERVAL 1 DAY))
+    FROM dead_letters_in_window
+    WHERE failed_at >= TIMESTAMP(@start_date)
+      AND is_first_rejection(failed_at, previous_copy_failed_at, dead_letter_window_days)
     GROUP BY day, stream
   ),
 

@@ -14,6 +14,9 @@
 --   cart_to_order_rate = ordered_users / carted_users (FLOAT64, NULL when the denominator is 0).
 -- History before @start_date: none needed; each day depends only on its own partition and the
 --   orders first seen that day, so a range equals its days run one by one.
+-- Once only: user_activity_once keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py), before the funnel's activity types are picked; ordered_users comes from
+--   orders_first_seen, which holds each event once.
 -- Idempotency: one MERGE deletes every row of date in [@start_date, @end_date] and inserts the
 --   rebuilt ones atomically; a rerun writes the same rows, rows outside the range are not touched.
 MERGE `analytics.funnel_daily` AS target
@@ -23,14 +26,23 @@ USING (
     FROM UNNEST(GENERATE_DATE_ARRAY(@start_date, @end_date)) AS day
   ),
 
+  user_activity_once AS (
+    SELECT event_date, user_id, activity_type
+    FROM `events.user_activity` AS raw_event
+    WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   activity_steps_by_day AS (
     SELECT
       event_date AS day,
       user_id,
       COUNTIF(activity_type = 'view_product') > 0 AS viewed,
       COUNTIF(activity_type = 'add_to_cart') > 0 AS added_to_cart
-    FROM `events.user_activity`
-    WHERE event_date BETWEEN @start_date AND @end_date AND activity_type IN ('view_product', 'add_to_cart')
+    FROM user_activity_once
+    WHERE activity_type IN ('view_product', 'add_to_cart')
     GROUP BY event_date, user_id
   ),
 

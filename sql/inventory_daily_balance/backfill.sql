@@ -8,10 +8,13 @@
 -- History before @start_date: the closing_quantity already in the table for @start_date - 1 is
 --   the opening quantity on @start_date (such a pair gets a row for every day of the range);
 --   with no such row a pair starts at 0 on its first event in the range. Raw partitions expire
---   (90 days by default), so stock levels are carried in this table, never recomputed from
---   all raw history. The incremental step reads the same row of the day before, so this
---   equals the incremental step replayed day by day from @start_date.
+--   (partition_expiration_days, schemas/tables.json), so stock levels are carried in this table,
+--   never recomputed from all raw history. The incremental step reads the same row of the day
+--   before, so this equals the incremental step replayed day by day from @start_date.
 -- Definitions: as in incremental.sql.
+-- Once only: inventory_once keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py): a movement loaded twice moves the stock once, so no copy is carried
+--   forward in the balances either.
 -- Idempotency: one MERGE deletes every row of balance_date in [@start_date, @end_date] and
 --   inserts the rebuilt rows atomically; rows outside the range are not touched.
 MERGE `analytics.inventory_daily_balance` AS target
@@ -20,6 +23,15 @@ USING (
     SELECT product_id, warehouse_id, closing_quantity AS opening_quantity
     FROM `analytics.inventory_daily_balance`
     WHERE balance_date = DATE_SUB(@start_date, INTERVAL 1 DAY)
+  ),
+
+  inventory_once AS (
+    SELECT product_id, warehouse_id, event_date, reason, quantity_change
+    FROM `events.inventory` AS raw_event
+    WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
   ),
 
   movements_by_day AS (
@@ -32,8 +44,7 @@ USING (
       SUM(IF(reason = 'return', quantity_change, 0)) AS returned,
       SUM(IF(reason = 'damage', quantity_change, 0)) AS damaged,
       SUM(quantity_change) AS net_change
-    FROM `events.inventory`
-    WHERE event_date BETWEEN @start_date AND @end_date
+    FROM inventory_once
     GROUP BY product_id, warehouse_id, event_date
   ),
 

@@ -9,6 +9,9 @@
 --   per reason (sold and damaged are <= 0); net_change is their sum; opening_quantity is
 --   yesterday's closing_quantity (0 for a pair first seen today); closing_quantity =
 --   opening_quantity + net_change; is_low_stock = is_low_stock(closing_quantity), sql/rules.sql.
+-- Once only: inventory_once keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py): a movement loaded twice moves the stock once, so no copy is carried
+--   forward in the balances either.
 -- Idempotency: one MERGE that deletes the rows of balance_date = @run_date and inserts them
 --   again, atomically; a rerun writes the same rows. Other days are not touched: after a late
 --   event, rebuild from its day forward (see docs/models.md).
@@ -20,6 +23,15 @@ USING (
     WHERE balance_date = DATE_SUB(@run_date, INTERVAL 1 DAY)
   ),
 
+  inventory_once AS (
+    SELECT product_id, warehouse_id, reason, quantity_change
+    FROM `events.inventory` AS raw_event
+    WHERE event_date = @run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   movements AS (
     SELECT
       product_id,
@@ -29,8 +41,7 @@ USING (
       SUM(IF(reason = 'return', quantity_change, 0)) AS returned,
       SUM(IF(reason = 'damage', quantity_change, 0)) AS damaged,
       SUM(quantity_change) AS net_change
-    FROM `events.inventory`
-    WHERE event_date = @run_date
+    FROM inventory_once
     GROUP BY product_id, warehouse_id
   ),
 

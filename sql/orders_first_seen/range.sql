@@ -1,13 +1,17 @@
 -- orders_first_seen: the days [@start_date, @end_date]; the daily step runs it for one day.
 --
 -- Grain: one row per order (order_id). Supporting state for customer_daily_balance and
---   customers_scd: the raw orders table keeps 90 days of partitions, so "first seen" and
---   "first seen cancelled" are remembered here, not re-derived from raw history.
+--   customers_scd: the raw orders partitions expire (partition_expiration_days,
+--   schemas/tables.json), so "first seen" and "first seen cancelled" are remembered here, not
+--   re-derived from raw history.
 -- Inputs: `events.orders` (partitions event_date BETWEEN @start_date AND @end_date only).
 -- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- Columns: first_seen_date / first_event_ts / first_event_id / customer_id / total_amount come
 --   from the order's first event, the earliest by (order_date, event_id); cancelled_date is
 --   the day of the order's first event with status = 'cancelled'.
+-- Once only: order_events keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py): a copy is never a new first event or cancellation, and of two different
+--   events sharing an event_id on one day only the first loaded counts.
 -- Idempotency: a single MERGE that keeps, per order, the minimum of what is stored and what
 --   the range's events say (earliest first event, earliest cancelled day). A minimum is
 --   idempotent and order-independent: rerunning a day or a range, or running days in any
@@ -17,8 +21,11 @@ MERGE `analytics.orders_first_seen` AS target
 USING (
   WITH order_events AS (
     SELECT order_id, customer_id, order_date, event_id, status, total_amount, event_date
-    FROM `events.orders`
+    FROM `events.orders` AS raw_event
     WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
   ),
 
   first_events AS (

@@ -13,6 +13,9 @@
 --   it is; with none, the build starts from nothing); streak detection (a new version where an
 --   attribute differs from the previous observation) groups the days into versions; valid_to is
 --   the next version's valid_from.
+-- Once only: order_events keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py), before its items are unnested, so a copy never changes which event of a
+--   day is the latest.
 -- Idempotency: one MERGE rolls the table back to the end of @start_date - 1 (deletes every
 --   version with valid_to IS NULL or valid_to >= @start_date) and inserts the rebuilt versions.
 --   Versions after @end_date are dropped, as replaying the incremental step over the range
@@ -25,6 +28,15 @@ USING (
     WHERE valid_from < @start_date AND (valid_to IS NULL OR valid_to >= @start_date)
   ),
 
+  order_events AS (
+    SELECT event_date, order_date, event_id, items
+    FROM `events.orders` AS raw_event
+    WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   order_lines AS (
     SELECT
       line.product_id,
@@ -34,9 +46,8 @@ USING (
       order_events.order_date,
       order_events.event_id,
       line_number AS line_number
-    FROM `events.orders` AS order_events
+    FROM order_events
     CROSS JOIN UNNEST(order_events.items) AS line WITH OFFSET AS line_number
-    WHERE order_events.event_date BETWEEN @start_date AND @end_date
   ),
 
   daily_attributes AS (

@@ -10,6 +10,9 @@
 --   unit_price (the item's price) of the product's line in the latest such order event (latest
 --   order_date, then highest event_id; if the event lists the product twice, its last line).
 --   A product without order events on D keeps its version.
+-- Once only: order_events keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py), before its items are unnested, so a copy never changes which event of a
+--   day is the latest.
 -- Idempotency: one MERGE that rolls the table back to the end of @run_date - 1 and applies
 --   @run_date: it deletes every version still open on or after @run_date (valid_to IS NULL or
 --   valid_to >= @run_date, which includes versions that start on or after @run_date) and
@@ -25,6 +28,15 @@ USING (
     WHERE valid_from < @run_date AND (valid_to IS NULL OR valid_to >= @run_date)
   ),
 
+  order_events AS (
+    SELECT order_date, event_id, items
+    FROM `events.orders` AS raw_event
+    WHERE event_date = @run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   order_lines AS (
     SELECT
       line.product_id,
@@ -33,9 +45,8 @@ USING (
       order_events.order_date,
       order_events.event_id,
       line_number AS line_number
-    FROM `events.orders` AS order_events
+    FROM order_events
     CROSS JOIN UNNEST(order_events.items) AS line WITH OFFSET AS line_number
-    WHERE order_events.event_date = @run_date
   ),
 
   attributes_of_today AS (

@@ -13,6 +13,7 @@
 --   (FLOAT64). Each day of the range fills its diagonal from its own snapshot alone.
 -- History before @start_date: none needed beyond users_cumulated, so a range equals its days
 --   run one by one.
+-- Once only: users_cumulated, its input, holds each event once; no raw table is read.
 -- Idempotency: one MERGE deletes every row with cohort_date + day_n in [@start_date, @end_date]
 --   (the range's diagonals) and inserts the rebuilt ones atomically; a rerun writes the same
 --   rows, other diagonals are not touched.

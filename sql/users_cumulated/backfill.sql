@@ -11,6 +11,8 @@
 --   the same snapshot of the day before, so this equals it replayed day by day.
 -- Columns: as in incremental.sql; the snapshot of day D holds the active days up to D, newest
 --   first: those in [@start_date, D] followed by the opening snapshot's.
+-- Once only: user_activity_once keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py): a copy adds no active day or platform.
 -- Idempotency: one MERGE deletes every snapshot of snapshot_date in [@start_date, @end_date] and
 --   inserts the rebuilt ones atomically; snapshots outside the range are not touched.
 MERGE `analytics.users_cumulated` AS target
@@ -21,10 +23,18 @@ USING (
     WHERE snapshot_date = DATE_SUB(@start_date, INTERVAL 1 DAY)
   ),
 
-  activity_days AS (
-    SELECT DISTINCT user_id, metadata.platform AS platform, event_date AS active_date
-    FROM `events.user_activity`
+  user_activity_once AS (
+    SELECT user_id, metadata.platform AS platform, event_date
+    FROM `events.user_activity` AS raw_event
     WHERE event_date BETWEEN @start_date AND @end_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  activity_days AS (
+    SELECT DISTINCT user_id, platform, event_date AS active_date
+    FROM user_activity_once
   ),
 
   user_active_dates AS (

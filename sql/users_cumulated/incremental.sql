@@ -10,6 +10,8 @@
 --   per platform the user was ever active on, ordered by platform; datelist_int, the bit mask
 --   of the days up to @run_date, and is_daily_active (the newest bit), is_weekly_active
 --   (weekly_active_days) and is_monthly_active (monthly_active_days) as defined in sql/rules.sql.
+-- Once only: user_activity_once keeps each (event_date, event_id) once, its first copy
+--   (warehouse/once.py): a copy adds no active day or platform.
 -- Idempotency: one MERGE that deletes the snapshot of @run_date and inserts it again,
 --   atomically; a rerun writes the same rows. Other days are not touched: after a late event,
 --   rebuild from its day forward (see docs/models.md).
@@ -21,10 +23,18 @@ USING (
     WHERE snapshot_date = DATE_SUB(@run_date, INTERVAL 1 DAY)
   ),
 
-  platforms_of_today AS (
-    SELECT DISTINCT user_id, metadata.platform AS platform
-    FROM `events.user_activity`
+  user_activity_once AS (
+    SELECT user_id, metadata.platform AS platform
+    FROM `events.user_activity` AS raw_event
     WHERE event_date = @run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  platforms_of_today AS (
+    SELECT DISTINCT user_id, platform
+    FROM user_activity_once
   ),
 
   users_of_today AS (

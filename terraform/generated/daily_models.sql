@@ -13,6 +13,7 @@ DECLARE active_window_days INT64 DEFAULT 30;
 DECLARE weekly_active_days INT64 DEFAULT 7;
 DECLARE monthly_active_days INT64 DEFAULT 28;
 DECLARE retention_days INT64 DEFAULT 30;
+DECLARE dead_letter_window_days INT64 DEFAULT 90;
 CREATE TEMP FUNCTION customer_tier(lifetime_value NUMERIC) RETURNS STRING AS (
   CASE
     WHEN lifetime_value >= 5000 THEN 'platinum'
@@ -38,6 +39,30 @@ CREATE TEMP FUNCTION datelist_int(snapshot_date DATE, dates_active ARRAY<DATE>) 
 CREATE TEMP FUNCTION datelist_active_within(mask INT64, days INT64) RETURNS BOOL AS (
   mask >> (32 - days) > 0
 );
+CREATE TEMP FUNCTION dead_letter_key(
+  message_id STRING, payload STRING, payload_encoding STRING
+) RETURNS STRING AS (
+  IF(
+    COALESCE(message_id, '') != '',
+    CONCAT('message_id:', message_id),
+    CONCAT(
+      'payload_sha256:',
+      TO_HEX(
+        IF(
+          payload_encoding = 'base64',
+          SHA256(FROM_BASE64(COALESCE(payload, ''))),
+          SHA256(COALESCE(payload, ''))
+        )
+      )
+    )
+  )
+);
+CREATE TEMP FUNCTION is_first_rejection(
+  failed_at TIMESTAMP, previous_copy_failed_at TIMESTAMP, window_days INT64
+) RETURNS BOOL AS (
+  previous_copy_failed_at IS NULL
+  OR DATE(previous_copy_failed_at) < DATE_SUB(DATE(failed_at), INTERVAL window_days DAY)
+);
 
 -- step 1 of 12: activity_monthly_reduced (sql/activity_monthly_reduced/incremental.sql)
 BEGIN
@@ -49,14 +74,18 @@ USING (
     WHERE month_start = DATE_TRUNC(eventharbor_run_date, MONTH)
   ),
 
-  activity_of_today AS (
-    SELECT
-      metadata.platform AS platform,
-      activity_type,
-      COUNT(*) AS events,
-      COUNT(DISTINCT user_id) AS unique_users
-    FROM `${events_dataset}.user_activity`
+  user_activity_once AS (
+    SELECT metadata.platform AS platform, activity_type, user_id
+    FROM `${events_dataset}.user_activity` AS raw_event
     WHERE event_date = eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  activity_of_today AS (
+    SELECT platform, activity_type, COUNT(*) AS events, COUNT(DISTINCT user_id) AS unique_users
+    FROM user_activity_once
     GROUP BY platform, activity_type
   ),
 
@@ -114,10 +143,18 @@ END;
 BEGIN
 MERGE `${analytics_dataset}.daily_active_users` AS target
 USING (
-  WITH platform_users_by_day AS (
-    SELECT DISTINCT event_date, metadata.platform AS platform, user_id
-    FROM `${events_dataset}.user_activity`
+  WITH user_activity_once AS (
+    SELECT event_date, metadata.platform AS platform, user_id
+    FROM `${events_dataset}.user_activity` AS raw_event
     WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  platform_users_by_day AS (
+    SELECT DISTINCT event_date, platform, user_id
+    FROM user_activity_once
   )
 
   SELECT event_date AS date, platform, COUNT(*) AS dau
@@ -133,30 +170,66 @@ END;
 BEGIN
 MERGE `${analytics_dataset}.fact_events_daily` AS target
 USING (
-  WITH raw_events_in_range AS (
-    SELECT event_date AS day, 'orders' AS stream, status AS event_type
-    FROM `${events_dataset}.orders`
+  WITH orders_once AS (
+    SELECT event_date, status
+    FROM `${events_dataset}.orders` AS raw_event
     WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  inventory_once AS (
+    SELECT event_date, reason
+    FROM `${events_dataset}.inventory` AS raw_event
+    WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  user_activity_once AS (
+    SELECT event_date, activity_type, metadata.session_id AS session_id, timestamp
+    FROM `${events_dataset}.user_activity` AS raw_event
+    WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  raw_events_in_range AS (
+    SELECT event_date AS day, 'orders' AS stream, status AS event_type
+    FROM orders_once
     UNION ALL
     SELECT event_date AS day, 'inventory' AS stream, reason AS event_type
-    FROM `${events_dataset}.inventory`
-    WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    FROM inventory_once
     UNION ALL
     SELECT event_date AS day, 'user_activity' AS stream, activity_type AS event_type
-    FROM `${events_dataset}.user_activity`
-    WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    FROM user_activity_once
   ),
 
   activity_in_range AS (
-    SELECT event_date AS day, activity_type, metadata.session_id AS session_id, timestamp
-    FROM `${events_dataset}.user_activity`
-    WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    SELECT event_date AS day, activity_type, session_id, timestamp
+    FROM user_activity_once
+  ),
+
+  dead_letters_in_window AS (
+    SELECT
+      failed_at,
+      stream,
+      LAG(failed_at) OVER (
+        PARTITION BY dead_letter_key(message_id, payload, payload_encoding) ORDER BY failed_at, stream
+      ) AS previous_copy_failed_at
+    FROM `${events_dataset}.dead_letter`
+    WHERE failed_at >= TIMESTAMP(DATE_SUB(eventharbor_run_date, INTERVAL dead_letter_window_days DAY))
+      AND failed_at < TIMESTAMP(DATE_ADD(eventharbor_run_date, INTERVAL 1 DAY))
   ),
 
   errors_by_day AS (
     SELECT DATE(failed_at) AS day, stream, COUNT(*) AS error_events
-    FROM `${events_dataset}.dead_letter`
-    WHERE failed_at >= TIMESTAMP(eventharbor_run_date) AND failed_at < TIMESTAMP(DATE_ADD(eventharbor_run_date, INTERVAL 1 DAY))
+    FROM dead_letters_in_window
+    WHERE failed_at >= TIMESTAMP(eventharbor_run_date)
+      AND is_first_rejection(failed_at, previous_copy_failed_at, dead_letter_window_days)
     GROUP BY day, stream
   ),
 
@@ -246,6 +319,15 @@ USING (
     WHERE balance_date = DATE_SUB(eventharbor_run_date, INTERVAL 1 DAY)
   ),
 
+  inventory_once AS (
+    SELECT product_id, warehouse_id, reason, quantity_change
+    FROM `${events_dataset}.inventory` AS raw_event
+    WHERE event_date = eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   movements AS (
     SELECT
       product_id,
@@ -255,8 +337,7 @@ USING (
       SUM(IF(reason = 'return', quantity_change, 0)) AS returned,
       SUM(IF(reason = 'damage', quantity_change, 0)) AS damaged,
       SUM(quantity_change) AS net_change
-    FROM `${events_dataset}.inventory`
-    WHERE event_date = eventharbor_run_date
+    FROM inventory_once
     GROUP BY product_id, warehouse_id
   ),
 
@@ -306,8 +387,11 @@ MERGE `${analytics_dataset}.orders_first_seen` AS target
 USING (
   WITH order_events AS (
     SELECT order_id, customer_id, order_date, event_id, status, total_amount, event_date
-    FROM `${events_dataset}.orders`
+    FROM `${events_dataset}.orders` AS raw_event
     WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
   ),
 
   first_events AS (
@@ -380,6 +464,15 @@ USING (
     WHERE valid_from < eventharbor_run_date AND (valid_to IS NULL OR valid_to >= eventharbor_run_date)
   ),
 
+  order_events AS (
+    SELECT order_date, event_id, items
+    FROM `${events_dataset}.orders` AS raw_event
+    WHERE event_date = eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   order_lines AS (
     SELECT
       line.product_id,
@@ -388,9 +481,8 @@ USING (
       order_events.order_date,
       order_events.event_id,
       line_number AS line_number
-    FROM `${events_dataset}.orders` AS order_events
+    FROM order_events
     CROSS JOIN UNNEST(order_events.items) AS line WITH OFFSET AS line_number
-    WHERE order_events.event_date = eventharbor_run_date
   ),
 
   attributes_of_today AS (
@@ -468,10 +560,18 @@ USING (
     WHERE snapshot_date = DATE_SUB(eventharbor_run_date, INTERVAL 1 DAY)
   ),
 
-  platforms_of_today AS (
-    SELECT DISTINCT user_id, metadata.platform AS platform
-    FROM `${events_dataset}.user_activity`
+  user_activity_once AS (
+    SELECT user_id, metadata.platform AS platform
+    FROM `${events_dataset}.user_activity` AS raw_event
     WHERE event_date = eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
+  platforms_of_today AS (
+    SELECT DISTINCT user_id, platform
+    FROM user_activity_once
   ),
 
   users_of_today AS (
@@ -662,14 +762,23 @@ USING (
     FROM UNNEST(GENERATE_DATE_ARRAY(eventharbor_run_date, eventharbor_run_date)) AS day
   ),
 
+  user_activity_once AS (
+    SELECT event_date, user_id, activity_type
+    FROM `${events_dataset}.user_activity` AS raw_event
+    WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
+  ),
+
   activity_steps_by_day AS (
     SELECT
       event_date AS day,
       user_id,
       COUNTIF(activity_type = 'view_product') > 0 AS viewed,
       COUNTIF(activity_type = 'add_to_cart') > 0 AS added_to_cart
-    FROM `${events_dataset}.user_activity`
-    WHERE event_date BETWEEN eventharbor_run_date AND eventharbor_run_date AND activity_type IN ('view_product', 'add_to_cart')
+    FROM user_activity_once
+    WHERE activity_type IN ('view_product', 'add_to_cart')
     GROUP BY event_date, user_id
   ),
 
@@ -780,8 +889,11 @@ USING (
 
   recent_order_events AS (
     SELECT customer_id, event_date, order_date, event_id, shipping_address
-    FROM `${events_dataset}.orders`
+    FROM `${events_dataset}.orders` AS raw_event
     WHERE event_date BETWEEN DATE_SUB(eventharbor_run_date, INTERVAL (active_window_days - 1) DAY) AND eventharbor_run_date
+    QUALIFY ROW_NUMBER() OVER (
+      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
+    ) = 1
   ),
 
   addresses_of_today AS (

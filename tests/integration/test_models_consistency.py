@@ -2,7 +2,10 @@
 fixed, and the generated scheduled-query script builds the same tables as the runner.
 
 The sample (tests/models_scenario.generate_sample) is written straight into the raw tables:
-21 days across a month end, eight customers, six products, three warehouses, twelve users.
+21 days across a month end, eight customers, six products, three warehouses, twelve users. The
+three builds compared also hold copies of some of its events (tests/models_scenario.sample_copies:
+the same day, re-sent one and three days later), so backfill = replay holds with copies present;
+tests/integration/test_models_once_only.py checks that the copies change nothing.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from tests.models_scenario import (
     new_datasets,
     order,
     replay_twice,
+    sample_copies,
     snapshot,
 )
 from warehouse import render, runner
@@ -40,9 +44,11 @@ def sample():
 @pytest.fixture(scope="module")
 def builds(bq_client, sample):
     built = {}
+    copies = sample_copies(sample)
     for how in ("backfill", "replay", "chunked"):
         built[how] = new_datasets(bq_client, "gs")
         insert(bq_client, built[how], sample)
+        insert(bq_client, built[how], copies)
     counts = runner.backfill(bq_client, START, END, "backfill", built["backfill"])
     # Every step of every third day (7 days, the month end among them) runs twice.
     rerun_changed = replay_twice(bq_client, built["replay"], START, END, every=3)

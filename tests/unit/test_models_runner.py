@@ -12,7 +12,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from warehouse import docs, graph, render, rules, runner
+from warehouse import docs, graph, once, render, rules, runner
 from warehouse import sql as model_sql
 from warehouse.graph import model_names
 
@@ -467,3 +467,20 @@ def test_docs_column_tables_are_the_schemas():
         ],
     }
     assert docs.column_type(record) == "ARRAY<STRUCT<a STRING, d ARRAY<DATE>>>"
+
+
+def test_docs_say_how_each_model_counts_each_event_once():
+    """docs/models.md's once-only list: every model, in run order, with its SQL header's paragraph
+    and the de-duplicated reads the SQL holds."""
+    text = (render.ROOT / "docs" / "models.md").read_text()
+    region = text.split("<!-- generated: once only -->\n", 1)[1].split("<!-- end generated -->")[0]
+    items = re.findall(r"^- \[`(\w+)`\]\(#\w+\) \((.*?)\): (.*)$", region, flags=re.M)
+    assert [model for model, _, _ in items] == model_names()
+    for model, reads, said in items:
+        assert said == docs.once_only(model) and said, model
+        files = model_sql.model_sql(model)
+        raw = {r.table for kind in files.kinds for r in once.raw_reads(files.statement(kind))}
+        assert {t for t in raw if f"`events.{t}`" in reads} == raw, model
+        assert ("`events.dead_letter`" in reads) == (model == "fact_events_daily"), model
+    assert docs.header_paragraph("-- A: one\n--   two\n-- B: three\nSELECT 1", "A") == "one two"
+    assert docs.header_paragraph("-- B: three\nSELECT 1", "A") == ""

@@ -1,5 +1,6 @@
-"""Static checks of the model SQL in sql/: it parses as BigQuery SQL, prunes raw partitions, and
-takes every business rule from sql/rules.sql, which the schema descriptions and docs agree with."""
+"""Static checks of the model SQL in sql/: it parses as BigQuery SQL, prunes raw partitions, counts
+each event and each rejected message once (warehouse/once.py), and takes every business rule from
+sql/rules.sql, which the schema descriptions and docs agree with."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlglot import exp
 
 from schemas import all_tables, table_spec
 from schemas.catalog import CATALOG_FILE
-from warehouse import rules
+from warehouse import docs, once, rules
 from warehouse import sql as model_sql
 from warehouse.graph import model_names
 
@@ -116,7 +117,7 @@ def test_sql_file_parses_as_bigquery_and_has_a_header(case):
             break
         header.append(line)
     joined = "\n".join(header)
-    for word in ("Grain:", "Inputs:", "Parameters:", "Idempotency:"):
+    for word in ("Grain:", "Inputs:", "Parameters:", "Once only:", "Idempotency:"):
         assert word in joined, f"{model}/{kind}.sql: header must say {word}"
     tree = _parse(model, kind)
     assert isinstance(tree, exp.Merge), f"{model}/{kind}.sql: each step is one atomic MERGE"
@@ -181,6 +182,98 @@ def test_the_check_catches_a_missing_partition_filter():
     assert not predicates("SELECT * FROM `events.orders` WHERE event_date >= DATE '2026-01-01'")["orders"]
     assert not predicates("SELECT * FROM `events.orders`")["orders"]
     assert predicates("SELECT * FROM `events.orders` WHERE x = 1 AND event_date = @run_date")["orders"]
+
+
+def test_the_dead_letter_read_covers_the_range_and_the_window_before_it():
+    """fact_events_daily reads failed_at in [start - dead_letter_window_days, end + 1 day): the
+    window holds the earlier copies of the range's rejected messages, and nothing else is read."""
+    readers = []
+    for model, kind in FILES:
+        for table in _parse(model, kind).find_all(exp.Table):
+            if (table.db, table.name) != ("events", "dead_letter"):
+                continue
+            readers.append(model)
+            where = table.parent_select.args["where"].this
+            bounds = sorted(c.sql("bigquery") for c in _conjuncts(where))
+            assert bounds == [
+                "failed_at < TIMESTAMP(DATE_ADD(@end_date, INTERVAL '1' DAY))",  # sqlglot quotes the 1
+                "failed_at >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days DAY))",
+            ], (model, kind, bounds)
+    assert readers == ["fact_events_daily"]
+
+
+# --------------------------------------------------------------------------------------
+# Once only: each event once, each rejected message once
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", FILES, ids=_id)
+def test_every_raw_read_keeps_the_first_copy_of_each_event_and_of_each_rejected_message(case):
+    model, kind = case
+    statement = model_sql.model_sql(model).statement(kind)
+    assert once.problems(statement) == [], f"{model}/{kind}.sql"
+
+
+def test_every_model_reading_raw_tables_de_duplicates_each_of_them():
+    for model, kind in FILES:
+        statement = model_sql.model_sql(model).statement(kind)
+        tree = sqlglot.parse_one(statement, read="bigquery")
+        raw = [t for t in tree.find_all(exp.Table) if (t.db, t.name) in RAW_PARTITIONED]
+        reads = once.raw_reads(statement)
+        assert len(reads) == len(raw), (model, kind)
+        assert all(r.name for r in reads), (model, kind)
+
+
+def test_the_once_only_check_sees_a_read_that_counts_copies():
+    qualify = f"QUALIFY {once.FIRST_COPY}"
+    good = (
+        "WITH x AS (SELECT a FROM `events.orders` AS raw_event "
+        f"WHERE event_date = @run_date {qualify}) SELECT 1"
+    )
+    assert once.problems(good) == []
+    bad = {
+        "no de-duplication": "SELECT a FROM `events.orders` WHERE event_date = @run_date",
+        "aggregated first": (
+            "WITH x AS (SELECT status, COUNT(*) AS n FROM `events.orders` AS raw_event "
+            f"WHERE event_date = @run_date GROUP BY status {qualify}) SELECT 1"
+        ),
+        "joined first": (
+            "WITH x AS (SELECT line FROM `events.orders` AS raw_event CROSS JOIN UNNEST(items) AS line "
+            f"WHERE event_date = @run_date {qualify}) SELECT 1"
+        ),
+        "keeps the last copy": (
+            "WITH x AS (SELECT a FROM `events.orders` AS raw_event WHERE event_date = @run_date "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY event_date, event_id "
+            "ORDER BY processed_timestamp DESC, TO_JSON_STRING(raw_event)) = 1) SELECT 1"
+        ),
+        "only per event_id": (
+            "WITH x AS (SELECT a FROM `events.orders` AS raw_event WHERE event_date = @run_date "
+            "QUALIFY ROW_NUMBER() OVER (PARTITION BY event_id "
+            "ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)) = 1) SELECT 1"
+        ),
+        "distinct": (
+            "WITH x AS (SELECT DISTINCT a FROM `events.orders` AS raw_event "
+            f"WHERE event_date = @run_date {qualify}) SELECT 1"
+        ),
+        "not a CTE": f"SELECT a FROM `events.orders` AS raw_event WHERE event_date = @run_date {qualify}",
+        "counts every dead letter": (
+            "SELECT COUNT(*) FROM `events.dead_letter` WHERE failed_at >= TIMESTAMP(@start_date)"
+        ),
+    }
+    for what, sql in bad.items():
+        assert once.problems(sql), what
+
+
+def test_the_dead_letter_window_is_as_long_as_the_dead_letters_are_kept():
+    """A copy of a rejected message is recognised as long as the table holds the copy before it."""
+    window = rules.definition("dead_letter_window_days").value
+    assert window == table_spec("events.dead_letter").partition_expiration_days
+
+
+def test_the_once_only_paragraph_is_the_same_in_both_files_of_a_stateful_model():
+    for model, files in model_sql.model_files().items():
+        paragraphs = {docs.header_paragraph(files.text(kind), "Once only") for kind in files.kinds}
+        assert len(paragraphs) == 1 and "" not in paragraphs, (model, paragraphs)
 
 
 def test_sql_references_tables_only_as_backticked_dataset_table():
