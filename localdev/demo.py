@@ -25,6 +25,7 @@ from pathlib import Path
 
 from localdev.export import export_dataset
 from localdev.generator import GeneratorConfig, generate, write_files
+from localdev.report import write_report
 from localdev.stack import local_stack, storage_client
 from pipeline import main as pipeline_main
 from pipeline.options import OptionsError
@@ -156,6 +157,7 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: 
             f"      {local}/run-summary.json, {len(exported)} tables in {local}/export/, "
             f"{files} archive files in {local}/archive/"
         )
+        print(f"      {write_report(local / 'export', local / 'report.html')}: the run's charts")
         step(6, "stopping the emulators")
     print(f"done in {time.monotonic() - started:.0f}s; models: {json.dumps(summary['models'])}")
     if not is_balanced(summary):

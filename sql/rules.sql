@@ -110,3 +110,15 @@ CREATE TEMP FUNCTION is_first_rejection(
   previous_copy_failed_at IS NULL
   OR DATE(previous_copy_failed_at) < DATE_SUB(DATE(failed_at), INTERVAL window_days DAY)
 );
+
+-- weekly_error_rate.week: weeks run Monday to Sunday (as ISO weeks); the Monday of on_date's week.
+-- Written with DAYOFWEEK (1 = Sunday) rather than DATE_TRUNC(day, ISOWEEK), which the local
+-- emulator does not implement (docs/emulator-gaps.md); both give the same Monday.
+CREATE TEMP FUNCTION monday_of(on_date DATE) RETURNS DATE AS (
+  DATE_SUB(on_date, INTERVAL MOD(EXTRACT(DAYOFWEEK FROM on_date) + 5, 7) DAY)
+);
+
+-- weekly_error_rate: the Sunday that ends on_date's week.
+CREATE TEMP FUNCTION sunday_of(on_date DATE) RETURNS DATE AS (
+  DATE_ADD(on_date, INTERVAL 6 - MOD(EXTRACT(DAYOFWEEK FROM on_date) + 5, 7) DAY)
+);

@@ -63,8 +63,14 @@ CREATE TEMP FUNCTION is_first_rejection(
   previous_copy_failed_at IS NULL
   OR DATE(previous_copy_failed_at) < DATE_SUB(DATE(failed_at), INTERVAL window_days DAY)
 );
+CREATE TEMP FUNCTION monday_of(on_date DATE) RETURNS DATE AS (
+  DATE_SUB(on_date, INTERVAL MOD(EXTRACT(DAYOFWEEK FROM on_date) + 5, 7) DAY)
+);
+CREATE TEMP FUNCTION sunday_of(on_date DATE) RETURNS DATE AS (
+  DATE_ADD(on_date, INTERVAL 6 - MOD(EXTRACT(DAYOFWEEK FROM on_date) + 5, 7) DAY)
+);
 
--- step 1 of 12: activity_monthly_reduced (sql/activity_monthly_reduced/incremental.sql)
+-- step 1 of 13: activity_monthly_reduced (sql/activity_monthly_reduced/incremental.sql)
 BEGIN
 MERGE `${analytics_dataset}.activity_monthly_reduced` AS target
 USING (
@@ -139,7 +145,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 2 of 12: daily_active_users (sql/daily_active_users/range.sql)
+-- step 2 of 13: daily_active_users (sql/daily_active_users/range.sql)
 BEGIN
 MERGE `${analytics_dataset}.daily_active_users` AS target
 USING (
@@ -166,7 +172,7 @@ WHEN NOT MATCHED BY SOURCE AND target.date BETWEEN eventharbor_run_date AND even
 WHEN NOT MATCHED THEN INSERT (date, platform, dau) VALUES (rebuilt.date, rebuilt.platform, rebuilt.dau);
 END;
 
--- step 3 of 12: fact_events_daily (sql/fact_events_daily/range.sql)
+-- step 3 of 13: fact_events_daily (sql/fact_events_daily/range.sql)
 BEGIN
 MERGE `${analytics_dataset}.fact_events_daily` AS target
 USING (
@@ -309,7 +315,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 4 of 12: inventory_daily_balance (sql/inventory_daily_balance/incremental.sql)
+-- step 4 of 13: inventory_daily_balance (sql/inventory_daily_balance/incremental.sql)
 BEGIN
 MERGE `${analytics_dataset}.inventory_daily_balance` AS target
 USING (
@@ -381,7 +387,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 5 of 12: orders_first_seen (sql/orders_first_seen/range.sql)
+-- step 5 of 13: orders_first_seen (sql/orders_first_seen/range.sql)
 BEGIN
 MERGE `${analytics_dataset}.orders_first_seen` AS target
 USING (
@@ -454,7 +460,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 6 of 12: products_scd (sql/products_scd/incremental.sql)
+-- step 6 of 13: products_scd (sql/products_scd/incremental.sql)
 BEGIN
 MERGE `${analytics_dataset}.products_scd` AS target
 USING (
@@ -550,7 +556,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 7 of 12: users_cumulated (sql/users_cumulated/incremental.sql)
+-- step 7 of 13: users_cumulated (sql/users_cumulated/incremental.sql)
 BEGIN
 MERGE `${analytics_dataset}.users_cumulated` AS target
 USING (
@@ -648,7 +654,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 8 of 12: churn_classification (sql/churn_classification/range.sql)
+-- step 8 of 13: churn_classification (sql/churn_classification/range.sql)
 BEGIN
 MERGE `${analytics_dataset}.churn_classification` AS target
 USING (
@@ -685,7 +691,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 9 of 12: customer_daily_balance (sql/customer_daily_balance/incremental.sql)
+-- step 9 of 13: customer_daily_balance (sql/customer_daily_balance/incremental.sql)
 BEGIN
 MERGE `${analytics_dataset}.customer_daily_balance` AS target
 USING (
@@ -753,7 +759,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 10 of 12: funnel_daily (sql/funnel_daily/range.sql)
+-- step 10 of 13: funnel_daily (sql/funnel_daily/range.sql)
 BEGIN
 MERGE `${analytics_dataset}.funnel_daily` AS target
 USING (
@@ -830,7 +836,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 11 of 12: retention_cohorts (sql/retention_cohorts/range.sql)
+-- step 11 of 13: retention_cohorts (sql/retention_cohorts/range.sql)
 BEGIN
 MERGE `${analytics_dataset}.retention_cohorts` AS target
 USING (
@@ -871,7 +877,38 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 12 of 12: customers_scd (sql/customers_scd/incremental.sql)
+-- step 12 of 13: weekly_error_rate (sql/weekly_error_rate/range.sql)
+BEGIN
+MERGE `${analytics_dataset}.weekly_error_rate` AS target
+USING (
+  WITH days_by_stream AS (
+    SELECT
+      monday_of(date) AS week,
+      stream,
+      total_events,
+      COALESCE(error_events, 0) AS error_events
+    FROM `${analytics_dataset}.fact_events_daily`
+    WHERE
+      date BETWEEN monday_of(eventharbor_run_date) AND sunday_of(eventharbor_run_date)
+      AND event_type = '(all)'
+  )
+
+  SELECT
+    week,
+    stream,
+    SUM(total_events) + SUM(error_events) AS messages,
+    SUM(error_events) AS dead_letters,
+    SAFE_DIVIDE(SUM(error_events), SUM(total_events) + SUM(error_events)) AS error_rate
+  FROM days_by_stream
+  GROUP BY week, stream
+) AS rebuilt
+ON FALSE
+WHEN NOT MATCHED BY SOURCE AND target.week BETWEEN monday_of(eventharbor_run_date) AND monday_of(eventharbor_run_date) THEN DELETE
+WHEN NOT MATCHED THEN INSERT (week, stream, messages, dead_letters, error_rate)
+VALUES (rebuilt.week, rebuilt.stream, rebuilt.messages, rebuilt.dead_letters, rebuilt.error_rate);
+END;
+
+-- step 13 of 13: customers_scd (sql/customers_scd/incremental.sql)
 BEGIN
 MERGE `${analytics_dataset}.customers_scd` AS target
 USING (

@@ -36,6 +36,7 @@ ANALYTICS = [
     "funnel_daily",
     "churn_classification",
     "fact_events_daily",
+    "weekly_error_rate",
 ]
 # The analytics models and the models they read.
 SHORT_MODELS = ["orders_first_seen", "users_cumulated", *ANALYTICS]
@@ -235,6 +236,22 @@ def test_fact_events_daily(bq_client, short, how):
     )
     key = "date, stream, event_type"
     assert table_rows(bq_client, short[how], "fact_events_daily", key) == expected
+
+
+@pytest.mark.parametrize("how", BUILDS)
+def test_weekly_error_rate(bq_client, short, how):
+    # D1..D3 (Fri..Sun) are the ISO week of Monday 2026-10-26; D4 (Mon) starts the next.
+    week, next_week = "2026-10-26", d4
+    expected = rows(
+        "week, stream, messages, dead_letters, error_rate",
+        (week, "inventory", 4, 1, 0.25),  # 3 movements on D1, one rejected message on D3
+        (week, "orders", 5, 1, 0.2),  # 2 + 2 events, the D1 dead letter
+        (week, "unknown", 1, 1, 1.0),  # a rejected message whose stream cannot be told
+        (week, "user_activity", 17, 1, 1 / 17),  # 10 + 6 events, the D2 dead letter
+        (next_week, "orders", 1, 0, 0.0),
+        (next_week, "user_activity", 1, 0, 0.0),
+    )
+    assert table_rows(bq_client, short[how], "weekly_error_rate", "week, stream") == expected
 
 
 def _cohort(cohort_date: str, users: int, retained: dict[int, int], last_day_n: int = 30) -> list[tuple]:

@@ -46,6 +46,7 @@ def test_dependencies_are_the_other_models_each_sql_reads():
         "products_scd": (),
         "retention_cohorts": ("users_cumulated",),
         "users_cumulated": (),
+        "weekly_error_rate": ("fact_events_daily",),
     }
 
 
@@ -228,6 +229,7 @@ def test_each_model_has_one_range_file_or_a_backfill_and_an_incremental_step():
         "funnel_daily",
         "churn_classification",
         "fact_events_daily",
+        "weekly_error_rate",
     }
     for model, f in files.items():
         assert [p.name for p in f.paths] == (
