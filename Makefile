@@ -26,6 +26,7 @@ help:
 	@echo "make lint           ruff, import-linter layer contracts, and checks that ddl/ and the generated SQL/docs are fresh"
 	@echo "make bench          pipeline throughput and memory figures"
 	@echo "make fuzz           100,000 hostile inputs through triage, 10,000 through the pipeline on the emulators"
+	@echo "make soak           100,000 events through Pub/Sub into the streaming pipeline: events/s, memory, latency, reconciliation"
 	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD [MODEL_ARGS='--project P ...']   rebuild the models"
 	@echo "make deploy-infra   terraform init + apply (TFVARS=$(TFVARS))"
 	@echo "make deploy-pipeline submit the streaming job to Dataflow"
@@ -61,6 +62,8 @@ lint: $(STAMP)
 	$(PY) -m schemas.ddl --check
 	$(PY) -m warehouse.render --check
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/sqlfluff lint sql ddl
+	$(VENV)/bin/sqlfluff lint --config terraform/sqlfluff-templatefile.cfg terraform/generated
 
 fmt: $(STAMP)
 	$(PY) -m ruff format .
@@ -75,6 +78,10 @@ bench: $(STAMP)
 .PHONY: fuzz
 fuzz: $(STAMP)
 	$(PY) -m localdev.fuzz $(FUZZ_ARGS)
+
+.PHONY: soak
+soak: $(STAMP)
+	$(PY) -m localdev.soak $(SOAK_ARGS)
 
 backfill: $(STAMP)
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" >&2; exit 2; }

@@ -30,6 +30,7 @@ DEV = LOCAL_STACK + [
     "pytest-timeout",
     "hypothesis",
     "import-linter",
+    "sqlfluff",
     "ruff",
     "sqlglot",
     "checkov",  # brings bc-python-hcl2, which the Terraform tests parse HCL with

@@ -118,7 +118,9 @@ USING (
     SELECT
       user_id,
       snapshot_date,
-      ARRAY_AGG(STRUCT(platform AS platform, dates_active AS dates_active) ORDER BY platform) AS platform_dates
+      ARRAY_AGG(
+        STRUCT(platform AS platform, dates_active AS dates_active) ORDER BY platform
+      ) AS platform_dates
     FROM platform_dates
     WHERE ARRAY_LENGTH(dates_active) > 0
     GROUP BY user_id, snapshot_date

@@ -8,9 +8,9 @@
 -- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- Columns: week = monday_of (sql/rules.sql), the Monday (UTC) of the week; messages = events
 --   loaded plus messages rejected that week (total_events + error_events of the stream's
---   '(all)' rows, so the pipeline's duplicates are not messages); dead_letters = the rejected ones; error_rate =
---   dead_letters / messages. Streams are as in fact_events_daily: rejected messages whose stream
---   cannot be told are stream 'unknown' (error_rate 1).
+--   '(all)' rows, so the pipeline's duplicates are not messages); dead_letters = the rejected
+--   ones; error_rate = dead_letters / messages. Streams are as in fact_events_daily: rejected
+--   messages whose stream cannot be told are stream 'unknown' (error_rate 1).
 -- History before @start_date: the days of @start_date's week before it, from fact_events_daily
 --   (a week is always rebuilt whole, so a range equals its days run one by one once each day's
 --   fact_events_daily is built, which the run order guarantees).

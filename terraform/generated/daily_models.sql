@@ -606,7 +606,9 @@ USING (
   platform_dates_by_user AS (
     SELECT
       user_id,
-      ARRAY_AGG(STRUCT(platform AS platform, dates_active AS dates_active) ORDER BY platform) AS platform_dates
+      ARRAY_AGG(
+        STRUCT(platform AS platform, dates_active AS dates_active) ORDER BY platform
+      ) AS platform_dates
     FROM platform_dates
     GROUP BY user_id
   ),
