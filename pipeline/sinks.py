@@ -14,8 +14,6 @@ like every other dead letter.
 from __future__ import annotations
 
 import json
-import sys
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +22,7 @@ from apache_beam.io.gcp.bigquery import BigQueryDisposition, WriteToBigQuery
 from apache_beam.io.gcp.bigquery_tools import RetryStrategy
 
 from pipeline.bigquery_client import bigquery_client
+from pipeline.progress import counting_bar
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms import errors
 from transforms.counters import count_rejection, stream_counter
@@ -41,19 +40,19 @@ class InsertClient:
     BigQuery's best-effort de-duplication also catch re-sends across retries and
     restarts. Built lazily so the DoFn that holds it pickles; ``endpoint`` points
     it at a local emulator (anonymous credentials), else Application Default
-    Credentials reach real BigQuery. With ``report_every`` it prints progress
-    (per worker) for long local runs.
+    Credentials reach real BigQuery. With ``report_every`` it counts the rows written
+    per table on a progress bar (per worker) for long local runs.
     """
 
     def __init__(self, project: str, endpoint: str | None = None, report_every: int = 0) -> None:
         self.project = project
         self.endpoint = endpoint
         self.report_every = report_every
-        self.written: Counter[str] = Counter()
+        self.bars: dict[str, Any] = {}
         self._client = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "written": Counter(), "_client": None}
+        return {**self.__dict__, "bars": {}, "_client": None}
 
     def client(self):
         if self._client is None:
@@ -69,11 +68,12 @@ class InsertClient:
         return refused
 
     def _report(self, table: str, rows: int) -> None:
-        """Print "wrote N rows to <table>" each time another ``report_every`` rows are in (0: never)."""
-        before = self.written[table]
-        self.written[table] += rows
-        if self.report_every and self.written[table] // self.report_every > before // self.report_every:
-            print(f"      wrote {self.written[table]} rows to {table}", file=sys.stderr, flush=True)
+        """Count rows written per table on a tqdm bar ("wrote <table>"), when ``report_every`` is set."""
+        if not self.report_every:
+            return
+        if table not in self.bars:
+            self.bars[table] = counting_bar(f"wrote {table}", " rows", self.report_every)
+        self.bars[table].update(rows)
 
 
 def write_rows(rows, table: str, client: InsertClient):

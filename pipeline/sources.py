@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -13,6 +12,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.textio import ReadFromTextWithFilename
 
 from pipeline.options import OptionsError
+from pipeline.progress import counting_bar
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, InvalidEnvelope, Message, envelope_of
 from transforms.validation import MAX_PAYLOAD_BYTES
 
@@ -49,20 +49,25 @@ class LineToMessage(beam.DoFn):
 
 
 class ReadProgress(beam.DoFn):
-    """Print "read N messages" to stderr every ``every`` messages (per worker), for long local runs.
+    """Count the messages read on a tqdm bar on stderr (per worker), for long local runs.
 
     Only in the graph when ``--progress_every`` asks for it (``make run`` does).
     """
 
     def __init__(self, every: int = 1000) -> None:
         self.every = every
-        self.seen = 0
+        self.bar = None
+
+    def setup(self) -> None:
+        self.bar = counting_bar("read", " messages", self.every)
 
     def process(self, message: Message) -> Iterator[Message]:
-        self.seen += 1
-        if self.seen % self.every == 0:
-            print(f"      read {self.seen} messages", file=sys.stderr, flush=True)
+        self.bar.update(1)
         yield message
+
+    def teardown(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def pubsub_to_message(pubsub_message) -> Message:

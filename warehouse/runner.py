@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, TextIO
+
+from tqdm import tqdm
 
 from pipeline.bigquery_client import EMULATOR_PROJECT, bigquery_client
 from warehouse.graph import model_names
@@ -115,25 +116,23 @@ def plan_backfill(
 
 
 class Progress:
-    """A text progress bar, one line per step, on stderr (or any stream)."""
+    """Model steps done, as a tqdm bar on stderr (or any stream): count, the step, elapsed time."""
 
-    def __init__(self, total: int, stream: TextIO | None = None, width: int = 24) -> None:
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.width = width
-        self.started = time.monotonic()
-        self.done = 0
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.bar = tqdm(
+            total=total,
+            file=stream if stream is not None else sys.stderr,
+            unit="step",
+            ascii=True,
+            mininterval=0,
+            bar_format="models [{bar:24}] {n_fmt}/{total_fmt} {desc} {elapsed}",
+        )
 
     def __call__(self, step: Step) -> None:
-        self.done += 1
-        filled = round(self.width * self.done / max(self.total, 1))
-        bar = "#" * filled + "." * (self.width - filled)
-        digits = len(str(self.total))
-        elapsed = time.monotonic() - self.started
-        self.stream.write(
-            f"[{bar}] {self.done:>{digits}}/{self.total} {step.label} ({step.kind}) {elapsed:6.1f}s\n"
-        )
-        self.stream.flush()
+        self.bar.set_description_str(f"{step.label} ({step.kind})", refresh=False)
+        self.bar.update(1)
+        if self.bar.n >= self.bar.total:
+            self.bar.close()
 
 
 ProgressArg = Callable[[Step], None] | TextIO | bool | None

@@ -1,8 +1,9 @@
-"""Long local runs show progress: messages read, and rows written to BigQuery per table."""
+"""Long local runs show progress (tqdm bars): messages read, and rows written to BigQuery per table."""
 
 from __future__ import annotations
 
 import pickle
+import re
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -26,26 +27,35 @@ def metric_row(n: int) -> dict:
     }
 
 
-def test_insert_client_reports_every_n_rows_written_per_table(stack, capfd):
+def _states(err: str) -> list[str]:
+    """What the tqdm bars drew (they redraw with carriage returns on a non-terminal stream)."""
+    return [line.strip() for line in re.split(r"[\r\n]+", err) if line.strip()]
+
+
+def test_insert_client_counts_rows_written_per_table_on_a_bar(stack, capfd):
     dataset = fresh_dataset(stack)
     table = f"{stack.project}.{dataset}.realtime_event_metrics"
     client = InsertClient(stack.project, stack.bigquery_endpoint, report_every=2)
 
     assert client.insert_rows_json(table, [metric_row(1)]) == []
-    assert capfd.readouterr().err == ""
     client.insert_rows_json(table, [metric_row(2), metric_row(3), metric_row(4)])
-    assert capfd.readouterr().err == f"      wrote 4 rows to {dataset}.realtime_event_metrics\n"
     client.insert_rows_json(table, [metric_row(5)])
-    assert capfd.readouterr().err == ""
+    bar = client.bars[f"{dataset}.realtime_event_metrics"]
+    assert bar.n == 5
+    bar.close()
+    states = _states(capfd.readouterr().err)
+    assert states[-1].startswith(f"wrote {dataset}.realtime_event_metrics: 5 rows"), states
 
     copy = pickle.loads(pickle.dumps(client))
-    assert (copy.report_every, copy.written) == (2, {}), "each worker's copy counts its own rows"
+    assert (copy.report_every, copy.bars) == (2, {}), "each worker's copy counts its own rows"
     silent = InsertClient(stack.project, stack.bigquery_endpoint)
     silent.insert_rows_json(table, [metric_row(6), metric_row(7)])
-    assert capfd.readouterr().err == ""
+    assert capfd.readouterr().err == "" and silent.bars == {}
 
 
-def test_read_progress_prints_every_n_messages(capfd):
+def test_read_progress_counts_messages_on_a_bar(capfd):
     with TestPipeline() as p:
         _ = p | beam.Create([Message(data=b"%d" % i) for i in range(5)]) | beam.ParDo(ReadProgress(every=2))
-    assert capfd.readouterr().err.splitlines() == ["      read 2 messages", "      read 4 messages"]
+    states = _states(capfd.readouterr().err)
+    assert states[0].startswith("read: 0 messages") and states[-1].startswith("read: 5 messages"), states
+    assert not any(s.startswith(("read: 1 ", "read: 3 ")) for s in states), "redrawn every 2 only"
