@@ -174,7 +174,8 @@ def test_late_data_is_fixed_by_rerunning_from_its_day(bq_client, bigquery_emulat
     start, end = late_day.isoformat(), last.isoformat()
     assert _cli(endpoint, daily, "backfill", "--start", start, "--end", end, "--mode", "replay") == 0
     out = capsys.readouterr()
-    assert len([line for line in out.err.splitlines() if line.startswith("[")]) == 4 * len(expected)
+    steps = 4 * len(expected)
+    assert f"] {steps}/{steps} " in out.err  # the tqdm bar reached every step
     assert f"{daily['analytics']}.customers_scd\t{len(expected['customers_scd'])}" in out.out.splitlines()
     assert _cli(endpoint, backfilled, "backfill", "--start", start, "--end", end, "--mode", "backfill") == 0
 
