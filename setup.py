@@ -15,6 +15,7 @@ RUNTIME = [
     "google-cloud-bigquery>=3.20",
     "google-cloud-pubsub>=2.20",
     "google-cloud-storage>=2.16",
+    "tqdm",  # progress bars of local runs (pipeline/progress.py) and the model runner
 ]
 
 LOCAL_STACK = [

@@ -204,11 +204,18 @@ def bigquery_emulator(log_dir: Path, project: str = PROJECT, data_dir: Path | No
     )
 
 
-def storage_emulator(log_dir: Path) -> Emulator:
+def storage_emulator(log_dir: Path, data_dir: Path | None = None) -> Emulator:
+    """In memory, or with ``data_dir`` on disk (then it can be stopped and started again on the
+    same port with its buckets and objects)."""
     port = free_port()
+    command = [_venv_bin("gcp-storage-emulator")]
+    if data_dir:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        command += ["--data-dir", str(data_dir.resolve())]
+    command += ["start", "--port", str(port), "-q"] + ([] if data_dir else ["--in-memory"])
     return Emulator(
         name="GCS emulator (gcp-storage-emulator)",
-        command=[_venv_bin("gcp-storage-emulator"), "start", "--port", str(port), "--in-memory", "-q"],
+        command=command,
         health_url=f"http://127.0.0.1:{port}/storage/v1/b?project={PROJECT}",
         port=port,
         log_path=log_dir / "gcs-emulator.log",

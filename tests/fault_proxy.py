@@ -8,12 +8,18 @@ reports a row it refuses (reason ``invalid``) or one it could not write this
 time (reason ``backendError``, for the first few attempts); the first few
 ``insertAll`` calls can also be answered with HTTP 503 as a whole. Everything
 else passes through unchanged.
+
+For the streaming fault tests it can also make the sink slow (``insert_delay_s``: every
+``insertAll`` answer is held back that long) and, while the emulator behind it is down, answer
+every request with HTTP 503 as BigQuery's front end does (counted in ``unreachable_answers``),
+so the pipeline's endpoint stays the same across an emulator restart.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -38,7 +44,8 @@ class FaultProxy:
 
     ``reject_event_ids``: rows refused for good. ``transient_event_ids``: event_id -> how many
     attempts get a per-row ``backendError`` before the row passes. ``unavailable_requests``: how
-    many ``insertAll`` calls are answered with HTTP 503 before calls pass.
+    many ``insertAll`` calls are answered with HTTP 503 before calls pass. ``insert_delay_s``: how
+    long every ``insertAll`` answer (any table) is held back (settable while running).
     """
 
     def __init__(
@@ -48,12 +55,16 @@ class FaultProxy:
         reject_event_ids: set[str] = frozenset(),
         transient_event_ids: dict[str, int] | None = None,
         unavailable_requests: int = 0,
+        insert_delay_s: float = 0.0,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.table = table
         self.reject_event_ids = set(reject_event_ids)
         self.transient_event_ids = dict(transient_event_ids or {})
         self.unavailable_requests = unavailable_requests
+        self.insert_delay_s = insert_delay_s
+        self.insert_calls = 0
+        self.unreachable_answers = 0
         self.refused: list[dict] = []
         self.insert_ids: list[str] = []
         self.rows_seen: list[dict] = []
@@ -113,6 +124,10 @@ class FaultProxy:
                         return response.status, response.read(), response.headers.get("Content-Type", "")
                 except urllib.error.HTTPError as exc:
                     return exc.code, exc.read(), exc.headers.get("Content-Type", "")
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    with proxy._lock:
+                        proxy.unreachable_answers += 1
+                    return 503, json.dumps(UNAVAILABLE).encode(), "application/json"
 
             def _reply(self, status: int, body: bytes, content_type: str) -> None:
                 self.send_response(status)
@@ -126,6 +141,7 @@ class FaultProxy:
                 body = self.rfile.read(length) if length else None
                 errors: list[dict] = []
                 route = self.path.split("?")[0]
+                is_insert = self.command == "POST" and route.endswith("/insertAll")
                 if body and self.command == "POST" and route.endswith(f"/tables/{proxy.table}/insertAll"):
                     with proxy._lock:
                         if proxy.unavailable_answers < proxy.unavailable_requests:
@@ -134,6 +150,11 @@ class FaultProxy:
                             return
                         body, errors = proxy._insert_all(body)
                 status, payload, content_type = self._forward(body)
+                if is_insert:
+                    with proxy._lock:
+                        proxy.insert_calls += 1
+                    if proxy.insert_delay_s > 0:
+                        time.sleep(proxy.insert_delay_s)
                 if errors and status == 200:
                     answer = json.loads(payload or b"{}")
                     answer.setdefault("kind", "bigquery#tableDataInsertAllResponse")

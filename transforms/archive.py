@@ -9,6 +9,12 @@ many files instead of one group held in a worker's memory. File names are a
 digest of their content, so a retried write replaces the same file instead of
 adding a copy. In streaming the archive is cut into fixed windows
 (``window_s``) so files appear while the job runs.
+
+A failed write (the store unreachable for longer than its client retries, ~2 minutes for
+GCS) is tried again with exponential backoff for up to ``retry_for_s`` before the bundle fails:
+a runner that gives up on a bundle after a few quick attempts, as the DirectRunner does, would
+otherwise stop the pipeline during an outage. Content-addressed names make every retry replace
+the same file.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import logging
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -28,6 +36,12 @@ from apache_beam.transforms.window import FixedWindows
 from transforms.counters import NAMESPACE
 from transforms.messages import Failure, ValidEvent
 from transforms.times import utc_now
+
+logger = logging.getLogger(__name__)
+
+RETRY_FOR_S = 600.0
+FIRST_RETRY_DELAY_S = 1.0
+MAX_RETRY_DELAY_S = 60.0
 
 
 def archive_key(stream: str, received_at: datetime) -> str:
@@ -43,21 +57,59 @@ def to_archive_entry(item: ValidEvent | Failure) -> tuple[str, str]:
 
 
 class WriteArchiveFile(beam.DoFn):
-    """Write a batch of one folder's envelopes as a gzip JSON Lines file; yields the file path."""
+    """Write a batch of one folder's envelopes as a gzip JSON Lines file; yields the file path.
 
-    def __init__(self, root: str) -> None:
+    A failed write is retried after 1, 2, 4 ... seconds (at most ``max_delay_s`` apart) while
+    ``retry_for_s`` allows; then the error is raised and the bundle fails.
+    """
+
+    def __init__(
+        self,
+        root: str,
+        retry_for_s: float = RETRY_FOR_S,
+        first_delay_s: float = FIRST_RETRY_DELAY_S,
+        max_delay_s: float = MAX_RETRY_DELAY_S,
+        sleep=time.sleep,
+    ) -> None:
         self.root = root.rstrip("/")
+        self.retry_for_s = retry_for_s
+        self.first_delay_s = first_delay_s
+        self.max_delay_s = max_delay_s
+        self.sleep = sleep
         self.lines_written = Metrics.counter(NAMESPACE, "archived_messages")
+        self.write_retries = Metrics.counter(NAMESPACE, "archive_write_retries")
 
     def process(self, group: tuple[str, Iterable[str]]) -> Iterator[str]:
         folder, lines = group
         body = "".join(f"{line}\n" for line in sorted(lines)).encode("utf-8")
         digest = hashlib.sha256(body).hexdigest()[:20]
         path = FileSystems.join(self.root, folder, f"part-{digest}.jsonl.gz")
-        with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            handle.write(gzip.compress(body, mtime=0))
+        self.write_with_retry(path, gzip.compress(body, mtime=0))
         self.lines_written.inc(body.count(b"\n"))
         yield path
+
+    def write_with_retry(self, path: str, data: bytes) -> None:
+        deadline = time.monotonic() + self.retry_for_s
+        delay, attempt = self.first_delay_s, 1
+        while True:
+            try:
+                with FileSystems.create(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+                    handle.write(data)
+                return
+            except Exception as exc:  # any failure: the store may be down; bounded by retry_for_s
+                if time.monotonic() + delay > deadline:
+                    raise
+                logger.warning(
+                    "archive write %s failed (attempt %d: %s: %s); retrying in %.0f s",
+                    path,
+                    attempt,
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
+                self.write_retries.inc()
+                self.sleep(delay)
+                delay, attempt = min(delay * 2, self.max_delay_s), attempt + 1
 
 
 class ArchiveRawMessages(beam.PTransform):

@@ -1,4 +1,5 @@
-"""The raw archive's files: folders by stream and arrival hour, bounded size, content-named."""
+"""The raw archive's files: folders by stream and arrival hour, bounded size, content-named;
+a failed write is retried with backoff, into the same file, for a bounded time."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import apache_beam as beam
+import pytest
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.testing.test_pipeline import TestPipeline
 
-from transforms.archive import ArchiveRawMessages
+from transforms.archive import ArchiveRawMessages, WriteArchiveFile
 from transforms.messages import Failure, Message
 
 NINE = datetime(2026, 11, 3, 9, 15, tzinfo=timezone.utc)
@@ -62,3 +65,51 @@ def test_folders_split_into_files_of_at_most_max_lines_named_by_content(tmp_path
     for path in (tmp_path / "first").rglob("*.jsonl.gz"):
         digest = hashlib.sha256(gzip.decompress(path.read_bytes())).hexdigest()[:20]
         assert path.name == f"part-{digest}.jsonl.gz", "a retried write of a batch replaces its file"
+
+
+class FlakyStore:
+    """FileSystems.create that fails ``failures`` times (as an unreachable store does), then works."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts = 0
+        self.create = FileSystems.create
+
+    def __call__(self, path, *args, **kwargs):
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise ConnectionError(f"store unreachable (attempt {self.attempts})")
+        return self.create(path, *args, **kwargs)
+
+
+def test_a_failed_archive_write_is_retried_with_backoff_into_the_same_file(tmp_path, monkeypatch):
+    store = FlakyStore(failures=3)
+    monkeypatch.setattr(FileSystems, "create", store)
+    sleeps: list[float] = []
+    write = WriteArchiveFile(str(tmp_path), first_delay_s=1, max_delay_s=3, sleep=sleeps.append)
+    lines = ['{"n": 2}', '{"n": 1}']
+
+    [path] = list(write.process(("orders/dt=2026-11-03/hr=09", lines)))
+
+    assert store.attempts == 4
+    assert sleeps == [1, 2, 3], "exponential backoff, capped"
+    assert [p.name for p in tmp_path.rglob("*.jsonl.gz")] == [Path(path).name], "one file, however many tries"
+    body = gzip.decompress(Path(path).read_bytes())
+    assert body == b'{"n": 1}\n{"n": 2}\n'
+    assert Path(path).name == f"part-{hashlib.sha256(body).hexdigest()[:20]}.jsonl.gz"
+
+
+def test_an_archive_write_that_keeps_failing_gives_up_after_the_bound(tmp_path, monkeypatch):
+    store = FlakyStore(failures=1_000)
+    monkeypatch.setattr(FileSystems, "create", store)
+    clock = [0.0]
+    monkeypatch.setattr("transforms.archive.time.monotonic", lambda: clock[0])
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    write = WriteArchiveFile(str(tmp_path), retry_for_s=20, first_delay_s=1, max_delay_s=60, sleep=sleep)
+    with pytest.raises(ConnectionError):
+        list(write.process(("orders/dt=2026-11-03/hr=09", ['{"n": 1}'])))
+    assert store.attempts == 5, "tried at 0, 1, 3, 7 and 15 s; the next wait would pass 20 s"
+    assert not list(tmp_path.rglob("*.jsonl.gz"))
