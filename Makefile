@@ -14,6 +14,7 @@ END ?=
 TFVARS ?= envs/dev.tfvars
 PYTEST_ARGS ?=
 MODEL_ARGS ?=
+DURATION ?=
 
 .PHONY: help install run test lint fmt ddl bench backfill deploy-infra deploy-pipeline clean
 
@@ -27,6 +28,7 @@ help:
 	@echo "make bench          pipeline throughput and memory figures"
 	@echo "make fuzz           100,000 hostile inputs through triage, 10,000 through the pipeline on the emulators"
 	@echo "make soak           100,000 events through Pub/Sub into the streaming pipeline: events/s, memory, latency, reconciliation"
+	@echo "make stream [DURATION=s] [RATE=n]  a live generated feed into the streaming pipeline until Ctrl-C; drains, reconciles"
 	@echo "make backfill START=YYYY-MM-DD END=YYYY-MM-DD [MODEL_ARGS='--project P ...']   rebuild the models"
 	@echo "make deploy-infra   terraform init + apply (TFVARS=$(TFVARS))"
 	@echo "make deploy-pipeline submit the streaming job to Dataflow"
@@ -82,6 +84,10 @@ fuzz: $(STAMP)
 .PHONY: soak
 soak: $(STAMP)
 	$(PY) -m localdev.soak $(SOAK_ARGS)
+
+.PHONY: stream
+stream: $(STAMP)
+	$(PY) -m localdev.stream $(if $(DURATION),--duration $(DURATION)) $(if $(RATE),--rate $(RATE))
 
 backfill: $(STAMP)
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" >&2; exit 2; }

@@ -174,11 +174,14 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="add to the previous run's warehouse and archive instead of starting empty (make run KEEP=1)",
     )
+    parser.add_argument(
+        "--local-dir", type=Path, default=LOCAL, help="where the run's files go (default .local)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     for noisy in ("apache_beam", "google.auth"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
-    run_demo(args.input, seed=args.seed, keep=args.keep)
+    run_demo(args.input, local=args.local_dir, seed=args.seed, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -35,16 +34,17 @@ from tqdm import tqdm
 from localdev.generator import GeneratorConfig, SampleMessage, generate
 from localdev.stack import MIXED, local_stack
 from localdev.streaming import (
+    Outcomes,
     RunnerAdaptation,
     SteadyPublisher,
     StreamingPipeline,
+    drain,
     landed,
     percentile,
     pipeline_argv,
     visible_ids,
 )
 from pipeline.reconciliation import is_balanced
-from schemas import STREAMS
 
 LOCAL = Path(".local")
 SAMPLE_DAYS = 14
@@ -72,22 +72,10 @@ def soak_sample(events: int, seed: int, today: date | None = None) -> list[Sampl
 
 def expected(messages: list[SampleMessage]) -> dict[str, Any]:
     """What the pipeline must make of ``messages`` as Pub/Sub data."""
-    loaded: Counter[str] = Counter()
-    rejected: Counter[str] = Counter()
-    duplicates = 0
+    outcomes = Outcomes()
     for message in messages:
-        if message.duplicate:
-            duplicates += 1
-        elif message.pubsub_error_code:
-            rejected[message.pubsub_error_code] += 1
-        else:
-            loaded[message.stream or "unknown"] += 1
-    return {
-        "messages": len(messages),
-        "loaded": {s: loaded[s] for s in STREAMS},
-        "rejected": dict(sorted(rejected.items())),
-        "duplicates": duplicates,
-    }
+        outcomes.add(message)
+    return outcomes.summary()
 
 
 def sample_event_id(message: SampleMessage) -> str | None:
@@ -178,9 +166,7 @@ def run_soak(
 
 def _soak(stack, client, pipeline, messages, truth, rate, sample_every, wall_started) -> dict[str, Any]:
     events = len(messages)
-    while pipeline.status() is None:  # the child has built the graph and started reading
-        pipeline.check()
-        time.sleep(0.5)
+    pipeline.wait_started()
     rss = {"start": pipeline.rss_mib()}
     series: list[tuple[float, int, int, float, float]] = []  # (s, published, read, rss MiB, load 1 min)
     probe = LatencyProbe(client, "events").start()
@@ -244,19 +230,7 @@ def _soak(stack, client, pipeline, messages, truth, rate, sample_every, wall_sta
     thread.join()
     publish_seconds = (publish_done_at[0] if publish_done_at else time.monotonic()) - started
     # Let the last inserts and the last archive window land, then take the final figures.
-    quiet_since, last_summary, drain_deadline = time.monotonic(), None, time.monotonic() + 180
-    while time.monotonic() < drain_deadline:
-        time.sleep(2)
-        pipeline.check()
-        status = pipeline.status() or {}
-        summary = status.get("summary")
-        if summary != last_summary:
-            last_summary, quiet_since = summary, time.monotonic()
-        archived_all = (status.get("counters") or {}).get("archived_messages", 0) >= (summary or {}).get(
-            "messages_in", 0
-        )
-        if archived_all and time.monotonic() - quiet_since >= 10:
-            break
+    drain(pipeline, events, quiet_s=10, timeout_s=180, every_s=2)
     rss["end"] = pipeline.rss_mib()
     rss["peak"] = max([rss["start"], rss["end"], *(s[3] for s in series)])
     probe.stop()

@@ -1,15 +1,17 @@
 """A small local streaming harness: the streaming pipeline as a child process, a steady feed
 to Pub/Sub, and polls of what has landed in BigQuery. Local tooling only (the fault tests,
-``make soak``, and later ``make stream``).
+``make soak`` and ``make stream``).
 
 - :class:`StreamingPipeline` runs ``python -m localdev.streaming pipeline --status F -- ARGS``:
   the pipeline of ``pipeline.main`` on the DirectRunner in streaming mode, which every
   ``status_every_s`` writes its Beam counters (the reconciliation of
   ``pipeline.reconciliation``) to ``F``. It is started, stopped (SIGTERM, then SIGKILL) or
-  killed by its pid, and can be started again on the same subscription.
+  killed by its pid, and can be started again on the same subscription. :func:`drain` waits
+  until it has read, written and archived everything published and its counters are quiet.
 - :func:`feed` makes unique events of the three streams (event time: now), a few of them
-  invalid; :class:`SteadyPublisher` publishes them at a steady rate.
-- :func:`landed` / :func:`wait_until` poll BigQuery for what has arrived.
+  invalid; :class:`SteadyPublisher` publishes them at a steady rate; :class:`Outcomes` tallies
+  what the pipeline must make of generated messages (``localdev.generator``).
+- :func:`landed` / :func:`held` / :func:`wait_until` poll BigQuery for what has arrived.
 - :class:`Checkpoints`: Pub/Sub snapshots of the subscription, so a pipeline that was killed
   can be restarted from a point where everything it had read was already written.
 - :class:`RunnerAdaptation`: what the child changes in Beam's bundle-based streaming
@@ -39,13 +41,18 @@ import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pipeline.reconciliation import is_balanced
 from schemas import STREAMS
+
+if TYPE_CHECKING:
+    from localdev.generator import SampleMessage
 
 PARTITIONS = "event_date >= '1970-01-01'"
 STATUS_EVERY_S = 2.0
@@ -110,6 +117,7 @@ class StreamingPipeline:
             raise RuntimeError(f"the pipeline is already running (pid {self.pid})")
         self.starts += 1
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.status_path.unlink(missing_ok=True)  # a previous run's file in the same workdir
         command = [
             sys.executable,
             "-m",
@@ -171,12 +179,82 @@ class StreamingPipeline:
         except (OSError, ValueError):
             return None
 
+    def wait_started(self, timeout_s: float = 300.0, every_s: float = 0.5) -> dict[str, Any]:
+        """Wait for the first status: the child has built the graph and started reading.
+
+        Raises (with the log's tail) if the child exits or ``timeout_s`` passes first.
+        """
+        deadline = time.monotonic() + timeout_s
+        while (status := self.status()) is None:
+            self.check()
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the streaming pipeline wrote no status in {timeout_s:.0f}s; "
+                    f"see {self.log_path}:\n{log_tail(self.log_path)}"
+                )
+            time.sleep(every_s)
+        return status
+
     def rss_mib(self) -> float:
         """Resident memory of the child process (and any children of it), MiB."""
         if not self.running():
             return 0.0
         assert self.process is not None
         return sum(rss_kib(pid) for pid in process_tree(self.process.pid)) / 1024
+
+
+def accounted(status: dict[str, Any], published: int) -> bool:
+    """Whether a status shows ``published`` messages read, each one loaded, rejected or counted
+    as a duplicate (balanced), and every one archived."""
+    summary = status.get("summary")
+    if not summary:
+        return False
+    archived = (status.get("counters") or {}).get("archived_messages", 0)
+    read = summary["messages_in"]
+    return read >= published and is_balanced(summary) and archived >= read
+
+
+@dataclass(frozen=True)
+class Drain:
+    """How :func:`drain` ended: the last status, whether everything was accounted for, when."""
+
+    status: dict[str, Any]
+    drained: bool
+    seconds: float
+
+
+def drain(
+    pipeline: StreamingPipeline,
+    published: int,
+    quiet_s: float = 6.0,
+    stalled_s: float = 60.0,
+    timeout_s: float = 180.0,
+    every_s: float = 1.0,
+    on_status: Callable[[dict[str, Any]], None] | None = None,
+) -> Drain:
+    """Wait until the pipeline has accounted for ``published`` messages (:func:`accounted`) and
+    its counts have not changed for ``quiet_s`` (the last rows and archive files are written).
+
+    Gives up when nothing has changed for ``stalled_s`` (the rest is lost) or after
+    ``timeout_s``. ``on_status`` sees each status polled (every ``every_s``).
+    """
+    started = time.monotonic()
+    last: tuple[Any, Any] | None = None
+    changed_at = started
+    while True:
+        pipeline.check()
+        status = pipeline.status() or {}
+        if on_status:
+            on_status(status)
+        now = time.monotonic()
+        counts = (status.get("summary"), (status.get("counters") or {}).get("archived_messages"))
+        if counts != last:
+            last, changed_at = counts, now
+        if accounted(status, published) and now - changed_at >= quiet_s:
+            return Drain(status, True, now - started)
+        if now - changed_at >= stalled_s or now - started >= timeout_s:
+            return Drain(status, False, now - started)
+        time.sleep(every_s)
 
 
 def log_tail(path: Path, lines: int = 30) -> str:
@@ -233,6 +311,10 @@ class RunnerAdaptation:
     - ``timer_scan_every_s``: that scan runs at most this often (event-time timers fire up to
       this late).
     - ``pull_max_messages``: its Pub/Sub read asks for 10 messages per bundle; this many here.
+    - ``idle_pull_s`` (0: stock): its read's pull waits up to 30 s for messages, and the read's
+      watermark (the time of its last pull) stands still meanwhile, so on an idle subscription
+      windows (the archive's files) close up to 30 s late. With ``idle_pull_s`` the pull returns
+      at once and, when it got nothing, after sleeping this long: the watermark keeps moving.
     - anonymous GCS credentials at once when ``STORAGE_EMULATOR_HOST`` is set (Beam otherwise
       spends ~30 s retrying to find Application Default Credentials on the first archive write).
     - ``ack_delay_s`` (fault injection, 0: off): the read's acknowledgements are sent this late,
@@ -244,6 +326,7 @@ class RunnerAdaptation:
     forget_empty_keys: bool = True
     timer_scan_every_s: float = 0.5
     pull_max_messages: int = 100
+    idle_pull_s: float = 0.0
     ack_delay_s: float = 0.0
     ack_delay_until: float = 0.0
 
@@ -252,6 +335,7 @@ class RunnerAdaptation:
             [
                 f"--timer-scan-every={self.timer_scan_every_s}",
                 f"--pull-max-messages={self.pull_max_messages}",
+                f"--idle-pull={self.idle_pull_s}",
                 f"--ack-delay={self.ack_delay_s}",
                 f"--ack-delay-until={self.ack_delay_until}",
             ]
@@ -261,7 +345,8 @@ class RunnerAdaptation:
 
 
 class _SubscriberAdapter:
-    """The DirectRunner's Pub/Sub subscriber client with bigger pulls and, as a fault, late acks."""
+    """The DirectRunner's Pub/Sub subscriber client with bigger (and perhaps immediate) pulls
+    and, as a fault, late acks."""
 
     def __init__(self, client: Any, adaptation: RunnerAdaptation) -> None:
         self._client = client
@@ -270,7 +355,15 @@ class _SubscriberAdapter:
 
     def pull(self, subscription: str, max_messages: int, timeout: float) -> Any:
         wanted = max(max_messages, self._adaptation.pull_max_messages)
-        return self._client.pull(subscription=subscription, max_messages=wanted, timeout=timeout)
+        idle_s = self._adaptation.idle_pull_s
+        if idle_s <= 0:
+            return self._client.pull(subscription=subscription, max_messages=wanted, timeout=timeout)
+        response = self._client.pull(
+            subscription=subscription, max_messages=wanted, return_immediately=True, timeout=timeout
+        )
+        if not response.received_messages:
+            time.sleep(idle_s)
+        return response
 
     def acknowledge(self, subscription: str, ack_ids: list[str]) -> Any:
         adaptation = self._adaptation
@@ -387,6 +480,8 @@ def adapt_direct_runner(adaptation: RunnerAdaptation) -> None:
 
         evaluator._get_subscriber_client = classmethod(adapted_client)
 
+    if adaptation.idle_pull_s > 0:
+        warnings.filterwarnings("ignore", message="The return_immediately flag is deprecated")
     if os.environ.get("STORAGE_EMULATOR_HOST"):
         with auth._Credentials._credentials_lock:
             auth._Credentials._credentials_init = True
@@ -523,13 +618,12 @@ def feed(count: int, run_id: str | None = None, invalid_every: int = 0) -> list[
 
 @dataclass
 class SteadyPublisher:
-    """Publish to one topic at a steady rate; remembers when each message was published."""
+    """Publish to one topic at a steady rate (holding nothing per message: feeds may be endless)."""
 
     project: str
     topic: str
     rate_per_s: float
     attributes: dict[str, str] = field(default_factory=lambda: {"source": "eventharbor-streaming"})
-    published_at: dict[str, float] = field(default_factory=dict)  # key -> time.time() at publish
     _client: Any = None
 
     def client(self):
@@ -561,10 +655,8 @@ class SteadyPublisher:
                 time.sleep(delay)
             futures.append(client.publish(path, data, **self.attributes))
             count += 1
-            now = time.time()
-            self.published_at.setdefault(key, now)
             if on_each:
-                on_each(key, now)
+                on_each(key, time.time())
             if len(futures) >= 1000:
                 for future in futures:
                     future.result(timeout=120)
@@ -572,6 +664,38 @@ class SteadyPublisher:
         for future in futures:
             future.result(timeout=120)
         return count
+
+
+@dataclass
+class Outcomes:
+    """What the pipeline must make of generated messages published as Pub/Sub data, tallied one
+    message at a time: a re-send is a duplicate, a defect is rejected with its Pub/Sub code,
+    anything else is loaded into its stream's table."""
+
+    messages: int = 0
+    loaded: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STREAMS, 0))
+    rejected: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+
+    def add(self, message: SampleMessage) -> None:
+        self.messages += 1
+        if message.duplicate:
+            self.duplicates += 1
+        elif message.pubsub_error_code:
+            code = message.pubsub_error_code
+            self.rejected[code] = self.rejected.get(code, 0) + 1
+        else:
+            stream = message.stream or "unknown"
+            self.loaded[stream] = self.loaded.get(stream, 0) + 1
+
+    def summary(self) -> dict[str, Any]:
+        """``{"messages", "loaded", "rejected", "duplicates"}``, codes sorted."""
+        return {
+            "messages": self.messages,
+            "loaded": dict(self.loaded),
+            "rejected": dict(sorted(self.rejected.items())),
+            "duplicates": self.duplicates,
+        }
 
 
 # --------------------------------------------------------------------------------------------
@@ -618,6 +742,19 @@ def landed(client, dataset: str) -> Landed:
         dead[row["id"]] = dead.get(row["id"], 0) + 1
         codes[row["error_code"]] = codes.get(row["error_code"], 0) + 1
     return Landed(raw, dead, dict(sorted(codes.items())))
+
+
+def held(client, dataset: str) -> dict[str, dict[str, int]]:
+    """Row counts only (cheap however long a run): ``{"loaded": {stream: rows in its raw table},
+    "dead_letters": {error_code: rows}}``."""
+    union = " UNION ALL ".join(
+        f"SELECT '{table}' AS stream, COUNT(*) AS n FROM `{dataset}.{table}` WHERE {PARTITIONS}"
+        for table in STREAMS
+    )
+    loaded = {row["stream"]: row["n"] for row in client.query(union).result()}
+    query = f"SELECT error_code, COUNT(*) AS n FROM `{dataset}.dead_letter` GROUP BY error_code"
+    codes = {row["error_code"]: row["n"] for row in client.query(query).result()}
+    return {"loaded": {s: loaded.get(s, 0) for s in STREAMS}, "dead_letters": dict(sorted(codes.items()))}
 
 
 def visible_ids(client, dataset: str, ids: Iterable[str]) -> set[str]:
@@ -767,6 +904,7 @@ def main(argv: list[str] | None = None) -> int:
     defaults = RunnerAdaptation()
     child.add_argument("--timer-scan-every", type=float, default=defaults.timer_scan_every_s)
     child.add_argument("--pull-max-messages", type=int, default=defaults.pull_max_messages)
+    child.add_argument("--idle-pull", type=float, default=defaults.idle_pull_s, help="see RunnerAdaptation")
     child.add_argument("--ack-delay", type=float, default=0.0, help="fault: acknowledge this late (s)")
     child.add_argument("--ack-delay-until", type=float, default=0.0, help="... until this epoch time")
     child.add_argument("--stock-counters", action="store_true", help="do not fix Beam's counters")
@@ -778,6 +916,7 @@ def main(argv: list[str] | None = None) -> int:
         forget_empty_keys=not args.keep_empty_keys,
         timer_scan_every_s=args.timer_scan_every,
         pull_max_messages=args.pull_max_messages,
+        idle_pull_s=args.idle_pull,
         ack_delay_s=args.ack_delay,
         ack_delay_until=args.ack_delay_until,
     )

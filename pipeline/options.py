@@ -69,8 +69,16 @@ class EventHarborOptions(PipelineOptions):
         group.add_argument(
             "--early_firing_s",
             type=int,
-            default=10,
-            help="Processing-time delay between early panes, seconds.",
+            default=0,
+            help="Streaming: processing-time delay between early (speculative) panes of a sliding "
+            "window, seconds; 0 (the default) writes none: a complete window lands every period.",
+        )
+        group.add_argument(
+            "--batch_window_s",
+            type=int,
+            default=3600,
+            help="Batch (a replay of history): tumbling window length of realtime_event_metrics, "
+            "seconds; 0 writes the streaming job's sliding windows instead.",
         )
         group.add_argument(
             "--dedup_window_s",
@@ -124,6 +132,8 @@ def check_options(options: PipelineOptions) -> EventHarborOptions:
         )
     if opts.window_period_s <= 0 or opts.window_size_s < opts.window_period_s:
         raise OptionsError("--window_size_s must be >= --window_period_s > 0")
+    if opts.batch_window_s < 0 or opts.early_firing_s < 0:
+        raise OptionsError("--batch_window_s and --early_firing_s must be >= 0 (0 turns them off)")
     if not (opts.bq_project or options.view_as(GoogleCloudOptions).project):
         raise OptionsError("set --project (or --bq_project) to the project that holds the BigQuery datasets")
     return opts

@@ -1,17 +1,22 @@
-"""Sliding event-time window counts per stream and event type (``realtime_event_metrics``).
+"""Event-time window counts per stream and event type (``realtime_event_metrics``).
 
-Trigger: one on-time pane when the watermark passes the window end, early panes
-every ``early_firing_s`` of processing time while the window is open (0 turns
-them off), and one
-late pane per late element until ``allowed_lateness_s`` after the window end.
-Panes accumulate, so each row holds the complete count so far; the row with
-the highest ``pane_index`` for a window is the latest figure.
+Streaming: sliding windows (``size_s`` long, one every ``period_s``). Each window gets one
+on-time pane when the watermark passes its end, so a fresh complete count lands every period
+without early panes; ``early_firing_s`` adds speculative panes while a window is open (0, the
+default, turns them off: they multiply the rows by the panes a window gets and tell little that
+the next period's window does not). Each late event updates its windows (one LATE pane each)
+until ``allowed_lateness_s`` after their end (batching them with ``AfterProcessingTime`` as
+the late trigger labels the panes EARLY and fails on Beam 2.77's DirectRunner). Panes
+accumulate, so each row holds the complete count so far; the row with the highest
+``pane_index`` for a window is the latest figure.
 
-Batch runs see complete input, so each window gets one exact ON_TIME row. There
-the windows ``SlidingWindows`` assigns become part of the key and the counts are
-combined in the global window: the same rows, without the runner's per-key
-trigger state, whose cost on the DirectRunner grows with the square of the
-windows a key holds (a week of 10 s periods is ~60,000 windows per key).
+Batch runs (a replay of history) see complete input, so each window gets one exact ON_TIME row,
+over tumbling windows of ``batch_window_s`` (default one hour): sliding 10 s windows over days of
+history would write up to six rows per event that nobody reads at that grain.
+``batch_window_s=0`` writes the streaming job's sliding windows instead. The windows are part of
+the key and the counts are combined in the global window: the same rows as Beam's windowing,
+without the runner's per-key trigger state, whose cost on the DirectRunner grows with the square
+of the windows a key holds (a week of 10 s periods is ~60,000 windows per key).
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.transforms import trigger
-from apache_beam.transforms.window import IntervalWindow, SlidingWindows, TimestampedValue, WindowFn
+from apache_beam.transforms.window import (
+    FixedWindows,
+    IntervalWindow,
+    NonMergingWindowFn,
+    SlidingWindows,
+    TimestampedValue,
+    WindowFn,
+)
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
@@ -101,7 +113,7 @@ class FormatMetricRow(beam.DoFn):
 class KeyByWindow(beam.DoFn):
     """(key, event micros) -> ((key, window start, window end), micros) for each window that holds it."""
 
-    def __init__(self, windows: SlidingWindows) -> None:
+    def __init__(self, windows: NonMergingWindowFn) -> None:
         self.windows = windows
 
     def process(self, element: tuple[tuple[str, str], int]) -> Iterator[tuple[tuple, int]]:
@@ -127,8 +139,9 @@ class RealtimeEventMetrics(beam.PTransform):
         size_s: int = 60,
         period_s: int = 10,
         allowed_lateness_s: int = 600,
-        early_firing_s: int = 10,
+        early_firing_s: int = 0,
         streaming: bool = True,
+        batch_window_s: int = 3600,
     ) -> None:
         super().__init__()
         self.size_s = size_s
@@ -136,16 +149,20 @@ class RealtimeEventMetrics(beam.PTransform):
         self.allowed_lateness_s = allowed_lateness_s
         self.early_firing_s = early_firing_s
         self.streaming = streaming
+        self.batch_window_s = batch_window_s
 
     def _windows(self) -> SlidingWindows:
         return SlidingWindows(self.size_s, self.period_s)
+
+    def _batch_windows(self) -> NonMergingWindowFn:
+        return FixedWindows(self.batch_window_s) if self.batch_window_s else self._windows()
 
     def expand(self, events):
         keyed = events | "KeyAndTime" >> beam.Map(lambda e: (metric_key(e), _micros(e.event_time)))
         if not self.streaming:
             return (
                 keyed
-                | "KeyByWindow" >> beam.ParDo(KeyByWindow(self._windows()))
+                | "KeyByWindow" >> beam.ParDo(KeyByWindow(self._batch_windows()))
                 | "CountPerWindow" >> beam.CombinePerKey(CountAndLatest())
                 | "ToRow" >> beam.Map(format_batch_row)
             )

@@ -166,7 +166,11 @@ def test_batch_dedup_covers_the_whole_run():
 def test_batch_metrics_fire_one_exact_pane_per_window():
     events = [TimestampedValue(order_event(str(i), s), epoch(s)) for i, s in enumerate((5, 15, 16))]
     with TestPipeline() as p:
-        rows = p | beam.Create(events) | RealtimeEventMetrics(size_s=20, period_s=10, streaming=False)
+        rows = (
+            p
+            | beam.Create(events)
+            | RealtimeEventMetrics(size_s=20, period_s=10, streaming=False, batch_window_s=0)
+        )
         assert_that(
             rows
             | beam.Map(lambda r: (r["window_start"], r["occurrences"], r["pane_timing"], r["pane_index"])),
@@ -200,5 +204,24 @@ def test_batch_metrics_equal_beams_own_sliding_windows(tmp_path):
     assert in_first_window == {"pending": 2, "shipped": 3}, "[0 s, 25 s) holds e1..e5, not e0 or e6"
 
     with TestPipeline() as p:
-        batch = p | beam.Create(events) | RealtimeEventMetrics(**metrics, streaming=False)
+        batch = p | beam.Create(events) | RealtimeEventMetrics(**metrics, streaming=False, batch_window_s=0)
         assert_that(batch, equal_to(windowed))
+
+
+def test_batch_replay_writes_one_row_per_key_and_tumbling_window():
+    """History in batch: hourly tumbling windows by default, each event counted exactly once."""
+    seconds = [0, 59, 3599.999, 3600, 7300]
+    events = [order_event(f"e{i}", s) for i, s in enumerate(seconds)] + [order_event("s", 10, "shipped")]
+    with TestPipeline() as p:
+        rows = p | beam.Create(events) | RealtimeEventMetrics(streaming=False)
+        assert_that(
+            rows | beam.Map(summarise),
+            equal_to(
+                [
+                    ("pending", stamp(0), stamp(3600), 3, "ON_TIME"),
+                    ("pending", stamp(3600), stamp(7200), 1, "ON_TIME"),
+                    ("pending", stamp(7200), stamp(10800), 1, "ON_TIME"),
+                    ("shipped", stamp(0), stamp(3600), 1, "ON_TIME"),
+                ]
+            ),
+        )

@@ -1,0 +1,405 @@
+"""``make stream``: a steady generated feed through the Pub/Sub emulator into the streaming pipeline.
+
+``python -m localdev.stream [--duration S] [--rate 30]`` starts the local emulators, creates the
+tables, runs the streaming pipeline on the DirectRunner as a child process
+(``localdev.streaming``) on the mixed subscription with the raw archive on the GCS emulator,
+and publishes a generated feed at a steady rate: one simulated day of the shop at a time
+(``localdev.generator``: three streams, a few percent malformed messages and re-sends, event
+times in the previous UTC day, so none in the future), each day with a seed and ids of its own,
+for ever unless ``--duration`` is given. Live counts (tqdm, on stderr) come from the
+pipeline's status file: published, read, loaded, rejected, duplicates, backlog.
+
+Ctrl-C (SIGINT; SIGTERM and SIGHUP too) or the end of ``--duration`` stops the feed; then it
+drains (waits until everything published has been read, written and archived and the counters
+are quiet, at most ``--drain-timeout`` s), stops the pipeline, back-fills the models over the
+streamed events' dates, stops every emulator by its pid, prints the reconciliation and writes
+``.local/stream-summary.json`` in the shape of ``run-summary.json`` plus a ``stream`` key.
+Ctrl-C once the feed has stopped (a second one, or one during the drain after ``--duration``)
+stops at once: the children are still stopped by pid, no summary is written. The children run
+in sessions of their own, so the terminal's Ctrl-C reaches this process only. Exit code 0 when
+the run reconciles with nothing lost, 1 otherwise, 130 when stopped at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from tqdm import tqdm
+
+from localdev.demo import event_date_range
+from localdev.generator import GeneratorConfig, SampleMessage, generate
+from localdev.stack import MIXED, local_stack
+from localdev.streaming import (
+    Drain,
+    Outcomes,
+    RunnerAdaptation,
+    SteadyPublisher,
+    StreamingPipeline,
+    drain,
+    held,
+    pipeline_argv,
+    process_tree,
+)
+from pipeline.reconciliation import format_summary, is_balanced
+from warehouse import runner as models
+
+LOCAL = Path(".local")
+RATE = 30.0
+SOURCE = "eventharbor-stream"
+# Archive files every 10 s instead of the job's 60, and an idle read that returns within 0.5 s
+# (RunnerAdaptation.idle_pull_s): a drain waits for the last archive file to be written.
+ARCHIVE_WINDOW_S = 10
+IDLE_PULL_S = 0.5
+# The generator numbers orders, stock movements, customers and products from 1 in every sample;
+# each simulated day gets its own, so no two days share an order or a customer.
+SEQUENTIAL_IDS = (b'"ord-', b'"inv-', b'"cust-', b'"prod-')
+
+
+def fresh_ids(data: bytes, day: int) -> bytes:
+    """``data`` with the generator's sequential ids made unique to simulated ``day``
+    (``ord-000001`` -> ``ord-0003-000001``); a re-send stays byte-identical to its original."""
+    for prefix in SEQUENTIAL_IDS:
+        data = data.replace(prefix, prefix + b"%04d-" % day)
+    return data
+
+
+@dataclass
+class Feed:
+    """An endless generated feed, one simulated day (a sample of ``localdev.generator``) at a
+    time, and the tally of what the pipeline must make of the messages published so far.
+
+    Day ``n`` has seed ``seed + n`` (fresh event_ids) and ids of its own (:func:`fresh_ids`);
+    its event times fall in the UTC day before the moment it is generated. Only the first day
+    holds an oversized message. Memory is one simulated day, however long the feed runs.
+    """
+
+    seed: int
+    days: int = 0
+    expected: Outcomes = field(default_factory=Outcomes)
+    _current: dict[str, SampleMessage] = field(default_factory=dict)
+
+    def day(self, number: int) -> list[SampleMessage]:
+        """Simulated day ``number``'s messages in arrival order."""
+        yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
+        config = GeneratorConfig(
+            seed=self.seed + number, start=yesterday, days=1, max_oversized=1 if number == 0 else 0
+        )
+        return [replace(m, data=fresh_ids(m.data, number)) for m in generate(config).messages]
+
+    def messages(self) -> Iterator[tuple[str, bytes]]:
+        """(key, data) for :meth:`SteadyPublisher.publish`, day after day, for ever."""
+        while True:
+            current = {f"{self.days}:{i}": m for i, m in enumerate(self.day(self.days))}
+            self._current = current
+            self.days += 1
+            for key, message in current.items():
+                yield key, message.data
+
+    def published(self, key: str, _at: float) -> None:
+        """``on_each`` of :meth:`SteadyPublisher.publish`: count the message as sent."""
+        self.expected.add(self._current[key])
+
+
+class Interrupts:
+    """SIGINT, SIGTERM and SIGHUP: the first asks to stop the feed and drain; one after that (or
+    after :meth:`draining`) stops at once by raising KeyboardInterrupt, unless :meth:`shield`
+    was called: then only processes are left to stop, and nothing interrupts that."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.shielded = False
+
+    def install(self) -> Interrupts:
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
+            signal.signal(signum, self._handle)
+        return self
+
+    def draining(self) -> None:
+        """The feed has stopped (by duration too): from now on a signal stops at once."""
+        self.requested.set()
+
+    def shield(self) -> None:
+        """Only processes are left to stop: a signal no longer interrupts that."""
+        self.shielded = True
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.shielded:
+            tqdm.write(f"{name}: already stopping the pipeline and the emulators by pid", file=sys.stderr)
+        elif not self.requested.is_set():
+            self.requested.set()
+            message = f"{name}: stopping the feed and draining (press Ctrl-C again to stop at once)"
+            tqdm.write(message, file=sys.stderr)
+        else:
+            self.shielded = True
+            raise KeyboardInterrupt(f"{name} while stopping")
+
+
+class LiveCounts:
+    """A tqdm bar on stderr: messages published (count, rate), and from the pipeline's status
+    file the messages it has read, what became of them and the backlog (published, not read)."""
+
+    def __init__(self, total: int | None) -> None:
+        self.bar = tqdm(
+            desc="published",
+            total=total,
+            unit="msg",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            smoothing=0.1,
+            mininterval=1 if sys.stderr.isatty() else 15,
+        )
+
+    def show(self, published: int, status: dict[str, Any]) -> None:
+        summary = status.get("summary") or {}
+        read = summary.get("messages_in", 0)
+        self.bar.set_postfix(
+            read=read,
+            loaded=sum(summary.get("loaded", {}).values()),
+            rejected=sum(summary.get("rejected", {}).values()),
+            duplicates=summary.get("duplicates", 0),
+            backlog=published - read,
+            refresh=False,
+        )
+        self.bar.update(published - self.bar.n)
+
+    def feed_stopped(self, published: int) -> None:
+        """The feed is over: ``published`` is the final count."""
+        self.bar.total = published
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (and is not a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def run_stream(
+    duration_s: float | None,
+    rate: float,
+    seed: int,
+    local: Path,
+    drain_timeout_s: float,
+    interrupts: Interrupts,
+) -> dict[str, Any]:
+    """The whole ``make stream`` run; returns the summary (see the module docstring)."""
+    workdir = local / "stream"
+    feed = Feed(seed)
+    processes: dict[str, list[int]] = {}
+    with local_stack(workdir / "stack") as stack:
+        for name, emulator in stack.emulators.items():
+            print(f"started {name:<8} {emulator.host}  pid {emulator.pid}", flush=True)
+        argv = pipeline_argv(
+            [stack.subscriptions[MIXED]],
+            stack.project,
+            "events",
+            stack.bigquery_endpoint,
+            f"gs://{stack.bucket}/raw",
+            [f"--archive_window_s={ARCHIVE_WINDOW_S}"],
+        )
+        pipeline = StreamingPipeline(
+            argv, workdir / "pipeline", stack.env, RunnerAdaptation(idle_pull_s=IDLE_PULL_S)
+        ).start()
+        print(f"started pipeline (DirectRunner)  pid {pipeline.pid}  log {pipeline.log_path}", flush=True)
+        try:
+            pipeline.wait_started()
+            pids = {"pipeline": pipeline.pid} | {name: e.pid for name, e in stack.emulators.items()}
+            processes = {name: process_tree(pid) for name, pid in pids.items() if pid is not None}
+            feed_s, published, stopped_by, drained = _feed_and_drain(
+                stack.project, pipeline, feed, rate, duration_s, drain_timeout_s, interrupts
+            )
+            pipeline.stop()
+            final = pipeline.status() or drained.status
+            client = stack.bigquery_client()
+            in_bigquery = held(client, "events")
+            dates = event_date_range(client)
+            if dates:
+                print(f"back-filling the models over {dates[0]} .. {dates[1]}", flush=True)
+            model_rows = models.backfill(client, dates[0], dates[1], progress=sys.stderr) if dates else {}
+        finally:
+            interrupts.shield()
+            pipeline.kill()
+        print("stopping the emulators", flush=True)
+    left_running = sorted(pid for pids in processes.values() for pid in pids if alive(pid))
+    summary = final["summary"]
+    expected = feed.expected.summary()
+    read = summary["messages_in"]
+    lost = max(0, published - read)
+    balanced = is_balanced(summary)
+    checks = {
+        "drained": drained.drained,
+        "balanced": balanced,
+        "nothing_lost": lost == 0,
+        "bigquery_holds_the_counts": in_bigquery["loaded"] == summary["loaded"]
+        and in_bigquery["dead_letters"] == summary["rejected"],
+        "feed_without_errors": stopped_by != "error",
+        "as_generated": {k: summary[k] for k in ("loaded", "rejected", "duplicates")}
+        == {k: expected[k] for k in ("loaded", "rejected", "duplicates")},
+        "all_stopped": not left_running,
+    }
+    return {
+        **summary,
+        "models": model_rows,
+        "stream": {
+            "published": published,
+            "read": read,
+            "lost": lost,
+            "balanced": balanced,
+            "archived": (final.get("counters") or {}).get("archived_messages", 0),
+            "rate_target_per_s": rate,
+            "rate_published_per_s": round(published / feed_s, 1) if feed_s else 0.0,
+            "feed_seconds": round(feed_s, 1),
+            "stopped_by": stopped_by,
+            "drain_seconds": round(drained.seconds, 1),
+            "simulated_days": feed.days,
+            "event_dates": [d.isoformat() for d in dates] if dates else [],
+            "expected": expected,
+            "bigquery": in_bigquery,
+            "pids": {name: pids[0] for name, pids in processes.items()},
+            "processes_stopped": sorted(pid for pids in processes.values() for pid in pids),
+            "left_running": left_running,
+            "checks": checks,
+        },
+    }
+
+
+def _feed_and_drain(
+    project: str,
+    pipeline: StreamingPipeline,
+    feed: Feed,
+    rate: float,
+    duration_s: float | None,
+    drain_timeout_s: float,
+    interrupts: Interrupts,
+) -> tuple[float, int, str, Drain]:
+    """Publish until ``duration_s`` or a stop request, then drain; returns (seconds fed,
+    messages published, what stopped the feed, the drain)."""
+    publisher = SteadyPublisher(project, MIXED, rate, attributes={"source": SOURCE})
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def publish() -> None:
+        try:
+            outcome["published"] = publisher.publish(feed.messages(), feed.published, stop)
+        except Exception as exc:  # reported below; the feed stops, the drain still runs
+            outcome["error"] = exc
+
+    print(
+        f"publishing to topic {MIXED!r} at {rate:g}/s "
+        + (f"for {duration_s:g} s" if duration_s else "until Ctrl-C"),
+        file=sys.stderr,
+        flush=True,
+    )
+    live = LiveCounts(round(duration_s * rate) if duration_s else None)
+    started = time.monotonic()
+    thread = threading.Thread(target=publish, name="publisher", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive() and not interrupts.requested.wait(1.0):
+            pipeline.check()
+            live.show(feed.expected.messages, pipeline.status() or {})
+            if duration_s is not None and time.monotonic() - started >= duration_s:
+                break
+        if interrupts.requested.is_set():
+            stopped_by = "interrupt"
+        else:
+            stopped_by = "duration" if thread.is_alive() else "error"
+        stop.set()
+        thread.join()
+        feed_s = time.monotonic() - started
+        if "error" in outcome:
+            tqdm.write(f"publishing failed: {outcome['error']}", file=sys.stderr)
+        published = outcome.get("published", feed.expected.messages)
+        live.feed_stopped(published)
+        interrupts.draining()
+        tqdm.write(
+            f"feed stopped ({stopped_by}) after {published:,} messages; draining (Ctrl-C: stop at once) ...",
+            file=sys.stderr,
+        )
+        drained = drain(
+            pipeline,
+            published,
+            timeout_s=drain_timeout_s,
+            on_status=lambda status: live.show(published, status),
+        )
+    finally:
+        stop.set()
+        live.close()
+    return feed_s, published, stopped_by, drained
+
+
+def format_stream(result: dict[str, Any]) -> str:
+    """The printed reconciliation: the pipeline's summary, published vs read, BigQuery, pids."""
+    stream = result["stream"]
+    in_bigquery = stream["bigquery"]
+    checks = stream["checks"]
+    return "\n".join(
+        [
+            format_summary(result),
+            f"published {stream['published']:,} in {stream['feed_seconds']} s "
+            f"({stream['rate_published_per_s']}/s, target {stream['rate_target_per_s']:g}/s; stopped by "
+            f"{stream['stopped_by']}); read {stream['read']:,}; lost {stream['lost']}; "
+            f"archived {stream['archived']:,}; "
+            + (f"drained in {stream['drain_seconds']} s" if checks["drained"] else "NOT DRAINED"),
+            f"bigquery  raw rows {sum(in_bigquery['loaded'].values()):,}, "
+            f"dead letters {sum(in_bigquery['dead_letters'].values()):,}"
+            + ("  (= the pipeline's counts)" if checks["bigquery_holds_the_counts"] else "  (!= the counts)"),
+            f"models    {sum(result['models'].values()):,} rows in {len(result['models'])} tables "
+            f"over {' .. '.join(stream['event_dates']) or 'no dates'}",
+            "stopped   "
+            + ", ".join(f"{name} pid {pid}" for name, pid in stream["pids"].items())
+            + (f"; STILL RUNNING: {stream['left_running']}" if stream["left_running"] else ""),
+            "checks    " + ", ".join(f"{name}={ok}" for name, ok in checks.items()),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localdev.stream", description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, help="seconds to publish (default: until Ctrl-C)")
+    parser.add_argument("--rate", type=float, default=RATE, help=f"messages/s published (default {RATE:g})")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the first simulated day")
+    parser.add_argument("--drain-timeout", type=float, default=180.0, help="longest drain, seconds")
+    parser.add_argument("--local", type=Path, default=LOCAL, help="working directory (default .local)")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or (args.duration is not None and args.duration <= 0):
+        parser.error("--rate and --duration must be positive")
+    interrupts = Interrupts().install()
+    try:
+        result = run_stream(args.duration, args.rate, args.seed, args.local, args.drain_timeout, interrupts)
+    except KeyboardInterrupt as exc:
+        print(
+            f"{exc}: stopped at once without draining, children stopped by pid, no summary", file=sys.stderr
+        )
+        return 130
+    except (RuntimeError, TimeoutError) as exc:  # the pipeline or an emulator failed; all stopped
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    out = args.local / "stream-summary.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(format_stream(result))
+    print(f"(written to {out})")
+    return 0 if all(result["stream"]["checks"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
