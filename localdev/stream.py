@@ -4,16 +4,20 @@
 tables, runs the streaming pipeline on the DirectRunner as a child process
 (``localdev.streaming``) on the mixed subscription with the raw archive on the GCS emulator,
 and publishes a generated feed at a steady rate: one simulated day of the shop at a time
-(``localdev.generator``: three streams, a few percent malformed messages and re-sends, event
-times in the previous UTC day, so none in the future), each day with a seed and ids of its own,
-for ever unless ``--duration`` is given. Live counts (tqdm, on stderr) come from the
-pipeline's status file: published, read, loaded, rejected, duplicates, backlog.
+(``localdev.generator``: three streams, a few percent malformed messages and re-sends), each
+day with a seed and ids of its own, for ever unless ``--duration`` is given. The feed is live:
+each valid event's time is set to when it is published, less a couple of seconds, and a late
+share (the generator's ``late_fraction``) is held back and published 30 s to 3 min after its
+event time, well inside the pipeline's allowed lateness, so ``realtime_event_metrics`` fills
+as the run goes, late panes included. Live counts (tqdm, on stderr) come from the pipeline's
+status file: published, read, loaded, rejected, duplicates, backlog.
 
 Ctrl-C (SIGINT; SIGTERM and SIGHUP too) or the end of ``--duration`` stops the feed; then it
 drains (waits until everything published has been read, written and archived and the counters
 are quiet, at most ``--drain-timeout`` s), stops the pipeline, back-fills the models over the
 streamed events' dates, stops every emulator by its pid, prints the reconciliation and writes
-``.local/stream-summary.json`` in the shape of ``run-summary.json`` plus a ``stream`` key.
+``.local/stream-summary.json`` in the shape of ``run-summary.json`` plus a ``stream`` key (which
+also tells what ``realtime_event_metrics`` holds: see :func:`metric_figures`).
 Ctrl-C once the feed has stopped (a second one, or one during the drain after ``--duration``)
 stops at once: the children are still stopped by pid, no summary is written. The children run
 in sessions of their own, so the terminal's Ctrl-C reaches this process only. Exit code 0 when
@@ -23,7 +27,9 @@ the run reconciles with nothing lost, 1 otherwise, 130 when stopped at once.
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
+import random
 import signal
 import sys
 import threading
@@ -31,6 +37,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,6 +46,7 @@ from tqdm import tqdm
 
 from localdev.demo import event_date_range
 from localdev.generator import GeneratorConfig, SampleMessage, generate
+from localdev.generator.render import encode, epoch_millis, producer_rfc3339
 from localdev.stack import MIXED, local_stack
 from localdev.streaming import (
     Drain,
@@ -52,6 +60,8 @@ from localdev.streaming import (
     process_tree,
 )
 from pipeline.reconciliation import format_summary, is_balanced
+from schemas import STREAMS
+from transforms.realtime_metrics import EVENT_TYPE_FIELD
 from warehouse import runner as models
 
 LOCAL = Path(".local")
@@ -64,6 +74,12 @@ IDLE_PULL_S = 0.5
 # The generator numbers orders, stock movements, customers and products from 1 in every sample;
 # each simulated day gets its own, so no two days share an order or a customer.
 SEQUENTIAL_IDS = (b'"ord-', b'"inv-', b'"cust-', b'"prod-')
+# A live shop: a valid event is published this long after its own time, ...
+ON_TIME_DELAY = timedelta(seconds=2)
+# ... or, for a late share of them, this many seconds after: past the end of some or all of its
+# windows, well inside the pipeline's 600 s of allowed lateness, so it updates them (late panes).
+LATE_S = (30, 180)
+EVENT_TIME_FIELD = {"orders": "order_date", "inventory": "timestamp", "user_activity": "timestamp"}
 
 
 def fresh_ids(data: bytes, day: int) -> bytes:
@@ -74,41 +90,121 @@ def fresh_ids(data: bytes, day: int) -> bytes:
     return data
 
 
+def retimed(data: bytes, stream: str, moment: datetime) -> bytes:
+    """A valid generated event with its own time (``order_date`` / ``timestamp``) set to
+    ``moment``, written as the generator's producers write times: epoch milliseconds, or RFC 3339
+    to the millisecond in the same zone offset ("Z" stays "Z"). Every other byte stays: the
+    generator writes compact JSON with exact numbers (``to_json``), which parsing with Decimal
+    and writing again gives back."""
+    event = json.loads(data, parse_float=Decimal)
+    field_name = EVENT_TIME_FIELD[stream]
+    written = event[field_name]
+    if isinstance(written, int):
+        event[field_name] = epoch_millis(moment)
+    else:
+        offset = None if written.endswith("Z") else datetime.fromisoformat(written).utcoffset()
+        event[field_name] = producer_rfc3339(moment, offset)
+    return encode(event)
+
+
+@dataclass
+class EventClock:
+    """Event times for a live feed: now less :data:`ON_TIME_DELAY`, in whole milliseconds (as
+    they are written), each one after the one before (even if the wall clock steps back). Two
+    events without an event_id that differ only in their time must not become one: the pipeline
+    derives a missing event_id from the payload."""
+
+    last: datetime = datetime.min.replace(tzinfo=timezone.utc)
+
+    def next(self) -> datetime:
+        now = datetime.now(timezone.utc) - ON_TIME_DELAY
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self.last = max(now, self.last + timedelta(milliseconds=1))
+        return self.last
+
+
 @dataclass
 class Feed:
-    """An endless generated feed, one simulated day (a sample of ``localdev.generator``) at a
-    time, and the tally of what the pipeline must make of the messages published so far.
+    """An endless live feed, one simulated day (a sample of ``localdev.generator``) at a time,
+    and the tally of what the pipeline must make of the messages published so far.
 
-    Day ``n`` has seed ``seed + n`` (fresh event_ids) and ids of its own (:func:`fresh_ids`);
-    its event times fall in the UTC day before the moment it is generated. Only the first day
-    holds an oversized message. Memory is one simulated day, however long the feed runs.
+    Day ``n`` has seed ``seed + n`` (fresh event_ids) and ids of its own (:func:`fresh_ids`).
+    Each valid event gets about the time it is sent (:class:`EventClock`, :func:`retimed`), in
+    the day's order; a re-send is byte-identical to its re-timed original; a malformed message is
+    sent as generated, so it keeps its error code.
+
+    A one-day sample has no late arrivals (the generator's arrive on a later day), so the feed
+    makes its own: ``late_fraction`` of the valid messages that have no re-send, drawn from the
+    day's seed, keep the time of their place in the day but are sent :data:`LATE_S` later,
+    counted in messages at ``rate``. So what is sent, and in which order, does not depend on the
+    wall clock: the same seed and rate always give the same messages. Memory is one simulated
+    day and the late messages held, however long the feed runs.
     """
 
     seed: int
+    rate: float = RATE
     days: int = 0
     expected: Outcomes = field(default_factory=Outcomes)
-    _current: dict[str, SampleMessage] = field(default_factory=dict)
+    clock: EventClock = field(default_factory=EventClock)
+    # Handed to the publisher and not yet counted as published, by key.
+    in_flight: dict[str, SampleMessage] = field(default_factory=dict)
 
-    def day(self, number: int) -> list[SampleMessage]:
-        """Simulated day ``number``'s messages in arrival order."""
+    def config(self, number: int) -> GeneratorConfig:
+        """Simulated day ``number``: the UTC day before the moment it is generated."""
         yesterday = datetime.now(timezone.utc).date() - timedelta(days=1)
-        config = GeneratorConfig(
+        return GeneratorConfig(
             seed=self.seed + number, start=yesterday, days=1, max_oversized=1 if number == 0 else 0
         )
-        return [replace(m, data=fresh_ids(m.data, number)) for m in generate(config).messages]
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
         """(key, data) for :meth:`SteadyPublisher.publish`, day after day, for ever."""
+        held: list[tuple[int, str, SampleMessage, bytes]] = []  # (send as message number, ...)
+        sent = 0
+        for key, message, data, late_by in self._live():
+            if late_by:
+                heapq.heappush(held, (sent + late_by, key, message, data))
+                continue
+            while held and held[0][0] <= sent:
+                _, late_key, late_message, late_data = heapq.heappop(held)
+                self.in_flight[late_key] = late_message
+                yield late_key, late_data
+                sent += 1
+            self.in_flight[key] = message
+            yield key, data
+            sent += 1
+
+    def _live(self) -> Iterator[tuple[str, SampleMessage, bytes, int]]:
+        """Each day's messages in arrival order, re-timed as they come: (key, message, data to
+        send, 0 or how many messages later a late one is to be sent)."""
         while True:
-            current = {f"{self.days}:{i}": m for i, m in enumerate(self.day(self.days))}
-            self._current = current
+            number = self.days
             self.days += 1
-            for key, message in current.items():
-                yield key, message.data
+            config = self.config(number)
+            day = [replace(m, data=fresh_ids(m.data, number)) for m in generate(config).messages]
+            resent = {m.data for m in day if m.duplicate}
+            lone = [
+                i for i, m in enumerate(day) if not (m.duplicate or m.pubsub_error_code or m.data in resent)
+            ]
+            rng = random.Random(f"{config.seed}:live-late")
+            late = {
+                i: round(rng.uniform(*LATE_S) * self.rate)
+                for i in rng.sample(lone, round(config.late_fraction * len(lone)))
+            }
+            live: dict[bytes, bytes] = {}  # a valid message as generated -> as sent
+            for i, message in enumerate(day):
+                if message.duplicate:
+                    data = live[message.data]
+                elif message.pubsub_error_code:
+                    data = message.data
+                else:
+                    data = retimed(message.data, message.stream, self.clock.next())
+                    if message.data in resent:
+                        live[message.data] = data
+                yield f"{number}:{i}", message, data, late.get(i, 0)
 
     def published(self, key: str, _at: float) -> None:
         """``on_each`` of :meth:`SteadyPublisher.publish`: count the message as sent."""
-        self.expected.add(self._current[key])
+        self.expected.add(self.in_flight.pop(key))
 
 
 class Interrupts:
@@ -202,7 +298,7 @@ def run_stream(
 ) -> dict[str, Any]:
     """The whole ``make stream`` run; returns the summary (see the module docstring)."""
     workdir = local / "stream"
-    feed = Feed(seed)
+    feed = Feed(seed, rate)
     processes: dict[str, list[int]] = {}
     with local_stack(workdir / "stack") as stack:
         for name, emulator in stack.emulators.items():
@@ -230,6 +326,7 @@ def run_stream(
             final = pipeline.status() or drained.status
             client = stack.bigquery_client()
             in_bigquery = held(client, "events")
+            metrics = metric_figures(client, "events", sum(in_bigquery["loaded"].values()))
             dates = event_date_range(client)
             if dates:
                 print(f"back-filling the models over {dates[0]} .. {dates[1]}", flush=True)
@@ -273,11 +370,63 @@ def run_stream(
             "event_dates": [d.isoformat() for d in dates] if dates else [],
             "expected": expected,
             "bigquery": in_bigquery,
+            "metrics": metrics,
             "pids": {name: pids[0] for name, pids in processes.items()},
             "processes_stopped": sorted(pid for pids in processes.values() for pid in pids),
             "left_running": left_running,
             "checks": checks,
         },
+    }
+
+
+def metric_figures(client, dataset: str, loaded: int) -> dict[str, Any]:
+    """What ``realtime_event_metrics`` of ``dataset`` holds once the pipeline has stopped.
+
+    ``rows`` (one per window pane), ``rows_per_loaded_event`` (``loaded``: rows in the raw
+    tables), ``panes`` per pane_timing; ``windows`` (stream x event type x window), of them
+    ``windows_matching_loaded``: those whose latest pane counts exactly the loaded events of its
+    stream and event type whose time falls in the window; and per stream ``occurrences``, the
+    latest panes' counts summed. An event is in window_size_s / window_period_s windows (6 by
+    default), so that sum is at most 6 x the stream's loaded events, and less only by the
+    windows the watermark had not yet closed.
+
+    With no early firing, the rows beyond one per window are updates by late events; the
+    DirectRunner labels many of those EARLY rather than LATE (when its output watermark is held
+    behind the window's end), so ``panes`` tells how the runner labelled them, nothing more.
+    """
+    table = f"`{dataset}.realtime_event_metrics`"
+    partitions = "DATE(window_start) >= '1970-01-01'"
+    query = f"SELECT pane_timing, COUNT(*) AS n FROM {table} WHERE {partitions} GROUP BY pane_timing"
+    panes = {row["pane_timing"]: row["n"] for row in client.query(query).result()}
+    events = " UNION ALL ".join(
+        f"SELECT '{stream}' AS stream, {EVENT_TYPE_FIELD[stream]} AS event_type, "
+        f"`{EVENT_TIME_FIELD[stream]}` AS event_time FROM `{dataset}.{stream}` "
+        "WHERE event_date >= '1970-01-01'"
+        for stream in STREAMS
+    )
+    latest = (
+        "SELECT stream, event_type, window_start, window_end, occurrences FROM ("
+        "SELECT *, ROW_NUMBER() OVER (PARTITION BY stream, event_type, window_start, window_end "
+        f"ORDER BY pane_index DESC) AS newest FROM {table} WHERE {partitions}) WHERE newest = 1"
+    )
+    windows = (
+        f"WITH events AS ({events}), latest AS ({latest}), counted AS ("
+        "SELECT w.stream, w.occurrences, COUNT(e.event_time) AS loaded FROM latest AS w "
+        "LEFT JOIN events AS e ON e.stream = w.stream AND e.event_type = w.event_type "
+        "AND e.event_time >= w.window_start AND e.event_time < w.window_end "
+        "GROUP BY w.stream, w.event_type, w.window_start, w.window_end, w.occurrences) "
+        "SELECT stream, COUNT(*) AS windows, COUNTIF(occurrences = loaded) AS matching, "
+        "SUM(occurrences) AS occurrences FROM counted GROUP BY stream"
+    )
+    per_stream = {row["stream"]: row for row in client.query(windows).result()}
+    rows = sum(panes.values())
+    return {
+        "rows": rows,
+        "rows_per_loaded_event": round(rows / loaded, 3) if loaded else 0.0,
+        "panes": dict(sorted(panes.items())),
+        "windows": sum(row["windows"] for row in per_stream.values()),
+        "windows_matching_loaded": sum(row["matching"] for row in per_stream.values()),
+        "occurrences": {s: per_stream[s]["occurrences"] if s in per_stream else 0 for s in STREAMS},
     }
 
 
@@ -350,6 +499,7 @@ def format_stream(result: dict[str, Any]) -> str:
     """The printed reconciliation: the pipeline's summary, published vs read, BigQuery, pids."""
     stream = result["stream"]
     in_bigquery = stream["bigquery"]
+    metrics = stream["metrics"]
     checks = stream["checks"]
     return "\n".join(
         [
@@ -362,6 +512,12 @@ def format_stream(result: dict[str, Any]) -> str:
             f"bigquery  raw rows {sum(in_bigquery['loaded'].values()):,}, "
             f"dead letters {sum(in_bigquery['dead_letters'].values()):,}"
             + ("  (= the pipeline's counts)" if checks["bigquery_holds_the_counts"] else "  (!= the counts)"),
+            f"metrics   {metrics['rows']:,} realtime_event_metrics rows "
+            f"({metrics['rows_per_loaded_event']} per loaded event; panes "
+            + ", ".join(f"{timing} {n:,}" for timing, n in metrics["panes"].items())
+            + f") in {metrics['windows']:,} windows ({metrics['windows_matching_loaded']:,} "
+            "count exactly the loaded events in them); latest panes count "
+            + ", ".join(f"{stream} {n:,}" for stream, n in metrics["occurrences"].items()),
             f"models    {sum(result['models'].values()):,} rows in {len(result['models'])} tables "
             f"over {' .. '.join(stream['event_dates']) or 'no dates'}",
             "stopped   "
