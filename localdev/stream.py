@@ -295,8 +295,10 @@ def run_stream(
     local: Path,
     drain_timeout_s: float,
     interrupts: Interrupts,
+    pipeline_options: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The whole ``make stream`` run; returns the summary (see the module docstring)."""
+    """The whole ``make stream`` run; returns the summary (see the module docstring).
+    ``pipeline_options`` go to the pipeline after the stream's own (``--window_size_s=120``)."""
     workdir = local / "stream"
     feed = Feed(seed, rate)
     processes: dict[str, list[int]] = {}
@@ -309,7 +311,7 @@ def run_stream(
             "events",
             stack.bigquery_endpoint,
             f"gs://{stack.bucket}/raw",
-            [f"--archive_window_s={ARCHIVE_WINDOW_S}"],
+            [f"--archive_window_s={ARCHIVE_WINDOW_S}", *(pipeline_options or [])],
         )
         pipeline = StreamingPipeline(
             argv, workdir / "pipeline", stack.env, RunnerAdaptation(idle_pull_s=IDLE_PULL_S)
@@ -535,12 +537,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the first simulated day")
     parser.add_argument("--drain-timeout", type=float, default=180.0, help="longest drain, seconds")
     parser.add_argument("--local", type=Path, default=LOCAL, help="working directory (default .local)")
+    parser.add_argument(
+        "pipeline_options", nargs="*", help="pipeline options after --, e.g. -- --early_firing_s=10"
+    )
     args = parser.parse_args(argv)
     if args.rate <= 0 or (args.duration is not None and args.duration <= 0):
         parser.error("--rate and --duration must be positive")
     interrupts = Interrupts().install()
     try:
-        result = run_stream(args.duration, args.rate, args.seed, args.local, args.drain_timeout, interrupts)
+        result = run_stream(
+            args.duration,
+            args.rate,
+            args.seed,
+            args.local,
+            args.drain_timeout,
+            interrupts,
+            args.pipeline_options,
+        )
     except KeyboardInterrupt as exc:
         print(
             f"{exc}: stopped at once without draining, children stopped by pid, no summary", file=sys.stderr
