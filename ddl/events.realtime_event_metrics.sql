@@ -2,8 +2,8 @@
 CREATE TABLE IF NOT EXISTS `events.realtime_event_metrics` (
   stream STRING NOT NULL OPTIONS (description = "orders, inventory or user_activity."),
   event_type STRING NOT NULL OPTIONS (description = "The status, reason or activity_type counted."),
-  window_start TIMESTAMP NOT NULL OPTIONS (description = "Start of the sliding event-time window."),
-  window_end TIMESTAMP NOT NULL OPTIONS (description = "End of the sliding event-time window (exclusive)."),
+  window_start TIMESTAMP NOT NULL OPTIONS (description = "Start of the event-time window (streaming: sliding; batch replays: tumbling, --batch_window_s)."),
+  window_end TIMESTAMP NOT NULL OPTIONS (description = "End of the event-time window (exclusive)."),
   occurrences INT64 NOT NULL OPTIONS (description = "Events in the window (the latest firing is the most complete)."),
   last_event_ts TIMESTAMP NOT NULL OPTIONS (description = "Latest event time seen in the window."),
   pane_timing STRING NOT NULL OPTIONS (description = "EARLY, ON_TIME or LATE: which trigger firing wrote this row."),
