@@ -25,7 +25,7 @@ help:
 	@echo "make test           the whole test suite, emulators included"
 	@echo "make browser        install Debian's chromium for the report's browser test (make test does it when missing)"
 	@echo "make lint           ruff, import-linter layer contracts, and checks that ddl/ and the generated SQL/docs are fresh"
-	@echo "make bench          pipeline throughput and memory figures"
+	@echo "make bench          figures against baselines in the same run (validation, chain, make run, models, streaming) -> bench/results.json"
 	@echo "make fuzz           100,000 hostile inputs through triage, 10,000 through the pipeline on the emulators"
 	@echo "make soak           100,000 events through Pub/Sub into the streaming pipeline: events/s, memory, latency, reconciliation"
 	@echo "make stream [DURATION=s] [RATE=n]  a live generated feed into the streaming pipeline until Ctrl-C; drains, reconciles"
@@ -75,7 +75,7 @@ ddl: $(STAMP)
 	$(PY) -m schemas.ddl
 
 bench: $(STAMP)
-	$(PY) -m bench.pipeline_bench
+	$(PY) -m bench
 
 .PHONY: fuzz
 fuzz: $(STAMP)

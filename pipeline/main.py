@@ -20,9 +20,11 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipeline.bigquery_writes import BigQueryTarget
+from pipeline.file_sink import FileTarget
 from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key
 from pipeline.reconciliation import counters, format_summary, reconcile, write_summary
-from pipeline.sinks import InsertClient, WriteEvents, failure_to_row, write_rows
+from pipeline.sinks import WriteEvents, failure_to_row, write_rows
 from pipeline.sources import ReadFiles, ReadSubscriptions, check_inputs_exist, input_patterns
 from transforms.archive import ArchiveRawMessages
 from transforms.counters import NAMESPACE
@@ -45,7 +47,11 @@ def build_pipeline(
     streaming = options.view_as(StandardOptions).streaming
     project = bigquery_project(options)
     progress_every = opts.progress_every if opts.source == "files" else 0
-    client = InsertClient(project, opts.bigquery_endpoint, report_every=progress_every)
+    target = (
+        FileTarget(opts.output_dir)
+        if opts.output_dir
+        else BigQueryTarget(project, opts.bigquery_endpoint, report_every=progress_every)
+    )
 
     if opts.source == "pubsub":
         messages = pipeline | "ReadPubSub" >> ReadSubscriptions(opts.subscriptions)
@@ -64,23 +70,26 @@ def build_pipeline(
         )
 
     unique = valid | "Deduplicate" >> DeduplicateEvents(opts.dedup_window_s)
-    refused = unique | "WriteEvents" >> WriteEvents(project, opts.dataset, client)
+    refused = unique | "WriteEvents" >> WriteEvents(project, opts.dataset, target)
 
     dead_letters = (
         failures | "FailureToRow" >> beam.Map(failure_to_row),
         refused,
     ) | "AllDeadLetters" >> beam.Flatten()
-    dead_letter_result = write_rows(
-        dead_letters, f"{project}:{opts.dataset}.{opts.dead_letter_table}", client
+    dead_letters_refused = write_rows(
+        dead_letters, f"{project}:{opts.dataset}.{opts.dead_letter_table}", target
     )
-    _ = dead_letter_result.failed_rows_with_errors | "DeadLetterWriteFailed" >> beam.Map(
-        count_dead_letter_write_failures
-    )
+    _ = dead_letters_refused | "DeadLetterWriteFailed" >> beam.Map(count_dead_letter_write_failures)
 
     metric_rows = unique | "RealtimeMetrics" >> RealtimeEventMetrics(
-        opts.window_size_s, opts.window_period_s, opts.allowed_lateness_s, opts.early_firing_s, streaming
+        opts.window_size_s,
+        opts.window_period_s,
+        opts.allowed_lateness_s,
+        opts.early_firing_s,
+        streaming,
+        opts.batch_window_s,
     )
-    write_rows(metric_rows, f"{project}:{opts.dataset}.{opts.metrics_table}", client)
+    write_rows(metric_rows, f"{project}:{opts.dataset}.{opts.metrics_table}", target)
 
 
 def run(argv: list[str] | None = None, clock: Callable[[], datetime] = utc_now) -> dict | None:

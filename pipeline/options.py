@@ -95,6 +95,11 @@ class EventHarborOptions(PipelineOptions):
             help="BigQuery REST endpoint for local runs (e.g. http://127.0.0.1:9050 for bqemulator); "
             "unset for real BigQuery.",
         )
+        group.add_argument(
+            "--output_dir",
+            help="Batch dry run: write every table's rows as JSON Lines under this directory (local or "
+            "gs://) instead of BigQuery.",
+        )
         group.add_argument("--summary_path", help="Batch: write the reconciliation summary JSON here.")
         group.add_argument(
             "--progress_every",
@@ -126,6 +131,8 @@ def check_options(options: PipelineOptions) -> EventHarborOptions:
         if bad:
             raise OptionsError(f"--subscriptions must be full paths projects/P/subscriptions/S; got {bad}")
         options.view_as(StandardOptions).streaming = True
+        if opts.output_dir:
+            raise OptionsError("--output_dir is for batch runs (--source files); streaming writes BigQuery")
     if opts.ip_mode == "hash" and not ip_hash_key(opts):
         raise OptionsError(
             f"--ip_mode hash needs --ip_hash_key or the {IP_HASH_KEY_ENV} environment variable"

@@ -1,11 +1,23 @@
-"""BigQuery faults: a refused row ends in dead_letter as load_rejected and the pipeline finishes;
-transient faults are retried with the same insertId until every row is loaded once."""
+"""BigQuery faults: a refused row ends in dead_letter as load_rejected and the pipeline finishes
+(batch) or goes on (streaming); transient faults are retried with the same insertId until every
+row is loaded once."""
 
 from __future__ import annotations
 
+import time
+import uuid
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from google.cloud import pubsub_v1
+
+from localdev.streaming import create_subscription
+from pipeline.main import build_pipeline
 from tests.events import ORDER, changed
 from tests.fault_proxy import FaultProxy
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+
+PARTITIONS = "event_date >= '2000-01-01'"
 
 
 def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path):
@@ -24,9 +36,7 @@ def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path):
     assert summary["rejected"] == {"load_rejected": 1}
     assert len(proxy.refused) == 1, "a refused row must not be retried"
     assert sorted(proxy.insert_ids) == ["evt-accepted", "evt-refused"], "event_id is BigQuery's insertId"
-    assert [r["event_id"] for r in table_rows(stack, dataset, "orders", "event_date >= '2000-01-01'")] == [
-        "evt-accepted"
-    ]
+    assert [r["event_id"] for r in table_rows(stack, dataset, "orders", PARTITIONS)] == ["evt-accepted"]
     [dead] = table_rows(stack, dataset, "dead_letter")
     assert (dead["stage"], dead["stream"], dead["error_code"], dead["event_id"]) == (
         "load",
@@ -67,6 +77,57 @@ def test_transient_faults_are_retried_and_every_row_loads_once(stack, tmp_path):
         {},
         0,
     )
-    loaded = table_rows(stack, dataset, "orders", "event_date >= '2000-01-01'")
+    loaded = table_rows(stack, dataset, "orders", PARTITIONS)
     assert sorted(r["event_id"] for r in loaded) == ["evt-flaky", "evt-steady"]
     assert table_rows(stack, dataset, "dead_letter") == []
+
+
+def test_streaming_refused_row_becomes_load_rejected_dead_letter(stack):
+    """In streaming the refused row's dead letter joins the other dead letters (same windowing)
+    and carries the Pub/Sub metadata of the message as received."""
+    dataset = fresh_dataset(stack, "streamrej")
+    topic = f"load-rejected-{uuid.uuid4().hex[:8]}"
+    subscription = create_subscription(stack.project, topic, f"{topic}-pipeline")
+    proxy = FaultProxy(stack.bigquery_endpoint, "orders", reject_event_ids={"evt-refused"}).start()
+    options = PipelineOptions(
+        [
+            "--source=pubsub",
+            "--streaming",
+            f"--subscriptions={subscription}",
+            f"--project={stack.project}",
+            f"--dataset={dataset}",
+            f"--bigquery_endpoint={proxy.url}",
+        ]
+    )
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, options)
+    result = pipeline.run()
+    try:
+        publisher = pubsub_v1.PublisherClient()
+        for data in (
+            changed(ORDER, "event_id", "evt-refused"),
+            changed(ORDER, "event_id", "evt-accepted"),
+            b"{",
+        ):
+            publisher.publish(publisher.topic_path(stack.project, topic), data, origin="rejected").result(
+                timeout=30
+            )
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not (
+            len(table_rows(stack, dataset, "dead_letter")) >= 2
+            and table_rows(stack, dataset, "orders", PARTITIONS)
+        ):
+            time.sleep(2)
+    finally:
+        result.cancel()
+        proxy.stop()
+
+    dead = {r["error_code"]: r for r in table_rows(stack, dataset, "dead_letter")}
+    assert sorted(dead) == ["invalid_json", "load_rejected"]
+    refused = dead["load_rejected"]
+    assert (refused["stage"], refused["stream"], refused["event_id"]) == ("load", "orders", "evt-refused")
+    assert (
+        refused["message_id"] and refused["publish_time"] and refused["attributes"] == {"origin": "rejected"}
+    )
+    assert [r["event_id"] for r in table_rows(stack, dataset, "orders", PARTITIONS)] == ["evt-accepted"]
+    assert len(proxy.refused) == 1, "a refused row is not sent again"

@@ -7,8 +7,9 @@ import re
 
 import apache_beam as beam
 from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.transforms.window import GlobalWindows
 
-from pipeline.sinks import InsertClient
+from pipeline.bigquery_writes import BigQueryTarget, InsertRows
 from pipeline.sources import ReadProgress
 from tests.pipeline_runs import fresh_dataset
 from transforms.messages import Message
@@ -32,25 +33,35 @@ def _states(err: str) -> list[str]:
     return [line.strip() for line in re.split(r"[\r\n]+", err) if line.strip()]
 
 
-def test_insert_client_counts_rows_written_per_table_on_a_bar(stack, capfd):
-    dataset = fresh_dataset(stack)
-    table = f"{stack.project}.{dataset}.realtime_event_metrics"
-    client = InsertClient(stack.project, stack.bigquery_endpoint, report_every=2)
+def insert_bundles(dofn: InsertRows, bundles: list[list[dict]]) -> None:
+    """Drive the DoFn as a runner does, one bundle per list."""
+    for rows in bundles:
+        dofn.start_bundle()
+        for row in rows:
+            dofn.process(row, GlobalWindows.windowed_value(row))
+        assert list(dofn.finish_bundle()) == []
 
-    assert client.insert_rows_json(table, [metric_row(1)]) == []
-    client.insert_rows_json(table, [metric_row(2), metric_row(3), metric_row(4)])
-    client.insert_rows_json(table, [metric_row(5)])
-    bar = client.bars[f"{dataset}.realtime_event_metrics"]
-    assert bar.n == 5
-    bar.close()
+
+def test_inserts_count_rows_written_per_table_on_a_bar(stack, capfd):
+    dataset = fresh_dataset(stack)
+    table = f"{stack.project}:{dataset}.realtime_event_metrics"
+    dofn = InsertRows(table, BigQueryTarget(stack.project, stack.bigquery_endpoint, report_every=2))
+    copy = pickle.loads(pickle.dumps(dofn))
+
+    dofn.setup()
+    insert_bundles(dofn, [[metric_row(1)], [metric_row(2), metric_row(3), metric_row(4)], [metric_row(5)]])
+    assert dofn._bar.n == 5
+    dofn.teardown()
     states = _states(capfd.readouterr().err)
     assert states[-1].startswith(f"wrote {dataset}.realtime_event_metrics: 5 rows"), states
 
-    copy = pickle.loads(pickle.dumps(client))
-    assert (copy.report_every, copy.bars) == (2, {}), "each worker's copy counts its own rows"
-    silent = InsertClient(stack.project, stack.bigquery_endpoint)
-    silent.insert_rows_json(table, [metric_row(6), metric_row(7)])
-    assert capfd.readouterr().err == "" and silent.bars == {}
+    copy.setup()
+    assert copy._bar is None, "each worker's copy counts its own rows"
+    silent = InsertRows(table, BigQueryTarget(stack.project, stack.bigquery_endpoint))
+    silent.setup()
+    insert_bundles(silent, [[metric_row(6), metric_row(7)]])
+    silent.teardown()
+    assert capfd.readouterr().err == "" and silent._bar is None
 
 
 def test_read_progress_counts_messages_on_a_bar(capfd):

@@ -1,0 +1,233 @@
+"""``make bench``: EventHarbor's figures, each a ratio to a baseline measured in the same run.
+
+``python -m bench [--only validation,chain,make_run,models,streaming]`` prints one table and
+writes ``bench/results.json``. Sections:
+
+- validation: the validation core against ``json.loads``, pydantic v2, jsonschema and msgspec
+  models of the same contracts, on the same lines (:mod:`bench.validation_bench`);
+- chain: the whole transform graph writing to local files against the bare Beam pipeline
+  (read, ``json.loads``, ``json.dumps``, write) on the same ~100,000-line file, each in its own
+  process, with its peak memory (:mod:`bench.child`);
+- make_run: ``make run INPUT=`` on those lines end to end against the bare pipeline's wall time
+  (:mod:`bench.end_to_end`);
+- models: each model's daily step on day 60 against day 1 at constant daily volume, and the
+  backfill against the same days replayed (:mod:`bench.model_bench`);
+- streaming: publish to the Pub/Sub emulator -> row queryable in the BigQuery emulator, p50 and
+  p95 at a steady rate (``localdev.soak``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench import model_bench, validation_bench
+from bench.child import measure
+from bench.end_to_end import run_make_run
+from bench.sample import bench_sample
+
+RESULTS = Path(__file__).with_name("results.json")
+SECTIONS = ("validation", "chain", "make_run", "models", "streaming")
+STREAM_EVENTS, STREAM_RATE = 3_000, 50.0
+
+
+def section_validation(_: dict[str, Any]) -> dict[str, Any]:
+    return validation_bench.run()
+
+
+def section_chain(context: dict[str, Any]) -> dict[str, Any]:
+    sample, workdir = context["sample"], context["workdir"]
+    bare = measure("bare", sample.single_file, workdir / "bare")
+    chain = measure("chain", sample.single_file, workdir / "chain")
+    context["bare_seconds"] = bare["seconds"]
+    events = len(sample.lines)
+    return {
+        "events": events,
+        "bare": {**bare, "events_per_s": round(events / bare["seconds"])},
+        "chain": {**chain, "events_per_s": round(events / chain["seconds"])},
+        "chain_over_bare_events_per_s": round(bare["seconds"] / chain["seconds"], 3),
+        "target": ">= 0.5",
+    }
+
+
+def section_make_run(context: dict[str, Any]) -> dict[str, Any]:
+    sample, workdir = context["sample"], context["workdir"]
+    if "bare_seconds" not in context:
+        context["bare_seconds"] = measure("bare", sample.single_file, workdir / "bare")["seconds"]
+    result = run_make_run(sample.glob, workdir / "make-run")
+    return {
+        **result,
+        "events": len(sample.lines),
+        "bare_seconds": context["bare_seconds"],
+        "over_bare_wall": round(result["seconds"] / context["bare_seconds"], 2),
+        "target": "<= 8",
+    }
+
+
+def section_models(context: dict[str, Any]) -> dict[str, Any]:
+    return model_bench.run(workdir=context["workdir"] / "models")
+
+
+def section_streaming(context: dict[str, Any]) -> dict[str, Any]:
+    from localdev.soak import run_soak
+
+    result = run_soak(STREAM_EVENTS, STREAM_RATE, 600, 10, 7, context["workdir"] / "streaming")
+    return {
+        "events": result["events"],
+        "rate_per_s": result["rate_published_per_s"],
+        "latency_s": result["latency_s"],
+        "checks": result["checks"],
+    }
+
+
+RUNNERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "validation": section_validation,
+    "chain": section_chain,
+    "make_run": section_make_run,
+    "models": section_models,
+    "streaming": section_streaming,
+}
+
+
+def table(results: dict[str, Any]) -> str:
+    """One row per figure: value, its baseline in this run, the ratio, the target and whether it holds."""
+    rows: list[tuple[str, str, str, str, str, str]] = []
+    if v := results.get("validation"):
+        core = v["validators"]["triage"]
+        for name in ("pydantic", "jsonschema", "msgspec", "json.loads"):
+            if name in v["validators"]:
+                base = v["validators"][name]
+                ratio = core["events_per_s"] / base["events_per_s"]
+                target, holds = {"pydantic": (">= 1", ratio >= 1), "jsonschema": (">= 10", ratio >= 10)}.get(
+                    name, ("-", None)
+                )
+                rows.append(
+                    (
+                        f"validation core vs {name}",
+                        f"{core['events_per_s']:,}/s",
+                        f"{base['events_per_s']:,}/s",
+                        f"{ratio:.2f}",
+                        target,
+                        _holds(holds),
+                    )
+                )
+    if c := results.get("chain"):
+        ratio = c["chain_over_bare_events_per_s"]
+        rows.append(
+            (
+                f"transform chain to files, {c['events']:,} events",
+                f"{c['chain']['events_per_s']:,}/s ({c['chain']['seconds']} s)",
+                f"bare {c['bare']['events_per_s']:,}/s ({c['bare']['seconds']} s)",
+                f"{ratio:.2f}",
+                ">= 0.5",
+                _holds(ratio >= 0.5),
+            )
+        )
+        rows.append(
+            (
+                "  peak memory (RSS)",
+                f"{c['chain']['peak_rss_mib']} MiB",
+                f"bare {c['bare']['peak_rss_mib']} MiB",
+                f"{c['chain']['peak_rss_mib'] / c['bare']['peak_rss_mib']:.2f}",
+                "-",
+                "",
+            )
+        )
+    if m := results.get("make_run"):
+        rows.append(
+            (
+                f"make run INPUT= ({m['events']:,} events) wall",
+                f"{m['seconds']} s",
+                f"bare {m['bare_seconds']} s",
+                f"{m['over_bare_wall']:.2f}",
+                "<= 8",
+                _holds(m["over_bare_wall"] <= 8),
+            )
+        )
+    if d := results.get("models"):
+        worst = max(d["models"], key=lambda name: d["models"][name]["ratio"] or 0)
+        rows.append(
+            (
+                f"model step day {d['days']} vs day 1 (worst: {worst})",
+                f"{d['models'][worst]['day_n_s']} s",
+                f"{d['models'][worst]['day_1_s']} s",
+                f"{d['worst_day_ratio']:.2f}",
+                "<= 1.5",
+                _holds(d["worst_day_ratio"] <= 1.5),
+            )
+        )
+        rows.append(
+            (
+                f"backfill {d['days']} days vs day-by-day replay",
+                f"{d['backfill_s']} s",
+                f"{d['replay_s']} s",
+                f"{d['backfill_over_replay']:.3f}",
+                "equal tables",
+                _holds(d["row_counts_equal"]),
+            )
+        )
+    if s := results.get("streaming"):
+        lat = s["latency_s"]
+        rows.append(
+            (
+                f"streaming publish -> queryable, {s['events']:,} at {s['rate_per_s']}/s",
+                f"p50 {lat['p50']} s, p95 {lat['p95']} s",
+                f"{lat['samples']} samples",
+                "-",
+                "-",
+                _holds(all(s["checks"].values())),
+            )
+        )
+    header = ("figure", "value", "baseline (same run)", "ratio", "target", "holds")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in (header, *rows)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _holds(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "NO")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = sorted(set(chosen) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
+    workdir = Path(tempfile.mkdtemp(prefix="eventharbor-bench-"))
+    context: dict[str, Any] = {"workdir": workdir}
+    if {"chain", "make_run"} & set(chosen):
+        print("bench: writing the deterministic sample ...", file=sys.stderr, flush=True)
+        context["sample"] = bench_sample(workdir / "sample")
+    results: dict[str, Any] = {
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+    }
+    started = time.perf_counter()
+    for name in chosen:
+        print(f"bench: {name} ...", file=sys.stderr, flush=True)
+        section_started = time.perf_counter()
+        results[name] = RUNNERS[name](context)
+        results[name]["section_seconds"] = round(time.perf_counter() - section_started, 1)
+    results["wall_seconds"] = round(time.perf_counter() - started, 1)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(table(results))
+    print(f"(wall {results['wall_seconds']} s; figures in {args.out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
