@@ -274,6 +274,9 @@ class LocalStack:
     bucket: str = BUCKET
     emulators: dict[str, Emulator] = field(default_factory=dict)
     subscriptions: dict[str, str] = field(default_factory=dict)
+    # The variables start() overwrote, as they were: stop() puts them back, so a stack started
+    # and stopped inside a process (a test) leaves no client pointing at its stopped emulators.
+    saved_env: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def bigquery_endpoint(self) -> str:
@@ -301,6 +304,7 @@ class LocalStack:
                 if name not in self.emulators:
                     self.emulators[name] = make()
                     self.emulators[name].start()
+            self.saved_env = {key: os.environ.get(key) for key in self.env}
             os.environ.update(self.env)
             create_tables(self.bigquery_client(), self.project)
             self.subscriptions = create_topics(self.project)
@@ -313,6 +317,12 @@ class LocalStack:
     def stop(self) -> None:
         for emulator in self.emulators.values():
             emulator.stop()
+        for key, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self.saved_env = {}
 
     def bigquery_client(self):
         return bigquery_client(self.bigquery_endpoint, self.project)

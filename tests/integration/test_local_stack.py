@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 from localdev import stack as localstack
+from localdev.stack import local_stack
 from schemas import bigquery_table, table_spec
 
 
@@ -42,3 +44,16 @@ def test_missing_emulator_error_says_how_to_install(monkeypatch):
         assert "gcloud components install pubsub-emulator" in str(exc)
     else:
         raise AssertionError("expected EmulatorNotFound with no gcloud on PATH")
+
+
+def test_a_stack_started_and_stopped_inside_a_process_puts_the_environment_back(stack, tmp_path):
+    """A test's own stack (make run's demo, say) must not leave the session's clients pointing
+    at its stopped emulators."""
+    before = {key: os.environ.get(key) for key in stack.env}
+    with local_stack(tmp_path / "inner") as inner:
+        assert (
+            os.environ["PUBSUB_EMULATOR_HOST"]
+            == inner.emulators["pubsub"].host
+            != before["PUBSUB_EMULATOR_HOST"]
+        )
+    assert {key: os.environ.get(key) for key in stack.env} == before
