@@ -63,13 +63,11 @@ def build_pipeline(
     )
 
     if opts.archive_root:
-        (
-            (valid, failures)
-            | "EveryMessage" >> beam.Flatten()
-            | "Archive" >> ArchiveRawMessages(opts.archive_root, streaming, opts.archive_window_s)
+        _ = (valid, failures) | "Archive" >> ArchiveRawMessages(
+            opts.archive_root, streaming, opts.archive_window_s
         )
 
-    unique = valid | "Deduplicate" >> DeduplicateEvents(opts.dedup_window_s)
+    unique = valid | "Deduplicate" >> DeduplicateEvents(opts.dedup_window_s, streaming)
     refused = unique | "WriteEvents" >> WriteEvents(project, opts.dataset, target)
 
     dead_letters = (

@@ -8,7 +8,12 @@ receives millions (a big batch input all read in the same hour) is split into
 many files instead of one group held in a worker's memory. File names are a
 digest of their content, so a retried write replaces the same file instead of
 adding a copy. In streaming the archive is cut into fixed windows
-(``window_s``) so files appear while the job runs.
+(``window_s``) so files appear while the job runs, and batched per folder with
+``GroupIntoBatches``. A batch run counts each folder's lines first and spreads them
+over ``ceil(count / max_lines)`` shards by a hash of the line: a plain ``GroupByKey``,
+so the DirectRunner keeps its fast FnApiRunner (``GroupIntoBatches`` declares a
+processing-time timer, which sends the whole batch job to the much slower
+bundle-based runner), and the same input always gives the same files.
 
 A failed write (the store unreachable for longer than its client retries, ~2 minutes for
 GCS) is tried again with exponential backoff for up to ``retry_for_s`` before the bundle fails:
@@ -23,7 +28,9 @@ import gzip
 import hashlib
 import json
 import logging
+import math
 import time
+import zlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
@@ -39,6 +46,7 @@ from transforms.times import utc_now
 
 logger = logging.getLogger(__name__)
 
+MAX_LINES = 10_000
 RETRY_FOR_S = 600.0
 FIRST_RETRY_DELAY_S = 1.0
 MAX_RETRY_DELAY_S = 60.0
@@ -46,7 +54,7 @@ MAX_RETRY_DELAY_S = 60.0
 
 def archive_key(stream: str, received_at: datetime) -> str:
     """The relative folder of a message: ``<stream>/dt=YYYY-MM-DD/hr=HH``."""
-    return f"{stream}/dt={received_at:%Y-%m-%d}/hr={received_at:%H}"
+    return f"{stream}/dt={received_at.date().isoformat()}/hr={received_at.hour:02d}"
 
 
 def to_archive_entry(item: ValidEvent | Failure) -> tuple[str, str]:
@@ -56,8 +64,29 @@ def to_archive_entry(item: ValidEvent | Failure) -> tuple[str, str]:
     return archive_key(item.stream, received_at), json.dumps(message.to_envelope(), sort_keys=True)
 
 
+def shard_of(entry: tuple[str, str], lines_per_folder: dict[str, int], max_lines: int) -> tuple:
+    """((folder, shard), line): the line's shard among ``ceil(count / max_lines)`` of its folder.
+
+    The shard is a hash of the line, so shards hold about ``max_lines`` lines each (a worker
+    never holds a whole folder) and the same lines always land in the same shard, whatever
+    order a runner delivers them in.
+    """
+    folder, line = entry
+    shards = max(1, math.ceil(lines_per_folder.get(folder, 1) / max_lines))
+    return (folder, zlib.crc32(line.encode("utf-8")) % shards), line
+
+
+def folder_of_shard(group: tuple[tuple[str, int], Iterable[str]]) -> tuple[str, Iterable[str]]:
+    """((folder, shard), lines) -> (folder, lines), what ``WriteArchiveFile`` takes."""
+    (folder, _), lines = group
+    return folder, lines
+
+
 class WriteArchiveFile(beam.DoFn):
-    """Write a batch of one folder's envelopes as a gzip JSON Lines file; yields the file path.
+    """Write a batch of one folder's envelopes as gzip JSON Lines files; yields their paths.
+
+    The lines are sorted and cut into files of at most ``max_lines``, so the same lines always
+    give the same files.
 
     A failed write is retried after 1, 2, 4 ... seconds (at most ``max_delay_s`` apart) while
     ``retry_for_s`` allows; then the error is raised and the bundle fails.
@@ -66,12 +95,14 @@ class WriteArchiveFile(beam.DoFn):
     def __init__(
         self,
         root: str,
+        max_lines: int = MAX_LINES,
         retry_for_s: float = RETRY_FOR_S,
         first_delay_s: float = FIRST_RETRY_DELAY_S,
         max_delay_s: float = MAX_RETRY_DELAY_S,
         sleep=time.sleep,
     ) -> None:
         self.root = root.rstrip("/")
+        self.max_lines = max_lines
         self.retry_for_s = retry_for_s
         self.first_delay_s = first_delay_s
         self.max_delay_s = max_delay_s
@@ -81,12 +112,15 @@ class WriteArchiveFile(beam.DoFn):
 
     def process(self, group: tuple[str, Iterable[str]]) -> Iterator[str]:
         folder, lines = group
-        body = "".join(f"{line}\n" for line in sorted(lines)).encode("utf-8")
-        digest = hashlib.sha256(body).hexdigest()[:20]
-        path = FileSystems.join(self.root, folder, f"part-{digest}.jsonl.gz")
-        self.write_with_retry(path, gzip.compress(body, mtime=0))
-        self.lines_written.inc(body.count(b"\n"))
-        yield path
+        ordered = sorted(lines)
+        for start in range(0, len(ordered), self.max_lines):
+            chunk = ordered[start : start + self.max_lines]
+            body = "".join(f"{line}\n" for line in chunk).encode("utf-8")
+            digest = hashlib.sha256(body).hexdigest()[:20]
+            path = FileSystems.join(self.root, folder, f"part-{digest}.jsonl.gz")
+            self.write_with_retry(path, gzip.compress(body, mtime=0))
+            self.lines_written.inc(len(chunk))
+            yield path
 
     def write_with_retry(self, path: str, data: bytes) -> None:
         deadline = time.monotonic() + self.retry_for_s
@@ -113,10 +147,11 @@ class WriteArchiveFile(beam.DoFn):
 
 
 class ArchiveRawMessages(beam.PTransform):
-    """ValidEvents and Failures (every message once) -> archive files; returns their paths."""
+    """ValidEvents and Failures (every message once; one PCollection or several) -> archive
+    files; returns their paths."""
 
     def __init__(
-        self, root: str, streaming: bool = False, window_s: int = 60, max_lines: int = 10_000
+        self, root: str, streaming: bool = False, window_s: int = 60, max_lines: int = MAX_LINES
     ) -> None:
         super().__init__()
         self.root = root
@@ -125,11 +160,24 @@ class ArchiveRawMessages(beam.PTransform):
         self.max_lines = max_lines
 
     def expand(self, items):
-        entries = items | "ToEnvelope" >> beam.Map(to_archive_entry)
+        # Each input is turned into (folder, line) strings before they meet: a Flatten of the
+        # events themselves would make the runner encode every event once more (with pickle).
+        inputs = (items,) if isinstance(items, beam.PCollection) else tuple(items)
+        entries = [
+            pcoll | f"ToEnvelope{index}" >> beam.Map(to_archive_entry) for index, pcoll in enumerate(inputs)
+        ] | "EveryMessage" >> beam.Flatten()
         if self.streaming:
-            entries = entries | "ArchiveWindows" >> beam.WindowInto(FixedWindows(self.window_s))
-        return (
-            entries
-            | "BatchPerFolder" >> beam.GroupIntoBatches(self.max_lines)
-            | "WriteFiles" >> beam.ParDo(WriteArchiveFile(self.root))
-        )
+            batches = (
+                entries
+                | "ArchiveWindows" >> beam.WindowInto(FixedWindows(self.window_s))
+                | "BatchPerFolder" >> beam.GroupIntoBatches(self.max_lines)
+            )
+        else:
+            lines_per_folder = entries | "LinesPerFolder" >> beam.combiners.Count.PerKey()
+            batches = (
+                entries
+                | "ShardPerFolder" >> beam.Map(shard_of, beam.pvalue.AsDict(lines_per_folder), self.max_lines)
+                | "GroupPerShard" >> beam.GroupByKey()
+                | "ShardFolder" >> beam.Map(folder_of_shard)
+            )
+        return batches | "WriteFiles" >> beam.ParDo(WriteArchiveFile(self.root, self.max_lines))

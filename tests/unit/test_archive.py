@@ -12,8 +12,13 @@ from pathlib import Path
 import apache_beam as beam
 import pytest
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.pipeline import PipelineVisitor
 from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.transforms import userstate
+from apache_beam.transforms.timeutil import TimeDomain
 
+from pipeline.main import build_pipeline
 from transforms.archive import ArchiveRawMessages, WriteArchiveFile
 from transforms.messages import Failure, Message
 
@@ -37,6 +42,62 @@ def archive(items: list[Failure], root: Path) -> dict[str, list[dict]]:
         ]
         for path in sorted(root.rglob("*.jsonl.gz"))
     }
+
+
+def test_the_same_messages_give_the_same_files_whatever_their_order(tmp_path):
+    items = [failure(n, "orders", NINE) for n in range(40)]
+    forward = archive(items, tmp_path / "forward")
+    backward = archive(items[::-1], tmp_path / "backward")
+
+    assert forward == backward
+    assert sorted(json.loads(e["data"])["n"] for f in forward.values() for e in f) == list(range(40))
+    assert all(len(envelopes) <= 2 for envelopes in forward.values())
+
+
+def test_a_big_batch_folder_is_spread_over_bounded_files(tmp_path):
+    items = [failure(n, "orders", NINE) for n in range(2_500)]
+    root = tmp_path / "big"
+    with TestPipeline() as p:
+        _ = p | beam.Create(items) | ArchiveRawMessages(str(root), max_lines=1_000)
+
+    sizes = sorted(len(gzip.decompress(f.read_bytes()).splitlines()) for f in root.rglob("*.jsonl.gz"))
+    assert sum(sizes) == 2_500
+    assert max(sizes) <= 1_000
+    assert len(sizes) <= 6, f"three hash shards, each cut at 1,000 lines at most twice: {sizes}"
+
+
+def batch_pipeline(tmp_path: Path) -> beam.Pipeline:
+    (tmp_path / "in.jsonl").write_text("{}\n")
+    options = PipelineOptions(
+        [
+            "--source=files",
+            f"--input={tmp_path / 'in.jsonl'}",
+            "--project=p",
+            f"--output_dir={tmp_path / 'tables'}",
+            f"--archive_root={tmp_path / 'archive'}",
+        ]
+    )
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, options)
+    return pipeline
+
+
+def test_the_batch_graph_has_no_processing_time_timer_so_the_direct_runner_keeps_fnapi(tmp_path):
+    class Timers(PipelineVisitor):
+        def __init__(self) -> None:
+            self.real_time: list[str] = []
+
+        def visit_transform(self, applied) -> None:
+            if isinstance(applied.transform, beam.ParDo) and userstate.is_stateful_dofn(
+                applied.transform.dofn
+            ):
+                _, timers = userstate.get_dofn_specs(applied.transform.dofn)
+                if any(t.time_domain == TimeDomain.REAL_TIME for t in timers):
+                    self.real_time.append(applied.full_label)
+
+    found = Timers()
+    batch_pipeline(tmp_path).visit(found)
+    assert found.real_time == [], "a processing-time timer sends a batch job to the bundle-based runner"
 
 
 def test_folders_split_into_files_of_at_most_max_lines_named_by_content(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import apache_beam as beam
@@ -159,8 +160,22 @@ def test_streaming_dedup_drops_copies_within_the_window_and_forgets_after_it():
 def test_batch_dedup_covers_the_whole_run():
     events = [order_event("x", 0), order_event("x", 5000), order_event("y", 1), order_event("x", 86400)]
     with TestPipeline() as p:
-        unique = p | beam.Create(events) | DeduplicateEvents(window_s=60)
+        unique = p | beam.Create(events) | DeduplicateEvents(window_s=60, streaming=False)
         assert_that(unique | beam.Map(lambda e: e.event_id), equal_to(["x", "y"]))
+
+
+def published_copy(message_id: str, published_s: float | None) -> ValidEvent:
+    event = order_event("x", 0)
+    published = None if published_s is None else datetime.fromtimestamp(published_s, tz=timezone.utc)
+    return replace(event, message=replace(event.message, message_id=message_id, publish_time=published))
+
+
+def test_batch_dedup_keeps_the_earliest_published_copy_whatever_the_input_order():
+    copies = [published_copy("late", 50), published_copy("unpublished", None), published_copy("first", 10)]
+    for ordering in (copies, copies[::-1]):
+        with TestPipeline() as p:
+            unique = p | beam.Create(ordering) | DeduplicateEvents(streaming=False)
+            assert_that(unique | beam.Map(lambda e: e.message.message_id), equal_to(["first"]))
 
 
 def test_batch_metrics_fire_one_exact_pane_per_window():
