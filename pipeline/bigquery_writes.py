@@ -21,6 +21,13 @@ bytes, flushing when the next row would not fit and at the end of each bundle. (
   ``backendError`` / ``internalError`` / ``timeout``, HTTP 5xx and 429, connection errors and
   timeouts. Only the rows still pending are sent again, with the same insertIds.
 
+Requests are sent from a small thread pool, at most ``max_in_flight`` (default 2) at a time,
+while the DoFn goes on shaping the next batch: the wait for BigQuery (or the emulator, which
+spends as much CPU on a row as the pipeline does) overlaps the pipeline's own work. A bundle
+finishes only when every one of its requests has been answered, so a retried bundle re-sends
+what may not have landed, and only that bundle. Metrics and the progress bar are updated on the
+DoFn's own thread, where Beam's metrics container lives.
+
 Refused rows keep the window and timestamp of the element they came from (its
 ``WindowedValue``), and all leave in ``finish_bundle``, so the output has the input's windowing
 in batch and streaming alike.
@@ -33,8 +40,10 @@ import json
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
@@ -56,6 +65,7 @@ REFUSED = "refused"
 MAX_REQUEST_BYTES = 10_000_000  # BigQuery's limit on one insertAll HTTP request
 MAX_REQUEST_ROWS = 500  # BigQuery's recommended rows per insertAll request
 REQUEST_TIMEOUT_S = 30.0
+MAX_IN_FLIGHT = 2  # requests awaiting an answer while the DoFn shapes the next one
 FIRST_BACKOFF_S = 0.2
 MAX_BACKOFF_S = 30.0
 
@@ -171,6 +181,16 @@ class _Pending:
     windowed: WindowedValue
 
 
+@dataclass(slots=True)
+class _Delivery:
+    """What sending one batch came to, until each row was written or refused."""
+
+    requests: int = 0
+    retries: int = 0
+    written: int = 0
+    refused: list[tuple[_Pending, list[dict[str, Any]]]] = field(default_factory=list)
+
+
 class InsertRows(beam.DoFn):
     """Rows -> one BigQuery table (``project:dataset.table``) by streaming inserts, one request per
     batch; rows BigQuery refuses (or that cannot be sent) -> the ``refused`` output as
@@ -189,6 +209,7 @@ class InsertRows(beam.DoFn):
         max_row_bytes: int = MAX_ROW_JSON_BYTES,
         timeout_s: float = REQUEST_TIMEOUT_S,
         first_backoff_s: float = FIRST_BACKOFF_S,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.table = table
         self.target = target
@@ -197,6 +218,7 @@ class InsertRows(beam.DoFn):
         self.max_row_bytes = max_row_bytes
         self.timeout_s = timeout_s
         self.first_backoff_s = first_backoff_s
+        self.max_in_flight = max_in_flight
         self.project, _, dataset_table = table.rpartition(":")
         self.dataset, self.table_id = dataset_table.split(".")
         namespace = f"{NAMESPACE}.bigquery.{self.table_id}"
@@ -210,11 +232,13 @@ class InsertRows(beam.DoFn):
         self._client = bigquery_client(self.target.project, self.target.endpoint)
         self._path = f"/projects/{self.project}/datasets/{self.dataset}/tables/{self.table_id}/insertAll"
         self._request_failures = request_failures()
+        self._senders = ThreadPoolExecutor(self.max_in_flight, thread_name_prefix=f"insert-{self.table_id}")
 
     def start_bundle(self) -> None:
         self._pending: list[_Pending] = []
         self._bytes = ENVELOPE_BYTES
         self._refusals: list[WindowedValue] = []
+        self._in_flight: deque[Future[_Delivery]] = deque()
 
     def process(self, row: dict[str, Any], windowed: WindowedValue = beam.DoFn.WindowedValueParam) -> None:
         try:
@@ -241,10 +265,13 @@ class InsertRows(beam.DoFn):
     def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
         if self._pending:
             self._flush()
+        while self._in_flight:
+            self._account(self._in_flight.popleft())
         for refusal in self._refusals:
             yield beam.pvalue.TaggedOutput(REFUSED, refusal)
 
     def teardown(self) -> None:
+        self._senders.shutdown(wait=True, cancel_futures=True)
         if self._bar is not None:
             self._bar.close()
 
@@ -253,11 +280,29 @@ class InsertRows(beam.DoFn):
         self.refused.inc()
 
     def _flush(self) -> None:
-        """Send the pending rows until each is written or refused."""
+        """Hand the pending rows to a sender thread; wait for the oldest request when too many are out."""
         pending, self._pending, self._bytes = self._pending, [], ENVELOPE_BYTES
+        self._in_flight.append(self._senders.submit(self._deliver, pending))
+        while len(self._in_flight) > self.max_in_flight:
+            self._account(self._in_flight.popleft())
+
+    def _account(self, sent: Future[_Delivery]) -> None:
+        """Count an answered batch on this thread (its errors raised here fail the bundle)."""
+        delivery = sent.result()
+        self.requests.inc(delivery.requests)
+        if delivery.retries:
+            self.retries.inc(delivery.retries)
+        self.inserted.inc(delivery.written)
+        self._report(delivery.written)
+        for pending, errors in delivery.refused:
+            self._refuse(pending.row, pending.windowed, errors)
+
+    def _deliver(self, pending: list[_Pending]) -> _Delivery:
+        """Send a batch until each row is written or refused (on a sender thread: no metrics here)."""
+        delivery = _Delivery()
         delays = backoff_delays(self.first_backoff_s)
         while pending:
-            retry, why = self._send(pending)
+            retry, why = self._send(pending, delivery)
             if retry:
                 delay = next(delays)
                 logger.warning(
@@ -269,13 +314,14 @@ class InsertRows(beam.DoFn):
                     why,
                 )
                 time.sleep(delay)
-                self.retries.inc()
+                delivery.retries += 1
             pending = retry
+        return delivery
 
-    def _send(self, pending: list[_Pending]) -> tuple[list[_Pending], str]:
-        """One insertAll request: counts the rows written, keeps the refused ones; returns the rows
-        to send again, and why."""
-        self.requests.inc()
+    def _send(self, pending: list[_Pending], delivery: _Delivery) -> tuple[list[_Pending], str]:
+        """One insertAll request: adds the rows written and refused to ``delivery``; returns the
+        rows to send again, and why."""
+        delivery.requests += 1
         try:
             # The client's connection (its credentials, endpoint and error mapping) posts the bytes
             # counted; its public insert_rows_json would serialise every row a second time.
@@ -290,20 +336,17 @@ class InsertRows(beam.DoFn):
             transient, errors = request_errors(exc)
             if transient:
                 return pending, errors[0]["message"]
-            for p in pending:
-                self._refuse(p.row, p.windowed, errors)
+            delivery.refused.extend((p, errors) for p in pending)
             return [], ""
         row_errors = {e["index"]: e.get("errors", []) for e in answer.get("insertErrors", [])}
         retry, reasons = [], set()
         for index, errors in sorted(row_errors.items()):
             if row_is_refused(errors):
-                self._refuse(pending[index].row, pending[index].windowed, errors)
+                delivery.refused.append((pending[index], errors))
             else:
                 retry.append(pending[index])
                 reasons.update(str(e.get("reason")) for e in errors)
-        written = len(pending) - len(row_errors)
-        self.inserted.inc(written)
-        self._report(written)
+        delivery.written += len(pending) - len(row_errors)
         return retry, ", ".join(sorted(reasons))
 
     def _report(self, rows: int) -> None:

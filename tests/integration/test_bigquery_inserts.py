@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from datetime import datetime, timezone
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -96,7 +96,9 @@ def test_requests_hold_at_most_max_rows(stack):
         assert run_bundles(dofn, [rows[:700], rows[700:]]) == []
     finally:
         proxy.stop()
-    assert proxy.request_rows == [500, 200, 500, 1], "flushed at 500 rows and at each bundle's end"
+    # Requests of one bundle may land in any order (two are in flight); bundles do not overlap.
+    assert sorted(proxy.request_rows[:2]) == [200, 500], "flushed at 500 rows and at the bundle's end"
+    assert sorted(proxy.request_rows[2:]) == [1, 500]
     assert sorted(proxy.insert_ids) == [r["event_id"] for r in rows], "event_id is the insertId"
     assert event_ids(stack, dataset) == [r["event_id"] for r in rows]
 
@@ -247,3 +249,55 @@ def test_refused_rows_keep_their_window_and_timestamp_and_the_counters_count(sta
     assert (counters["rows_inserted"], counters["rows_refused"]) == (4, 1)
     assert counters["requests"] == proxy.insert_calls and counters["retries"] >= 1, counters
     assert event_ids(stack, dataset) == ["evt-0", "evt-1", "evt-3", "evt-4"]
+
+
+class HoldingEndpoint:
+    """An insertAll endpoint that answers only once two requests are waiting (a barrier), and
+    records how many it held at once: requests sent one after the other would time out."""
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(2, timeout=20)
+        self.lock = threading.Lock()
+        self.active = self.most_active = self.rows = 0
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                with endpoint.lock:
+                    endpoint.active += 1
+                    endpoint.most_active = max(endpoint.most_active, endpoint.active)
+                try:
+                    endpoint.barrier.wait()
+                    status, answer = 200, {"kind": "bigquery#tableDataInsertAllResponse"}
+                    with endpoint.lock:
+                        endpoint.rows += len(body["rows"])
+                except threading.BrokenBarrierError:
+                    status, answer = 400, {"error": {"code": 400, "message": "sent one at a time"}}
+                with endpoint.lock:
+                    endpoint.active -= 1
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+
+
+def test_two_requests_are_in_flight_at_once_and_a_bundle_ends_when_all_are_answered():
+    endpoint = HoldingEndpoint()
+    try:
+        dofn = InsertRows("p:d.dead_letter", BigQueryTarget("p", endpoint.url), max_rows=1)
+        rows = [dead_letter(f"evt-{i}") for i in range(4)]
+        assert run_bundles(dofn, [rows]) == [], "every request answered 200: none refused"
+        assert endpoint.rows == 4, "finish_bundle returned only after every request was answered"
+        assert endpoint.most_active == 2, "at most max_in_flight (2) requests at once"
+    finally:
+        endpoint.server.shutdown()
