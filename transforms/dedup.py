@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 import apache_beam as beam
-from apache_beam.coders import BooleanCoder, VarIntCoder
+from apache_beam.coders import VarIntCoder
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.transforms.window import GlobalWindows
@@ -25,9 +25,13 @@ from transforms.messages import ValidEvent
 
 
 class DropRepeatedIds(beam.DoFn):
-    """Emit the first event per id; count and drop later copies until the id expires."""
+    """Emit the first event per id; count and drop later copies until the id expires.
 
-    SEEN = ReadModifyWriteStateSpec("seen", BooleanCoder())
+    One state cell per id, the expiry (event-time micros): held means seen. Each state read
+    and write costs a deep size walk in Beam's SDK-harness state cache (``objsize`` over every
+    loaded module's globals, ~0.5 ms here), so one cell instead of two halves that cost.
+    """
+
     EXPIRY = ReadModifyWriteStateSpec("expiry_micros", VarIntCoder())
     EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 
@@ -38,24 +42,22 @@ class DropRepeatedIds(beam.DoFn):
         self,
         keyed: tuple[str, ValidEvent],
         timestamp=beam.DoFn.TimestampParam,
-        seen=beam.DoFn.StateParam(SEEN),
         expiry=beam.DoFn.StateParam(EXPIRY),
         expire=beam.DoFn.TimerParam(EXPIRE),
     ) -> Iterator[ValidEvent]:
         _, event = keyed
         deadline = (timestamp + self.window).micros
-        if deadline > (expiry.read() or 0):
+        held = expiry.read()
+        if held is None or deadline > held:
             expiry.write(deadline)
             expire.set(Timestamp(micros=deadline))
-        if seen.read():
+        if held is not None:
             stream_counter(event.stream, "duplicates").inc()
             return
-        seen.write(True)
         yield event
 
     @on_timer(EXPIRE)
-    def forget(self, seen=beam.DoFn.StateParam(SEEN), expiry=beam.DoFn.StateParam(EXPIRY)) -> None:
-        seen.clear()
+    def forget(self, expiry=beam.DoFn.StateParam(EXPIRY)) -> None:
         expiry.clear()
 
 
