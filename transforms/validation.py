@@ -36,6 +36,8 @@ INVENTORY_SIGNS = {"restock": 1, "return": 1, "sale": -1, "damage": -1}
 ACTIVITY_TYPES = ("login", "logout", "view_product", "add_to_cart", "remove_from_cart")
 PLATFORMS = ("web", "mobile", "tablet")
 IP_MODES = ("raw", "truncate", "hash")
+# The bits ``truncate`` keeps: the first 24 of an IPv4 address, the first 48 of an IPv6 one.
+_TRUNCATE_KEEP = {4: (1 << 32) - (1 << 8), 6: (1 << 128) - (1 << 80)}
 ISO_COUNTRIES = frozenset(
     """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT
     BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER
@@ -49,13 +51,18 @@ ISO_COUNTRIES = frozenset(
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$",
 )
+# The usual shape of an RFC 3339 time: 'T', ASCII digits, at most 6 decimals, 'Z' or an offset. Such a
+# text is already what ``parse_timestamp`` rebuilds from ``_RFC3339``'s groups (but for 'Z').
+_USUAL_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
 _EPOCH_MS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)  # 0001-01-01 .. 9999-12-31
 # A JSON string (with its escapes) or one bracket: what the nesting check walks, at regex speed.
 # The closing quote is optional so an unterminated string is consumed once, to the end of the
 # text, instead of being rescanned from every later quote (quadratic on hostile input).
 _JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 # A \uD800-\uDFFF escape: the only way a JSON text decoded from UTF-8 can yield a surrogate.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 # --- parse stage -------------------------------------------------------------------------------
@@ -72,6 +79,20 @@ def _exact_number(text: str) -> Decimal:
         return Decimal(text)
     except InvalidOperation:
         raise ValueError(f"number {_printable(text, 40)} is out of range") from None
+
+
+# json.loads and json.dumps build a new decoder or encoder on every call given options: built once here.
+_JSON_DECODER = json.JSONDecoder(parse_float=_exact_number, parse_constant=_reject_constant)
+_SHOW_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
+_CANONICAL_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def _json_loads(text: str) -> Any:
+    """``json.loads(text, parse_float=_exact_number, parse_constant=_reject_constant)``, its BOM check
+    included, with the decoder built once."""
+    if text.startswith("\ufeff"):
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _JSON_DECODER.decode(text)
 
 
 def nesting_depth_exceeds(text: str, limit: int = MAX_NESTING) -> bool:
@@ -151,7 +172,7 @@ def parse_payload(data: bytes) -> dict[str, Any]:
             errors.NESTING_TOO_DEEP, f"payload nests arrays/objects deeper than {MAX_NESTING} levels"
         )
     try:
-        obj = json.loads(text, parse_float=_exact_number, parse_constant=_reject_constant)
+        obj = _json_loads(text)
     except ValueError as exc:
         raise Rejection(errors.INVALID_JSON, f"payload is not valid JSON: {_printable(str(exc))}") from None
     if not isinstance(obj, dict):
@@ -162,7 +183,7 @@ def parse_payload(data: bytes) -> dict[str, Any]:
 def check_unicode(data: bytes, obj: dict[str, Any]) -> None:
     """Reject (invalid_encoding, naming the field) an object whose strings are not valid Unicode:
     JSON's \\uD800-\\uDFFF escapes can encode a lone surrogate, which BigQuery refuses."""
-    if not _SURROGATE_ESCAPE.search(data):
+    if not SURROGATE_ESCAPE.search(data):
         return
     path = lone_surrogate_path(obj)
     if path is not None:
@@ -204,7 +225,7 @@ def _show(value: Any) -> str:
         return f"<{_json_type(value)} of {len(value)} entries>"
     if isinstance(value, str) and len(value) > 80:
         value = value[:80]
-    text = json.dumps(value, default=str, ensure_ascii=False)
+    text = _SHOW_ENCODER.encode(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -292,31 +313,38 @@ def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal:
 
 def parse_timestamp(value: Any, path: str) -> datetime:
     """RFC 3339 with a zone offset, or integer epoch milliseconds -> aware UTC datetime."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise Rejection(
-            errors.WRONG_TYPE,
-            f"field '{path}' must be an RFC 3339 string or epoch milliseconds, "
-            f"got {_json_type(value)} {_show(value)}",
-        )
-    if isinstance(value, int):
-        if not _EPOCH_MS_RANGE[0] <= value <= _EPOCH_MS_RANGE[1]:
+    if isinstance(value, str) and _USUAL_RFC3339.fullmatch(value):  # the general case's text, faster
+        text = value[:-1] + "+00:00" if value[-1] == "Z" else value
+    else:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
             raise Rejection(
-                errors.BAD_TIMESTAMP, f"field '{path}': epoch milliseconds {value} are out of range"
+                errors.WRONG_TYPE,
+                f"field '{path}' must be an RFC 3339 string or epoch milliseconds, "
+                f"got {_json_type(value)} {_show(value)}",
             )
-        return EPOCH + timedelta(milliseconds=value)
-    match = _RFC3339.match(value.strip())
-    if not match:
-        raise Rejection(errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not an RFC 3339 timestamp")
-    day, clock, fraction, zone = match.groups()
-    if zone is None:
-        raise Rejection(
-            errors.BAD_TIMESTAMP,
-            f"field '{path}': {_show(value)} has no zone offset; add 'Z' or '+HH:MM' so it is unambiguous",
-        )
-    fraction = (fraction or "")[:7]  # Python keeps microseconds; BigQuery keeps microseconds too.
-    zone = "+00:00" if zone in ("Z", "z") else zone
+        if isinstance(value, int):
+            if not _EPOCH_MS_RANGE[0] <= value <= _EPOCH_MS_RANGE[1]:
+                raise Rejection(
+                    errors.BAD_TIMESTAMP, f"field '{path}': epoch milliseconds {value} are out of range"
+                )
+            return EPOCH + timedelta(milliseconds=value)
+        match = _RFC3339.match(value.strip())
+        if not match:
+            raise Rejection(
+                errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not an RFC 3339 timestamp"
+            )
+        day, clock, fraction, zone = match.groups()
+        if zone is None:
+            raise Rejection(
+                errors.BAD_TIMESTAMP,
+                f"field '{path}': {_show(value)} has no zone offset; "
+                "add 'Z' or '+HH:MM' so it is unambiguous",
+            )
+        fraction = (fraction or "")[:7]  # Python keeps microseconds; BigQuery keeps microseconds too.
+        zone = "+00:00" if zone in ("Z", "z") else zone
+        text = f"{day}T{clock}{fraction}{zone}"
     try:
-        return datetime.fromisoformat(f"{day}T{clock}{fraction}{zone}").astimezone(timezone.utc)
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
         # OverflowError: a valid local time whose UTC instant falls outside years 1..9999.
         raise Rejection(
@@ -463,7 +491,7 @@ CONTRACTS: dict[str, Callable[[dict[str, Any], datetime], tuple[dict[str, Any], 
 
 def canonical_json(obj: Any) -> str:
     """Key-sorted, whitespace-free JSON; Decimals as their exact text."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL_ENCODER.encode(obj)
 
 
 def derive_event_id(obj: dict[str, Any]) -> str:
@@ -494,8 +522,13 @@ def mask_ip(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, mode: str, key: b
     if mode == "raw":
         return str(ip)
     if mode == "truncate":
-        prefix = 24 if ip.version == 4 else 48
-        return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False).network_address)
+        address = int(ip)
+        kept = address & _TRUNCATE_KEEP[ip.version]
+        # What ip_network(f"{ip}/24" or "/48", strict=False).network_address gives: the address
+        # itself (an IPv6 scope id included) when no host bit is set, else the bare network address.
+        if kept == address:
+            return str(ip)
+        return str(ipaddress.IPv4Address(kept) if ip.version == 4 else ipaddress.IPv6Address(kept))
     if mode == "hash":
         if not key:
             raise ValueError("--ip_mode hash needs a key: set --ip_hash_key or its environment variable")
