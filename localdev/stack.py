@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.bigquery_client import EMULATOR_PROJECT
 from pipeline.bigquery_client import bigquery_client as pipeline_bigquery_client
@@ -264,6 +265,31 @@ def create_topics(project: str = PROJECT) -> dict[str, str]:
     return subscriptions
 
 
+def connect_beam_gcs_anonymously() -> tuple[bool, Any]:
+    """From now on Beam's GCS filesystem connects anonymously at once (the storage emulator needs
+    no credentials); returns Beam's credential cache as it was, for ``restore_beam_gcs_credentials``.
+
+    Without it, Beam's first GCS access looks for Application Default Credentials and, on a
+    machine that has none, retries for ~23 s before connecting anonymously anyway
+    (``apache_beam.internal.gcp.auth``): a stall in every local run that archives. Beam has no
+    option for this, so it sets Beam's private credential cache: the one place we touch it.
+    """
+    from apache_beam.internal.gcp import auth
+
+    with auth._Credentials._credentials_lock:
+        saved = auth._Credentials._credentials_init, auth._Credentials._credentials
+        auth._Credentials._credentials_init, auth._Credentials._credentials = True, None
+    return saved
+
+
+def restore_beam_gcs_credentials(saved: tuple[bool, Any]) -> None:
+    """Put back what ``connect_beam_gcs_anonymously`` replaced."""
+    from apache_beam.internal.gcp import auth
+
+    with auth._Credentials._credentials_lock:
+        auth._Credentials._credentials_init, auth._Credentials._credentials = saved
+
+
 @dataclass
 class LocalStack:
     """The three emulators, started together, with everything the pipeline needs created."""
@@ -277,6 +303,7 @@ class LocalStack:
     # The variables start() overwrote, as they were: stop() puts them back, so a stack started
     # and stopped inside a process (a test) leaves no client pointing at its stopped emulators.
     saved_env: dict[str, str | None] = field(default_factory=dict)
+    saved_gcs_credentials: tuple[bool, Any] | None = None
 
     @property
     def bigquery_endpoint(self) -> str:
@@ -306,6 +333,7 @@ class LocalStack:
                     self.emulators[name].start()
             self.saved_env = {key: os.environ.get(key) for key in self.env}
             os.environ.update(self.env)
+            self.saved_gcs_credentials = connect_beam_gcs_anonymously()
             create_tables(self.bigquery_client(), self.project)
             self.subscriptions = create_topics(self.project)
             storage_client(self.project).create_bucket(self.bucket)
@@ -323,6 +351,9 @@ class LocalStack:
             else:
                 os.environ[key] = value
         self.saved_env = {}
+        if self.saved_gcs_credentials is not None:
+            restore_beam_gcs_credentials(self.saved_gcs_credentials)
+            self.saved_gcs_credentials = None
 
     def bigquery_client(self):
         return bigquery_client(self.bigquery_endpoint, self.project)

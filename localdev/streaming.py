@@ -409,7 +409,6 @@ def _is_adapted(function: Any) -> bool:
 
 def adapt_direct_runner(adaptation: RunnerAdaptation) -> None:
     """Apply ``adaptation`` to Beam's DirectRunner in this process (see :class:`RunnerAdaptation`)."""
-    from apache_beam.internal.gcp import auth
     from apache_beam.runners.direct import (
         evaluation_context,
         executor,
@@ -483,9 +482,9 @@ def adapt_direct_runner(adaptation: RunnerAdaptation) -> None:
     if adaptation.idle_pull_s > 0:
         warnings.filterwarnings("ignore", message="The return_immediately flag is deprecated")
     if os.environ.get("STORAGE_EMULATOR_HOST"):
-        with auth._Credentials._credentials_lock:
-            auth._Credentials._credentials_init = True
-            auth._Credentials._credentials = None
+        from localdev.stack import connect_beam_gcs_anonymously
+
+        connect_beam_gcs_anonymously()
 
 
 def run_pipeline_child(

@@ -54,7 +54,9 @@ def storage_emulator(emulator_logs) -> Iterator[Emulator]:
     """gcp-storage-emulator, in memory; sets STORAGE_EMULATOR_HOST for the session."""
     for emulator in _started(lambda: localstack.storage_emulator(emulator_logs)):
         os.environ["STORAGE_EMULATOR_HOST"] = f"http://{emulator.host}"
+        saved = localstack.connect_beam_gcs_anonymously()
         yield emulator
+        localstack.restore_beam_gcs_credentials(saved)
         os.environ.pop("STORAGE_EMULATOR_HOST", None)
 
 

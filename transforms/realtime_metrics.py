@@ -27,14 +27,7 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.transforms import trigger
-from apache_beam.transforms.window import (
-    FixedWindows,
-    IntervalWindow,
-    NonMergingWindowFn,
-    SlidingWindows,
-    TimestampedValue,
-    WindowFn,
-)
+from apache_beam.transforms.window import IntervalWindow, SlidingWindows, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming
 
@@ -111,17 +104,25 @@ class FormatMetricRow(beam.DoFn):
 
 
 class KeyByWindow(beam.DoFn):
-    """(key, event micros) -> ((key, window start, window end), micros) for each window that holds it."""
+    """(key, event micros) -> ((key, window start, window end), micros) for each window that holds it.
 
-    def __init__(self, windows: NonMergingWindowFn) -> None:
-        self.windows = windows
+    The windows ``SlidingWindows(size_s, period_s)`` assigns (``FixedWindows`` when the period is
+    the size), in integer microseconds: Beam's own ``assign`` builds several ``Timestamp``
+    objects per window, a visible share of a batch run. The tests compare the two.
+    """
+
+    def __init__(self, size_s: int, period_s: int) -> None:
+        self.size = size_s * 1_000_000
+        self.period = period_s * 1_000_000
 
     def process(self, element: tuple[tuple[str, str], int]) -> Iterator[tuple[tuple, int]]:
         key, micros = element
-        context = WindowFn.AssignContext(Timestamp(micros=micros))
-        for window in self.windows.assign(context):
-            if representable(window.start.micros, window.end.micros):
-                yield (key, window.start.micros, window.end.micros), micros
+        # As SlidingWindows.assign: the latest start at or before the event, then every period
+        # back while the window still holds it (Python's % floors, as Beam's Timestamp % does).
+        for start in range(micros - micros % self.period, micros - self.size, -self.period):
+            end = start + self.size
+            if representable(start, end):
+                yield (key, start, end), micros
 
 
 def format_batch_row(element: tuple[tuple, tuple[int, int]]) -> dict[str, Any]:
@@ -154,15 +155,18 @@ class RealtimeEventMetrics(beam.PTransform):
     def _windows(self) -> SlidingWindows:
         return SlidingWindows(self.size_s, self.period_s)
 
-    def _batch_windows(self) -> NonMergingWindowFn:
-        return FixedWindows(self.batch_window_s) if self.batch_window_s else self._windows()
+    def _batch_windows(self) -> tuple[int, int]:
+        """(size_s, period_s) of a batch run's windows: fixed ``batch_window_s``, else the sliding ones."""
+        if self.batch_window_s:
+            return self.batch_window_s, self.batch_window_s
+        return self.size_s, self.period_s
 
     def expand(self, events):
         keyed = events | "KeyAndTime" >> beam.Map(lambda e: (metric_key(e), _micros(e.event_time)))
         if not self.streaming:
             return (
                 keyed
-                | "KeyByWindow" >> beam.ParDo(KeyByWindow(self._batch_windows()))
+                | "KeyByWindow" >> beam.ParDo(KeyByWindow(*self._batch_windows()))
                 | "CountPerWindow" >> beam.CombinePerKey(CountAndLatest())
                 | "ToRow" >> beam.Map(format_batch_row)
             )

@@ -57,3 +57,23 @@ def test_a_stack_started_and_stopped_inside_a_process_puts_the_environment_back(
             != before["PUBSUB_EMULATOR_HOST"]
         )
     assert {key: os.environ.get(key) for key in stack.env} == before
+
+
+def test_beam_writes_to_the_storage_emulator_without_looking_for_credentials(tmp_path, monkeypatch):
+    """Beam's first GCS access would otherwise retry Application Default Credentials for ~23 s."""
+    from apache_beam.internal.gcp import auth
+    from apache_beam.io.filesystems import FileSystems
+
+    def no_lookup(*args, **kwargs):
+        raise AssertionError("Beam looked for Application Default Credentials")
+
+    monkeypatch.setattr(auth._Credentials, "_credentials_init", False)  # as in a fresh process
+    monkeypatch.setattr(auth._Credentials, "_credentials", None)
+    monkeypatch.setattr(auth._Credentials, "_get_service_credentials", staticmethod(no_lookup))
+    before = (auth._Credentials._credentials_init, auth._Credentials._credentials)
+    with local_stack(tmp_path / "gcs") as inner:
+        with FileSystems.create(f"gs://{inner.bucket}/raw/probe.txt") as handle:
+            handle.write(b"archived")
+        blob = localstack.storage_client(inner.project).bucket(inner.bucket).blob("raw/probe.txt")
+        assert blob.download_as_bytes() == b"archived"
+    assert (auth._Credentials._credentials_init, auth._Credentials._credentials) == before

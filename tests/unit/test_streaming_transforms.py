@@ -11,11 +11,14 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
-from apache_beam.transforms.window import TimestampedValue
+from apache_beam.transforms.window import FixedWindows, SlidingWindows, TimestampedValue, WindowFn
+from apache_beam.utils.timestamp import Timestamp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from transforms.dedup import DeduplicateEvents
 from transforms.messages import Message, ValidEvent
-from transforms.realtime_metrics import RealtimeEventMetrics
+from transforms.realtime_metrics import KeyByWindow, RealtimeEventMetrics
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -240,3 +243,19 @@ def test_batch_replay_writes_one_row_per_key_and_tumbling_window():
                 ]
             ),
         )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    micros=st.integers(-(10**15), 10**15),
+    size_period=st.sampled_from([(3600, 3600), (60, 10), (25, 10), (20, 10), (7, 3), (1, 1)]),
+)
+def test_batch_windows_are_the_ones_beam_assigns(micros, size_period):
+    size_s, period_s = size_period
+    beam_windows = SlidingWindows(size_s, period_s) if size_s != period_s else FixedWindows(size_s)
+    assigned = beam_windows.assign(WindowFn.AssignContext(Timestamp(micros=micros)))
+    expected = sorted((w.start.micros, w.end.micros) for w in assigned)
+    ours = sorted(
+        (start, end) for (_, start, end), _ in KeyByWindow(size_s, period_s).process((("k", "v"), micros))
+    )
+    assert ours == expected
