@@ -61,3 +61,22 @@ def changed(base: dict[str, Any], path: str, value: Any = None, *, delete: bool 
     else:
         target[key] = value
     return encode(obj)
+
+
+def value_paths(obj: Any, prefix: tuple = (), first: int | None = None) -> list[tuple]:
+    """Every path (keys and list indexes) in a parsed event, containers included, depth first;
+    ``first`` caps the elements walked in each list (a huge array: its first ones). A list of
+    (key, value) pairs written as an object with repeated keys (``localdev.fuzz.Pairs``) is a leaf."""
+    from localdev.fuzz import Pairs
+
+    if isinstance(obj, dict):
+        items: Any = obj.items()
+    elif isinstance(obj, list) and not isinstance(obj, Pairs):
+        items = enumerate(obj[:first])
+    else:
+        items = ()
+    paths = []
+    for key, child in items:
+        paths.append((*prefix, key))
+        paths.extend(value_paths(child, (*prefix, key), first))
+    return paths

@@ -47,7 +47,7 @@ from localdev.fuzz import (
     outcome_problems,
     to_bytes,
 )
-from tests.events import INVENTORY, ORDER, USER_ACTIVITY
+from tests.events import INVENTORY, ORDER, USER_ACTIVITY, value_paths
 from transforms import errors
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Failure, Message, ValidEvent
 from transforms.rows import MAX_ROW_JSON_BYTES, dead_letter_row
@@ -115,21 +115,6 @@ def serialised(value: Any, ensure_ascii: bool) -> bytes:
     return to_bytes(dump(value, ensure_ascii))
 
 
-def leaf_paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
-    """Every path (keys and list indexes) in an event, containers included (not into Pairs)."""
-    paths = []
-    if isinstance(obj, dict):
-        items: Any = obj.items()
-    elif isinstance(obj, list) and not isinstance(obj, Pairs):
-        items = enumerate(obj[:5])  # a huge array: its first elements
-    else:
-        items = ()
-    for key, child in items:
-        paths.append((*prefix, key))
-        paths.extend(leaf_paths(child, (*prefix, key)))
-    return paths
-
-
 def huge_value(size: int, unit: str) -> Any:
     return unit * (size // max(1, len(json.dumps(unit)) - 2))
 
@@ -153,7 +138,7 @@ def mutated_events(draw) -> bytes:
     stream = draw(st.sampled_from(sorted(BASES)))
     obj: Any = copy.deepcopy(BASES[stream])
     for _ in range(draw(st.integers(1, 3))):
-        paths = leaf_paths(obj)
+        paths = value_paths(obj, first=5)
         if not paths:
             break
         path = draw(st.sampled_from(paths))
@@ -295,7 +280,7 @@ def test_mutated_events_of_every_stream(line, ip_mode):
 @given(stream=st.sampled_from(sorted(BASES)), data=st.data())
 def test_a_lone_surrogate_in_any_string_is_invalid_encoding_naming_the_field(stream, data):
     obj = copy.deepcopy(BASES[stream])
-    paths = [p for p in leaf_paths(obj) if isinstance(_at(obj, p), str)]
+    paths = [p for p in value_paths(obj, first=5) if isinstance(_at(obj, p), str)]
     path = data.draw(st.sampled_from(paths))
     parent = _at(obj, path[:-1])
     surrogate = data.draw(st.characters(categories=["Cs"]))

@@ -41,7 +41,7 @@ from localdev.fuzz import (
 from localdev.generator import GeneratorConfig, generate
 from pipeline.sources import line_to_message
 from schemas import load_schema
-from tests.events import INVENTORY, ORDER, USER_ACTIVITY, encode
+from tests.events import INVENTORY, ORDER, USER_ACTIVITY, encode, value_paths
 from transforms import fast_path
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Failure, Message, ValidEvent
 from transforms.rows import event_row, table_row
@@ -125,20 +125,6 @@ values = st.one_of(st.sampled_from(EDGES), st.sampled_from(TIMESTAMPS), st.sampl
 texts = st.lists(st.one_of(st.characters(), st.sampled_from(SPICE)), max_size=6).map("".join)
 
 
-def paths_of(obj: Any, prefix: tuple = ()) -> list[tuple]:
-    found = []
-    if isinstance(obj, dict):
-        items: Any = obj.items()
-    elif isinstance(obj, list) and not isinstance(obj, Pairs):  # a Pairs must stay pairs
-        items = enumerate(obj)
-    else:
-        items = ()
-    for key, child in items:
-        found.append((*prefix, key))
-        found.extend(paths_of(child, (*prefix, key)))
-    return found
-
-
 @st.composite
 def respelled(draw, key: Any, value: Any) -> Any:
     """``value`` written another way that may or may not mean the same to the contract."""
@@ -188,7 +174,7 @@ def mutated(draw) -> bytes:
     else:
         obj = valid_event(random.Random(draw(st.integers(0, 2**32))))
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(paths_of(obj) or [("event_id",)]))
+        path = draw(st.sampled_from(value_paths(obj) or [("event_id",)]))
         parent: Any = obj
         for part in path[:-1]:
             parent = parent[part]
@@ -239,7 +225,7 @@ def respelled_events(draw) -> bytes:
     """A valid event with one or two of its values written another way: right at the rules' edges."""
     obj: Any = copy.deepcopy(draw(st.sampled_from(BASES)))
     for _ in range(draw(st.integers(1, 2))):
-        path = draw(st.sampled_from(paths_of(obj)))
+        path = draw(st.sampled_from(value_paths(obj)))
         parent: Any = obj
         for part in path[:-1]:
             parent = parent[part]
