@@ -24,7 +24,7 @@ from typing import Any
 
 from schemas import load_schema
 from transforms.messages import BASE64, Failure, Message
-from transforms.rows import table_row
+from transforms.rows import row_shaper
 from transforms.times import utc_now
 from transforms.triage import triage
 
@@ -217,10 +217,10 @@ def replay(
                 log[position].update(
                     outcome=STILL_REJECTED, error_code="load_rejected", error_message=reasons, event_id=None
                 )
-        schema = load_schema("events", REPLAY_TABLE)
+        shape = row_shaper(load_schema("events", REPLAY_TABLE))
         replay_table = f"{client.project}.{dataset}.{REPLAY_TABLE}"
         log_ids = [f"{replay_id}/{entry['dead_letter_key']}" for entry in log]
-        refused_log = _insert(client, replay_table, [table_row(entry, schema) for entry in log], log_ids)
+        refused_log = _insert(client, replay_table, [shape(entry) for entry in log], log_ids)
         if refused_log:
             raise RuntimeError(
                 f"{REPLAY_TABLE}: BigQuery refused {len(refused_log)} log rows: {refused_log[:3]}"

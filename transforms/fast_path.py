@@ -51,6 +51,7 @@ from transforms.validation import (
     ORDER_STATUSES,
     PLATFORMS,
     SURROGATE_ESCAPE,
+    add_derived_columns,
     mask_ip,
     parse_timestamp,
 )
@@ -323,10 +324,7 @@ def accept(
         fields, event_time = checked
         if stream == "user_activity":
             fields["ip_address"] = _masked_ip(fields["ip_address"], ip_mode, ip_key)
-        fields["event_id"] = event_id
-        fields["event_type"] = EVENT_TYPE_BY_STREAM[stream]
-        fields["processed_timestamp"] = now
-        fields["event_date"] = event_time.date()
+        add_derived_columns(fields, event_id, EVENT_TYPE_BY_STREAM[stream], event_time, now)
         return ValidEvent(message, stream, event_id, event_time, fields, shape(fields))
     except Exception:  # noqa: BLE001 - any doubt goes to the precise path
         return None

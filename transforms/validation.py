@@ -13,7 +13,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -314,35 +314,35 @@ def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal:
 def parse_timestamp(value: Any, path: str) -> datetime:
     """RFC 3339 with a zone offset, or integer epoch milliseconds -> aware UTC datetime."""
     if isinstance(value, str) and _USUAL_RFC3339.fullmatch(value):  # the general case's text, faster
-        text = value[:-1] + "+00:00" if value[-1] == "Z" else value
-    else:
-        if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return _utc(value[:-1] + "+00:00" if value[-1] == "Z" else value, value, path)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise Rejection(
+            errors.WRONG_TYPE,
+            f"field '{path}' must be an RFC 3339 string or epoch milliseconds, "
+            f"got {_json_type(value)} {_show(value)}",
+        )
+    if isinstance(value, int):
+        if not _EPOCH_MS_RANGE[0] <= value <= _EPOCH_MS_RANGE[1]:
             raise Rejection(
-                errors.WRONG_TYPE,
-                f"field '{path}' must be an RFC 3339 string or epoch milliseconds, "
-                f"got {_json_type(value)} {_show(value)}",
+                errors.BAD_TIMESTAMP, f"field '{path}': epoch milliseconds {value} are out of range"
             )
-        if isinstance(value, int):
-            if not _EPOCH_MS_RANGE[0] <= value <= _EPOCH_MS_RANGE[1]:
-                raise Rejection(
-                    errors.BAD_TIMESTAMP, f"field '{path}': epoch milliseconds {value} are out of range"
-                )
-            return EPOCH + timedelta(milliseconds=value)
-        match = _RFC3339.match(value.strip())
-        if not match:
-            raise Rejection(
-                errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not an RFC 3339 timestamp"
-            )
-        day, clock, fraction, zone = match.groups()
-        if zone is None:
-            raise Rejection(
-                errors.BAD_TIMESTAMP,
-                f"field '{path}': {_show(value)} has no zone offset; "
-                "add 'Z' or '+HH:MM' so it is unambiguous",
-            )
-        fraction = (fraction or "")[:7]  # Python keeps microseconds; BigQuery keeps microseconds too.
-        zone = "+00:00" if zone in ("Z", "z") else zone
-        text = f"{day}T{clock}{fraction}{zone}"
+        return EPOCH + timedelta(milliseconds=value)
+    match = _RFC3339.match(value.strip())
+    if not match:
+        raise Rejection(errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not an RFC 3339 timestamp")
+    day, clock, fraction, zone = match.groups()
+    if zone is None:
+        raise Rejection(
+            errors.BAD_TIMESTAMP,
+            f"field '{path}': {_show(value)} has no zone offset; add 'Z' or '+HH:MM' so it is unambiguous",
+        )
+    fraction = (fraction or "")[:7]  # Python keeps microseconds; BigQuery keeps microseconds too.
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    return _utc(f"{day}T{clock}{fraction}{zone}", value, path)
+
+
+def _utc(text: str, value: str, path: str) -> datetime:
+    """ISO text with an offset -> aware UTC datetime, or ``bad_timestamp`` naming ``value``."""
     try:
         return datetime.fromisoformat(text).astimezone(timezone.utc)
     except (ValueError, OverflowError) as exc:
@@ -564,11 +564,18 @@ def validate_event(
     event, event_time = CONTRACTS[stream](obj, now)
     if stream == "user_activity":
         event["ip_address"] = mask_ip(event["ip_address"], ip_mode, ip_key)
-    event_date: date = event_time.date()
+    add_derived_columns(event, event_id, event_type, event_time, now)
+    return stream, event_id, event_time, event
+
+
+def add_derived_columns(
+    event: dict[str, Any], event_id: str, event_type: str, event_time: datetime, now: datetime
+) -> None:
+    """The columns every raw row has beside the contract's: ``event_id``, ``event_type``,
+    ``processed_timestamp`` (now) and ``event_date`` (the UTC date of the event's own time)."""
     event.update(
         event_id=event_id,
         event_type=event_type,
         processed_timestamp=now,
-        event_date=event_date,
+        event_date=event_time.date(),
     )
-    return stream, event_id, event_time, event
