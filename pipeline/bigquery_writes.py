@@ -79,13 +79,15 @@ ENVELOPE_BYTES = len(_BODY_START) + len(_BODY_END)
 
 @dataclass(frozen=True)
 class BigQueryTarget:
-    """Where the inserts go: ``project`` (and ``endpoint``, a local emulator; None for BigQuery
-    itself) for :func:`pipeline.bigquery_client.bigquery_client`; with ``report_every`` the
-    rows written per table are counted on a progress bar."""
+    """Where the rows go: ``project`` (and ``endpoint``, a local emulator; None for BigQuery
+    itself) for :func:`pipeline.bigquery_client.bigquery_client`; ``load_jobs``: by load jobs
+    (batch, :mod:`pipeline.bigquery_loads`) instead of streaming inserts; with ``report_every``
+    the rows written per table are counted on a progress bar."""
 
     project: str
     endpoint: str | None = None
     report_every: int = 0
+    load_jobs: bool = False
 
 
 def reason_is_transient(reason: str) -> bool:

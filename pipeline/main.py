@@ -22,7 +22,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.bigquery_writes import BigQueryTarget
 from pipeline.file_sink import FileTarget
-from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key
+from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key, uses_load_jobs
 from pipeline.reconciliation import counters, format_summary, reconcile, write_summary
 from pipeline.sinks import WriteEvents, failure_to_row, write_rows
 from pipeline.sources import ReadFiles, ReadSubscriptions, check_inputs_exist, input_patterns
@@ -50,7 +50,9 @@ def build_pipeline(
     target = (
         FileTarget(opts.output_dir)
         if opts.output_dir
-        else BigQueryTarget(project, opts.bigquery_endpoint, report_every=progress_every)
+        else BigQueryTarget(
+            project, opts.bigquery_endpoint, report_every=progress_every, load_jobs=uses_load_jobs(options)
+        )
     )
 
     if opts.source == "pubsub":

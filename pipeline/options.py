@@ -9,6 +9,7 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 from transforms.validation import IP_MODES
 
 IP_HASH_KEY_ENV = "EVENTHARBOR_IP_HASH_KEY"
+WRITE_METHODS = ("auto", "file_loads", "streaming_inserts")
 
 
 class EventHarborOptions(PipelineOptions):
@@ -96,6 +97,14 @@ class EventHarborOptions(PipelineOptions):
             "unset for real BigQuery.",
         )
         group.add_argument(
+            "--bigquery_write_method",
+            choices=WRITE_METHODS,
+            default="auto",
+            help="How rows reach BigQuery: file_loads (load jobs: atomic, no streaming-insert charge; "
+            "batch only), streaming_inserts (insertAll with event_id as insertId) or auto (the "
+            "default: file_loads in batch, streaming_inserts in streaming).",
+        )
+        group.add_argument(
             "--output_dir",
             help="Batch dry run: write every table's rows as JSON Lines under this directory (local or "
             "gs://) instead of BigQuery.",
@@ -133,6 +142,11 @@ def check_options(options: PipelineOptions) -> EventHarborOptions:
         options.view_as(StandardOptions).streaming = True
         if opts.output_dir:
             raise OptionsError("--output_dir is for batch runs (--source files); streaming writes BigQuery")
+        if opts.bigquery_write_method == "file_loads":
+            raise OptionsError(
+                "--bigquery_write_method file_loads is for batch runs (--source files); streaming "
+                "writes by streaming_inserts (or leave it at auto)"
+            )
     if opts.ip_mode == "hash" and not ip_hash_key(opts):
         raise OptionsError(
             f"--ip_mode hash needs --ip_hash_key or the {IP_HASH_KEY_ENV} environment variable"
@@ -144,6 +158,15 @@ def check_options(options: PipelineOptions) -> EventHarborOptions:
     if not (opts.bq_project or options.view_as(GoogleCloudOptions).project):
         raise OptionsError("set --project (or --bq_project) to the project that holds the BigQuery datasets")
     return opts
+
+
+def uses_load_jobs(options: PipelineOptions) -> bool:
+    """Whether rows go to BigQuery by load jobs: ``--bigquery_write_method``, where auto means
+    load jobs in batch and streaming inserts in streaming."""
+    method = options.view_as(EventHarborOptions).bigquery_write_method
+    if method == "auto":
+        return not options.view_as(StandardOptions).streaming
+    return method == "file_loads"
 
 
 def bigquery_project(options: PipelineOptions) -> str:

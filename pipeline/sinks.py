@@ -1,9 +1,12 @@
-"""BigQuery sinks: raw tables, dead letters and metrics, through :class:`pipeline.bigquery_writes.WriteRows`.
+"""BigQuery sinks: raw tables, dead letters and metrics, by load jobs in batch
+(:class:`pipeline.bigquery_loads.LoadRows`) or streaming inserts
+(:class:`pipeline.bigquery_writes.WriteRows`, always in streaming).
 
-Rows go through streaming inserts, batched per request, with ``event_id`` as BigQuery's
-insertId: a row BigQuery refuses (a non-transient reason such as ``invalid``) is never retried
-but comes back on the refused output and becomes a ``load_rejected`` dead letter; transient
-errors are retried with backoff.
+Streaming inserts are batched per request, with ``event_id`` as BigQuery's insertId; load jobs
+append whole shards at once, under ids derived from their content. Either way a row BigQuery
+refuses (a non-transient reason such as ``invalid``) is never retried but comes back on the
+refused output and becomes a ``load_rejected`` dead letter; transient errors are retried with
+backoff.
 
 An event row carries its message as received (an archive envelope) under ``_received``.
 ``WriteRows`` leaves that key out of what it sends, so a refused row's dead letter holds the
@@ -18,6 +21,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from pipeline.bigquery_loads import LoadRows
 from pipeline.bigquery_writes import RECEIVED, BigQueryTarget, WriteRows
 from pipeline.file_sink import FileTarget, WriteJsonLines
 from schemas import STREAMS, UNKNOWN_STREAM
@@ -29,10 +33,13 @@ from transforms.times import utc_now
 
 
 def write_rows(rows, table: str, target: BigQueryTarget | FileTarget):
-    """Append rows to the existing ``table`` (``project:dataset.table``), or with a
-    :class:`FileTarget` (``--output_dir``) to JSON Lines files; returns the refused rows."""
-    write = WriteJsonLines if isinstance(target, FileTarget) else WriteRows
-    return rows | f"Write_{table.rsplit('.', 1)[-1]}" >> write(table, target)
+    """Append rows to the existing ``table`` (``project:dataset.table``) by streaming inserts or
+    load jobs, or with a :class:`FileTarget` (``--output_dir``) to JSON Lines files; returns the
+    refused rows."""
+    name = f"Write_{table.rsplit('.', 1)[-1]}"
+    if isinstance(target, FileTarget):
+        return rows | name >> WriteJsonLines(table, target)
+    return rows | name >> (LoadRows(table, target) if target.load_jobs else WriteRows(table, target))
 
 
 def refusal_reasons(row_errors: list[dict[str, Any]]) -> str:

@@ -1,6 +1,7 @@
 """BigQuery faults: a refused row ends in dead_letter as load_rejected and the pipeline finishes
-(batch) or goes on (streaming); transient faults are retried with the same insertId until every
-row is loaded once."""
+(batch, by load jobs or streaming inserts) or goes on (streaming); transient insert faults are
+retried with the same insertId until every row is loaded once (tests/integration/
+test_bigquery_loads.py retries load jobs)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 import uuid
 
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
@@ -20,17 +22,23 @@ from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_line
 PARTITIONS = "event_date >= '2000-01-01'"
 
 
-def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path):
+@pytest.mark.parametrize("method", ["file_loads", "streaming_inserts"])
+def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path, method):
+    """A load job with the refused row fails as a whole; its rows go again by streaming inserts,
+    which write the accepted one and name the refused one."""
     dataset = fresh_dataset(stack)
     refused = changed(ORDER, "event_id", "evt-refused")
     accepted = changed(ORDER, "event_id", "evt-accepted")
     inputs = write_lines(tmp_path / "orders.jsonl", [refused, accepted])
     proxy = FaultProxy(stack.bigquery_endpoint, "orders", reject_event_ids={"evt-refused"}).start()
     try:
-        summary = run_batch(stack, str(inputs), dataset, endpoint=proxy.url)
+        summary = run_batch(
+            stack, str(inputs), dataset, endpoint=proxy.url, extra=[f"--bigquery_write_method={method}"]
+        )
     finally:
         proxy.stop()
 
+    assert len(proxy.load_job_ids) == (method == "file_loads")
     assert summary["messages_in"] == 2
     assert summary["loaded"]["orders"] == 1
     assert summary["rejected"] == {"load_rejected": 1}
@@ -59,7 +67,13 @@ def test_transient_faults_are_retried_and_every_row_loads_once(stack, tmp_path):
         stack.bigquery_endpoint, "orders", transient_event_ids={"evt-flaky": 2}, unavailable_requests=1
     ).start()
     try:
-        summary = run_batch(stack, str(inputs), dataset, endpoint=proxy.url)
+        summary = run_batch(
+            stack,
+            str(inputs),
+            dataset,
+            endpoint=proxy.url,
+            extra=["--bigquery_write_method=streaming_inserts"],
+        )
     finally:
         proxy.stop()
 

@@ -1,0 +1,108 @@
+"""Load jobs' pure parts: job ids from content, chunking by rows and bytes, shards, the lines
+sent and the rows sent again; and which write method a run uses.
+
+Jobs themselves (exactly once, retries, refusals) run against the emulator and the fault proxy
+in tests/integration/test_bigquery_loads.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipeline.bigquery_loads import LoadLine, ToLoadLine, chunks, load_job_id, resent_row, shard_of
+from pipeline.bigquery_writes import RECEIVED, REFUSED
+from pipeline.options import OptionsError, check_options, uses_load_jobs
+
+TABLE = "proj.events.orders"
+
+
+def test_a_job_id_follows_the_table_the_bytes_and_the_attempt_only():
+    first = load_job_id(TABLE, b'{"a":1}\n', 0)
+    assert first == load_job_id(TABLE, b'{"a":1}\n', 0), "a retried bundle finds its job"
+    assert first != load_job_id(TABLE, b'{"a":2}\n', 0)
+    assert first != load_job_id("proj.events.inventory", b'{"a":1}\n', 0)
+    assert first != load_job_id(TABLE, b'{"a":1}\n', 1)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,1024}", first), "BigQuery's job id alphabet"
+    assert first.startswith("eventharbor_load_orders_") and first.endswith("_0")
+
+
+def lines(*texts: str) -> list[LoadLine]:
+    return [LoadLine(text, None) for text in texts]
+
+
+def test_chunks_hold_at_most_max_rows_and_max_bytes_and_keep_every_line_in_order():
+    many = lines(*(f'{{"n":{i}}}' for i in range(10)))
+    assert [len(c) for c in chunks(many, 3, 10_000)] == [3, 3, 3, 1]
+    # each line is 8 bytes with its newline: 2 fit in 16 bytes, not in 15
+    assert [len(c) for c in chunks(many, 100, 16)] == [2, 2, 2, 2, 2]
+    assert [len(c) for c in chunks(many, 100, 15)] == [1] * 10
+    assert [line for chunk in chunks(many, 4, 20) for line in chunk] == many
+    huge = lines("x" * 50, "y")
+    assert [len(c) for c in chunks(huge, 10, 20)] == [1, 1], "a line over max_bytes goes alone"
+    assert list(chunks([], 3, 10)) == []
+
+
+def test_a_shard_is_a_function_of_the_line_and_the_count():
+    line = LoadLine('{"event_id":"e-1"}', None)
+    assert shard_of(line, 10, 100) == (0, line), "fewer rows than max_rows: one shard"
+    shards = {shard_of(LoadLine(f'{{"n":{i}}}', None), 1000, 100)[0] for i in range(1000)}
+    assert shards == set(range(10)), "ceil(1000 / 100) shards, all used"
+    assert shard_of(line, 1000, 100)[0] == shard_of(LoadLine(line.text, "{}"), 1000, 100)[0]
+
+
+def test_a_row_becomes_its_json_and_its_envelope_and_comes_back_the_same():
+    row = {"event_id": "e-1", "city": "Tromsø", "total": "12.50", RECEIVED: {"data": "{}", "message_id": "m"}}
+    [line] = ToLoadLine(TABLE).process(row)
+    assert line.text == '{"event_id":"e-1","city":"Troms\\u00f8","total":"12.50"}', "the row as sent"
+    assert json.loads(line.received) == row[RECEIVED]
+    assert resent_row(line) == row
+    [bare] = ToLoadLine(TABLE).process({"n": 1})
+    assert bare.received is None and resent_row(bare) == {"n": 1}
+
+
+def test_a_row_that_is_not_json_is_refused_before_any_job():
+    [refused] = ToLoadLine(TABLE).process({"x": float("nan")})
+    assert refused.tag == REFUSED
+    table, row, errors = refused.value
+    assert table == TABLE and row["x"] != row["x"]
+    assert errors[0]["reason"] == "notJson" and "cannot be sent as JSON" in errors[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "load_jobs"),
+    [
+        (["--source=files", "--input=x"], True),
+        (["--source=files", "--input=x", "--bigquery_write_method=streaming_inserts"], False),
+        (["--source=files", "--input=x", "--bigquery_write_method=file_loads"], True),
+        (["--source=pubsub", "--subscriptions=projects/p/subscriptions/s"], False),
+        (
+            [
+                "--source=pubsub",
+                "--subscriptions=projects/p/subscriptions/s",
+                "--bigquery_write_method=streaming_inserts",
+            ],
+            False,
+        ),
+    ],
+)
+def test_batch_loads_by_jobs_and_streaming_by_inserts_unless_told(argv, load_jobs):
+    options = PipelineOptions([*argv, "--project=p"])
+    check_options(options)
+    assert uses_load_jobs(options) is load_jobs
+
+
+def test_load_jobs_in_streaming_are_refused_naming_the_option():
+    options = PipelineOptions(
+        [
+            "--source=pubsub",
+            "--subscriptions=projects/p/subscriptions/s",
+            "--project=p",
+            "--bigquery_write_method=file_loads",
+        ]
+    )
+    with pytest.raises(OptionsError, match="--bigquery_write_method file_loads is for batch"):
+        check_options(options)
