@@ -29,9 +29,9 @@ resource "google_project_iam_member" "dataflow_worker" {
   member  = google_service_account.dataflow.member
 }
 
-# Streaming inserts and the Storage Write API need only dataEditor on the
-# dataset; a BigQuery job (FILE_LOADS) would also need jobUser, so that grant
-# is opt-in.
+# Streaming inserts need only dataEditor on the dataset; batch runs write by
+# load jobs, which are BigQuery jobs and also need jobUser (on by default; a
+# streaming-only deployment can turn it off).
 resource "google_project_iam_member" "dataflow_bigquery_job_user" {
   count = var.dataflow_bigquery_job_user ? 1 : 0
 

@@ -316,9 +316,9 @@ variable "access_log_retention_days" {
 # --- Service accounts and access -----------------------------------------------
 
 variable "dataflow_bigquery_job_user" {
-  description = "Also grant the Dataflow service account roles/bigquery.jobUser on the project. Not needed for streaming inserts or the Storage Write API; only if the pipeline is switched to FILE_LOADS."
+  description = "Grant the Dataflow service account roles/bigquery.jobUser on the project: batch runs on Dataflow (replays of the archive) write by load jobs, which are BigQuery jobs. Set false for a streaming-only deployment (streaming inserts need only dataEditor on the dataset), or run batch jobs with --bigquery_write_method streaming_inserts."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "pipeline_deployers" {

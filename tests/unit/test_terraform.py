@@ -690,7 +690,7 @@ def test_service_accounts_get_only_the_roles_they_need():
     assert roles(dataflow, "google_project_iam_member") == ["roles/bigquery.jobUser", "roles/dataflow.worker"]
     job_user = resources_of("google_project_iam_member")["dataflow_bigquery_job_user"]
     assert expr(attr(job_user, "count")) == "${var.dataflow_bigquery_job_user?1:0}"
-    assert variable_default("dataflow_bigquery_job_user") is False
+    assert variable_default("dataflow_bigquery_job_user") is True, "batch runs write by load jobs"
     assert roles(dataflow, "google_pubsub_subscription_iam_member") == [
         "roles/pubsub.subscriber",
         "roles/pubsub.viewer",
