@@ -31,9 +31,7 @@ import hashlib
 import io
 import json
 import logging
-import math
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -53,8 +51,10 @@ from pipeline.bigquery_writes import (
     request_failures,
     row_error,
     row_json,
+    table_parts,
 )
 from pipeline.progress import counting_bar
+from transforms.archive import hash_shard
 from transforms.counters import NAMESPACE
 
 logger = logging.getLogger(__name__)
@@ -123,10 +123,9 @@ class ToLoadLine(beam.DoFn):
 
 
 def shard_of(line: LoadLine, rows: int, max_rows: int) -> tuple[int, LoadLine]:
-    """(shard, line): one of ``ceil(rows / max_rows)`` shards, by a hash of the line's JSON, so
-    the same rows always make the same shards."""
-    shards = max(1, math.ceil(rows / max_rows))
-    return zlib.crc32(line.text.encode("utf-8")) % shards, line
+    """(shard, line): the archive's rule (:func:`transforms.archive.hash_shard`) on the line's
+    JSON, so the same rows always make the same shards of about ``max_rows``."""
+    return hash_shard(line.text, rows, max_rows), line
 
 
 class RunLoadJobs(beam.DoFn):
@@ -153,9 +152,8 @@ class RunLoadJobs(beam.DoFn):
         self.max_bytes = max_bytes
         self.timeout_s = timeout_s
         self.first_backoff_s = first_backoff_s
-        project, _, dataset_table = table.rpartition(":")
-        self.table_ref = f"{project}.{dataset_table}"
-        self.table_id = dataset_table.rpartition(".")[2]
+        project, self.dataset, self.table_id = table_parts(table)
+        self.table_ref = f"{project}.{self.dataset}.{self.table_id}"
         namespace = f"{NAMESPACE}.bigquery.{self.table_id}"
         self.loaded = Metrics.counter(namespace, "rows_loaded")
         self.jobs = Metrics.counter(namespace, "load_jobs")
@@ -274,8 +272,9 @@ class RunLoadJobs(beam.DoFn):
     def _start_bar(self) -> None:
         """A tqdm bar of rows loaded ("loaded <dataset>.<table>"), when ``report_every`` is set."""
         if self.target.report_every and self._bar is None:
-            dataset = self.table_ref.split(".")[-2]
-            self._bar = counting_bar(f"loaded {dataset}.{self.table_id}", " rows", self.target.report_every)
+            self._bar = counting_bar(
+                f"loaded {self.dataset}.{self.table_id}", " rows", self.target.report_every
+            )
 
 
 class LoadRows(beam.PTransform):

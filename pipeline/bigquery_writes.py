@@ -90,6 +90,13 @@ class BigQueryTarget:
     load_jobs: bool = False
 
 
+def table_parts(table: str) -> tuple[str, str, str]:
+    """(project, dataset, table id) of ``project:dataset.table``."""
+    project, _, dataset_table = table.rpartition(":")
+    dataset, table_id = dataset_table.split(".")
+    return project, dataset, table_id
+
+
 def reason_is_transient(reason: str) -> bool:
     """Beam's RETRY_ON_TRANSIENT_ERROR test of one error reason."""
     return RetryStrategy.should_retry(RetryStrategy.RETRY_ON_TRANSIENT_ERROR, reason)
@@ -221,8 +228,7 @@ class InsertRows(beam.DoFn):
         self.timeout_s = timeout_s
         self.first_backoff_s = first_backoff_s
         self.max_in_flight = max_in_flight
-        self.project, _, dataset_table = table.rpartition(":")
-        self.dataset, self.table_id = dataset_table.split(".")
+        self.project, self.dataset, self.table_id = table_parts(table)
         namespace = f"{NAMESPACE}.bigquery.{self.table_id}"
         self.inserted = Metrics.counter(namespace, "rows_inserted")
         self.requests = Metrics.counter(namespace, "requests")

@@ -72,8 +72,12 @@ def shard_of(entry: tuple[str, str], lines_per_folder: dict[str, int], max_lines
     order a runner delivers them in.
     """
     folder, line = entry
-    shards = max(1, math.ceil(lines_per_folder.get(folder, 1) / max_lines))
-    return (folder, zlib.crc32(line.encode("utf-8")) % shards), line
+    return (folder, hash_shard(line, lines_per_folder.get(folder, 1), max_lines)), line
+
+
+def hash_shard(text: str, count: int, per_shard: int) -> int:
+    """Which of ``ceil(count / per_shard)`` shards ``text`` belongs to, by its CRC-32."""
+    return zlib.crc32(text.encode("utf-8")) % max(1, math.ceil(count / per_shard))
 
 
 def folder_of_shard(group: tuple[tuple[str, int], Iterable[str]]) -> tuple[str, Iterable[str]]:
