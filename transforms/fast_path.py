@@ -7,9 +7,14 @@ it declines anything unusual: payloads longer than ``MAX_FAST_BYTES``, with unkn
 than ``MAX_NESTING`` brackets, not UTF-8, holding a \\uD800-\\uDFFF escape, or marked as a broken
 envelope; JSON that msgspec refuses or that does not fit the typed contracts below (a null, a
 missing or mistyped field, a bool or float where an int goes, a duplicate ``event_type``); money
-other than plain digits (at most 9 decimals, as a number or a string); and any rule of the
+other than plain digits (at most 6 decimals, as a number or a string); and any rule of the
 contract that fails. What it accepts goes through the precise path's own helpers
-(``parse_timestamp``, ``mask_ip``, the row shaper) and gets the same values, so the same event.
+(``parse_timestamp``, ``mask_ip``) and gets the same values, so the same event. Its row is the
+event written by ``msgspec.to_builtins`` in one call: the contract functions build the event with
+the schema's columns in the schema's order, every value a str, int, Decimal, a UTC ``datetime`` or
+a ``date``, which msgspec writes exactly as the row shaper's cells do (``rfc3339``,
+``date.isoformat``, and ``format(amount, "f")``, since an amount of at most 6 decimals never takes
+an exponent in ``str``); the tests compare both paths' rows, key order included.
 
 Why the bytes msgspec accepts are exactly those ``json.loads`` parses to the same values, here:
 both refuse NaN, control characters in strings, bad escapes, trailing data and a BOM; both keep
@@ -29,7 +34,7 @@ import ipaddress
 import re
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 from functools import lru_cache
 from typing import Annotated, Any, Literal
@@ -58,10 +63,11 @@ from transforms.validation import (
 
 # Typical events are a few hundred bytes; longer ones take the precise path.
 MAX_FAST_BYTES = 4096
-# Money the fast path takes: ASCII digits, at most 29 before the point and 9 after it (so it fits
-# NUMERIC), as a JSON number or a JSON string without escapes or spaces. Either way the precise path
-# gives it Decimal(those digits): the Decimal of a JSON number's text, Decimal(int) for an integer.
-_PLAIN_AMOUNT = re.compile(rb'(")?([0-9]{1,29}(?:\.[0-9]{1,9})?)(?(1)")')
+# Money the fast path takes: ASCII digits, at most 29 before the point and 6 after it (so it fits
+# NUMERIC, and str() of its Decimal is fixed-point), as a JSON number or a JSON string without
+# escapes or spaces. Either way the precise path gives it Decimal(those digits): the Decimal of a
+# JSON number's text, Decimal(int) for an integer.
+_PLAIN_AMOUNT = re.compile(rb'(")?([0-9]{1,29}(?:\.[0-9]{1,6})?)(?(1)")')
 _int_max_str_digits: Callable[[], int] = getattr(sys, "get_int_max_str_digits", lambda: 0)
 
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=INT64_RANGE[1])]
@@ -157,6 +163,7 @@ _UNTYPED = msgspec.json.Decoder(float_hook=Decimal)
 # lists, str, int, bool, None, Decimal as its str): the same escapes, and keys sorted by code point
 # (as UTF-8 bytes sort). So sha256 of it is ``derive_event_id(obj)``.
 _CANONICAL = msgspec.json.Encoder(order="sorted")
+_to_builtins = msgspec.to_builtins
 
 
 # --- the rules, as the precise path applies them to what it accepts -----------------------------------
@@ -325,6 +332,8 @@ def accept(
         if stream == "user_activity":
             fields["ip_address"] = _masked_ip(fields["ip_address"], ip_mode, ip_key)
         add_derived_columns(fields, event_id, EVENT_TYPE_BY_STREAM[stream], event_time, now)
-        return ValidEvent(message, stream, event_id, event_time, fields, shape(fields))
+        # A processing time of another zone or type is the row shaper's to write.
+        row = _to_builtins(fields) if type(now) is datetime and now.tzinfo is timezone.utc else shape(fields)
+        return ValidEvent(message, stream, event_id, event_time, fields, row)
     except Exception:  # noqa: BLE001 - any doubt goes to the precise path
         return None

@@ -280,6 +280,17 @@ def test_the_fast_path_accepts_the_common_valid_event(name, ip_mode, key):
     assert accepted == both(message, NOW, ip_mode, key)
 
 
+@pytest.mark.parametrize("price", ["0.0000001", "1.1234567", "0.000000000"])
+def test_money_of_more_than_6_decimals_is_the_precise_path_s(price):
+    # str() of such a Decimal may take an exponent ('1E-7', '0E-9'), which the fast path's row
+    # writer (msgspec) would send; the precise path writes the fixed-point text BigQuery expects.
+    order = {**ORDER, "items": [{**ORDER["items"][0], "quantity": 1, "price": price}], "total_amount": price}
+    message = Message(data=line(order), message_id="m-1")
+    assert fast_path.accept(message, NOW) is None
+    outcome = both(message)
+    assert outcome.row["total_amount"] == outcome.row["items"][0]["price"] == format(Decimal(price), "f")
+
+
 def test_a_pubsub_publish_time_is_no_concern_of_either_path():
     from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 
