@@ -25,6 +25,9 @@ LOCAL_STACK = [
     "duckdb-extension-spatial==1.5.5",
     "numpy",
     "gcp-storage-emulator",
+    # localdev/export.py reads the tables through the emulator's Storage Read API, as Arrow
+    "google-cloud-bigquery-storage",
+    "pyarrow",
 ]
 
 DEV = LOCAL_STACK + [

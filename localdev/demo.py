@@ -20,6 +20,7 @@ import logging
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -35,11 +36,26 @@ from schemas import STREAMS
 from warehouse import runner as models
 
 LOCAL = Path(".local")
+DOWNLOADS = 8  # archive files copied at once
 
 
-def step(number: int, text: str) -> float:
-    print(f"[{number}/6] {text}", flush=True)
-    return time.monotonic()
+class Steps:
+    """Prints ``[n/6] text`` as each step starts and ``took N s`` as it ends."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.step_started: float | None = None
+
+    def __call__(self, number: int, text: str) -> None:
+        self.done()
+        print(f"[{number}/6] {text}", flush=True)
+        self.step_started = time.monotonic()
+
+    def done(self) -> None:
+        """End the current step, if any."""
+        if self.step_started is not None:
+            print(f"      took {time.monotonic() - self.step_started:.1f} s", flush=True)
+            self.step_started = None
 
 
 def event_date_range(client, dataset: str = "events") -> tuple[date, date] | None:
@@ -72,29 +88,38 @@ def new_event_date_range(client, since: datetime, dataset: str = "events") -> tu
 
 def restore_archive(source: Path, bucket: str, prefix: str) -> int:
     """Upload the previous run's archive copy back into the GCS emulator (which starts empty)."""
-    count = 0
-    if source.is_dir():
-        target = storage_client().bucket(bucket)
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
-            target.blob(prefix + path.relative_to(source).as_posix()).upload_from_filename(str(path))
-            count += 1
-    return count
+    if not source.is_dir():
+        return 0
+    target = storage_client().bucket(bucket)
+    paths = sorted(p for p in source.rglob("*") if p.is_file())
+
+    def upload(path: Path) -> None:
+        target.blob(prefix + path.relative_to(source).as_posix()).upload_from_filename(str(path))
+
+    with ThreadPoolExecutor(DOWNLOADS) as pool:
+        list(pool.map(upload, paths))
+    return len(paths)
 
 
 def copy_archive(bucket: str, prefix: str, target: Path) -> int:
-    """Download the GCS emulator's archive (which lives in memory) to ``target``."""
+    """Download the GCS emulator's archive (which lives in memory) to ``target``, several files
+    at once."""
     shutil.rmtree(target, ignore_errors=True)
-    count = 0
-    for blob in storage_client().list_blobs(bucket, prefix=prefix):
+    blobs = list(storage_client().list_blobs(bucket, prefix=prefix))
+
+    def download(blob) -> None:
         path = target / blob.name.removeprefix(prefix)
         path.parent.mkdir(parents=True, exist_ok=True)
         blob.download_to_filename(str(path))
-        count += 1
-    return count
+
+    with ThreadPoolExecutor(DOWNLOADS) as pool:
+        list(pool.map(download, blobs))
+    return len(blobs)
 
 
 def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: bool = False) -> dict:
-    started = step(1, "sample data")
+    step = Steps()
+    step(1, "sample data")
     if input_glob:
         try:
             check_inputs_exist(input_patterns(input_glob))
@@ -148,18 +173,21 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: 
         step(5, "writing the summary and exports")
         (local / "run-summary.json").write_text(json.dumps(summary, indent=2) + "\n")
         exported = {}
-        for dataset in ("events", "analytics"):
-            exported.update(
-                {f"{dataset}.{t}": n for t, n in export_dataset(client, dataset, local / "export").items()}
-            )
-        files = copy_archive(stack.bucket, "raw/", local / "archive")
+        read_client = stack.bigquery_read_client()
+        with ThreadPoolExecutor(1) as background:  # the archive copy runs beside the exports
+            copied = background.submit(copy_archive, stack.bucket, "raw/", local / "archive")
+            for dataset in ("events", "analytics"):
+                counts = export_dataset(client, read_client, dataset, local / "export")
+                exported.update({f"{dataset}.{t}": n for t, n in counts.items()})
+            files = copied.result()
         print(
             f"      {local}/run-summary.json, {len(exported)} tables in {local}/export/, "
             f"{files} archive files in {local}/archive/"
         )
         print(f"      {write_report(local / 'export', local / 'report.html')}: the run's charts")
         step(6, "stopping the emulators")
-    print(f"done in {time.monotonic() - started:.0f}s; models: {json.dumps(summary['models'])}")
+    step.done()
+    print(f"done in {time.monotonic() - step.started:.0f}s; models: {json.dumps(summary['models'])}")
     if not is_balanced(summary):
         raise SystemExit("the run did not reconcile: messages in != loaded + rejected + duplicates")
     return summary
