@@ -11,6 +11,7 @@ the DirectRunner), with the same graph:
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -25,7 +26,13 @@ from pipeline.file_sink import FileTarget
 from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key, uses_load_jobs
 from pipeline.reconciliation import counters, format_summary, reconcile, write_summary
 from pipeline.sinks import WriteEvents, failure_to_row, write_rows
-from pipeline.sources import ReadFiles, ReadSubscriptions, check_inputs_exist, input_patterns
+from pipeline.sources import (
+    ReadFiles,
+    ReadSubscriptions,
+    check_inputs_exist,
+    file_line_message,
+    input_patterns,
+)
 from transforms.archive import ArchiveRawMessages
 from transforms.counters import NAMESPACE
 from transforms.dedup import DeduplicateEvents
@@ -57,11 +64,14 @@ def build_pipeline(
 
     if opts.source == "pubsub":
         messages = pipeline | "ReadPubSub" >> ReadSubscriptions(opts.subscriptions)
+        to_message = None
     else:
-        messages = pipeline | "ReadFiles" >> ReadFiles(opts.input, progress_every)
+        # File lines become messages in the validation step itself: one step less per line.
+        messages = pipeline | "ReadFiles" >> ReadFiles(opts.input, progress_every, lines=True)
+        to_message = file_line_message
 
     valid, failures = messages | "ParseAndValidate" >> ParseAndValidate(
-        opts.ip_mode, ip_hash_key(opts), clock
+        opts.ip_mode, ip_hash_key(opts), clock, to_message
     )
 
     if opts.archive_root:
@@ -69,8 +79,10 @@ def build_pipeline(
             opts.archive_root, streaming, opts.archive_window_s
         )
 
-    unique = valid | "Deduplicate" >> DeduplicateEvents(opts.dedup_window_s, streaming)
-    refused = unique | "WriteEvents" >> WriteEvents(project, opts.dataset, target)
+    unique, unique_by_stream = valid | "Deduplicate" >> DeduplicateEvents(
+        opts.dedup_window_s, streaming, by_stream=True
+    )
+    refused = unique_by_stream | "WriteEvents" >> WriteEvents(project, opts.dataset, target)
 
     dead_letters = (
         failures | "FailureToRow" >> beam.Map(failure_to_row),
@@ -104,10 +116,16 @@ def run(argv: list[str] | None = None, clock: Callable[[], datetime] = utc_now) 
         raise SystemExit(2) from None
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, options, clock)
-    result = pipeline.run()
-    if options.view_as(StandardOptions).streaming:
-        return None
-    result.wait_until_finish()
+    # Everything alive now (Beam, the graph, schemas) lives as long as the run: out of the
+    # collector's sight, a full collection does not walk it again and again. Unfrozen after.
+    gc.freeze()
+    try:
+        result = pipeline.run()
+        if options.view_as(StandardOptions).streaming:
+            return None
+        result.wait_until_finish()
+    finally:
+        gc.unfreeze()
     summary = reconcile(counters(result))
     print(format_summary(summary))
     if opts.summary_path:

@@ -8,7 +8,8 @@ refuses (a non-transient reason such as ``invalid``) is never retried but comes 
 refused output and becomes a ``load_rejected`` dead letter; transient errors are retried with
 backoff.
 
-An event row carries its message as received (an archive envelope) under ``_received``.
+An event row bound for BigQuery carries its message as received (an archive envelope) under
+``_received``; a file target refuses nothing, so its rows go without.
 ``WriteRows`` leaves that key out of what it sends, so a refused row's dead letter holds the
 payload, attributes and ids as received, like every other dead letter.
 """
@@ -27,7 +28,7 @@ from pipeline.file_sink import FileTarget, WriteJsonLines
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms import errors
 from transforms.counters import count_rejection, stream_counter
-from transforms.messages import Failure, InvalidEnvelope, Message, ValidEvent
+from transforms.messages import EventCopy, Failure, InvalidEnvelope, Message, ValidEvent
 from transforms.rows import dead_letter_row
 from transforms.times import utc_now
 
@@ -80,7 +81,8 @@ class RejectedRowToDeadLetter(beam.DoFn):
 
 
 class WriteEvents(beam.PTransform):
-    """Unique ValidEvents -> the three raw tables; returns dead-letter rows for refused rows."""
+    """Unique events (one PCollection, or a dict of one per stream) -> the three raw tables;
+    returns dead-letter rows for refused rows."""
 
     def __init__(self, project: str, dataset: str, target: BigQueryTarget | FileTarget) -> None:
         super().__init__()
@@ -89,18 +91,37 @@ class WriteEvents(beam.PTransform):
         self.target = target
 
     def expand(self, events):
-        by_stream = events | "ByStream" >> beam.Partition(lambda e, _: STREAMS.index(e.stream), len(STREAMS))
+        if isinstance(events, dict):  # already one PCollection per stream
+            by_stream = [events[stream] for stream in STREAMS]
+        else:
+            by_stream = events | "ByStream" >> beam.Partition(
+                lambda e, _: STREAMS.index(e.stream), len(STREAMS)
+            )
         refused = []
         for stream, stream_events in zip(STREAMS, by_stream, strict=True):
-            rows = stream_events | f"Shape_{stream}" >> beam.Map(_counted_row)
-            rejected = write_rows(rows, f"{self.project}:{self.dataset}.{stream}", self.target)
+            table = f"{self.project}:{self.dataset}.{stream}"
+            if isinstance(self.target, FileTarget):
+                # Files are never refused, so their rows need no message to dead-letter (no
+                # envelope), and the writing step shapes each row itself: one step less.
+                rejected = stream_events | f"Write_{stream}" >> WriteJsonLines(table, self.target, _file_row)
+            else:
+                rows = stream_events | f"Shape_{stream}" >> beam.Map(_counted_row)
+                rejected = write_rows(rows, table, self.target)
             refused.append(rejected | f"Refused_{stream}" >> beam.ParDo(RejectedRowToDeadLetter()))
         return refused | "AllRefused" >> beam.Flatten()
 
 
-def _counted_row(event: ValidEvent) -> dict[str, Any]:
+def _counted_row(event: ValidEvent | EventCopy) -> dict[str, Any]:
+    """The event's row, counted as sent, with its message as received (``_received``): a
+    BigQuery target's refused row becomes a dead letter of that message."""
     stream_counter(event.stream, "sent").inc()
     return {**event.row, RECEIVED: event.message.to_envelope()}
+
+
+def _file_row(event: ValidEvent | EventCopy) -> dict[str, Any]:
+    """The event's row, counted as sent (a file target refuses nothing: no envelope)."""
+    stream_counter(event.stream, "sent").inc()
+    return event.row
 
 
 def failure_to_row(failure: Failure) -> dict[str, Any]:

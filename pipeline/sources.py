@@ -39,13 +39,19 @@ def line_to_message(filename: str, line: bytes) -> Message:
         )
 
 
+def file_line_message(element: tuple[str, bytes]) -> Message | None:
+    """A (filename, line) of an input file -> its Message; None for a blank line (not a message)."""
+    filename, line = element
+    return line_to_message(filename, line) if line.strip() else None
+
+
 class LineToMessage(beam.DoFn):
     """File lines -> Messages (blank lines are not messages and are skipped)."""
 
     def process(self, element: tuple[str, bytes]) -> Iterator[Message]:
-        filename, line = element
-        if line.strip():
-            yield line_to_message(filename, line)
+        message = file_line_message(element)
+        if message is not None:
+            yield message
 
 
 class ReadProgress(beam.DoFn):
@@ -61,7 +67,7 @@ class ReadProgress(beam.DoFn):
     def setup(self) -> None:
         self.bar = counting_bar("read", " messages", self.every)
 
-    def process(self, message: Message) -> Iterator[Message]:
+    def process(self, message: Message | tuple[str, bytes]) -> Iterator[Message | tuple[str, bytes]]:
         self.bar.update(1)
         yield message
 
@@ -96,19 +102,22 @@ def check_inputs_exist(patterns: list[str]) -> None:
 
 
 class ReadFiles(beam.PTransform):
-    """Comma-separated globs -> Messages."""
+    """Comma-separated globs -> Messages; with ``lines``, their (filename, line) pairs instead,
+    for a next step that makes each its message itself (``file_line_message``), one step less."""
 
-    def __init__(self, patterns: str, progress_every: int = 0) -> None:
+    def __init__(self, patterns: str, progress_every: int = 0, lines: bool = False) -> None:
         super().__init__()
         self.patterns = input_patterns(patterns)
         self.progress_every = progress_every
+        self.lines = lines
 
     def expand(self, pipeline):
-        lines = [
+        reads = [
             pipeline | f"ReadFiles{i}" >> ReadFromTextWithFilename(pattern, coder=BytesCoder())
             for i, pattern in enumerate(self.patterns)
         ]
-        messages = lines | "AllFiles" >> beam.Flatten() | "ToMessage" >> beam.ParDo(LineToMessage())
+        lines = reads[0] if len(reads) == 1 else reads | "AllFiles" >> beam.Flatten()
+        messages = lines if self.lines else lines | "ToMessage" >> beam.ParDo(LineToMessage())
         if self.progress_every:
             messages = messages | "Progress" >> beam.ParDo(ReadProgress(self.progress_every))
         return messages

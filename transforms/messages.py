@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from transforms.times import parse_rfc3339_utc, rfc3339
+from transforms.times import EPOCH, parse_rfc3339_utc, rfc3339
 from transforms.validation import nesting_depth_exceeds
 
 UTF8 = "utf-8"
@@ -18,6 +18,11 @@ ENVELOPE_DEPTH = 2  # the envelope object and its attributes object
 # Set by the file source on a line shaped like an envelope that could not be unwrapped; the
 # parse stage rejects such a message as invalid_envelope, also when it is replayed from the archive.
 INVALID_ENVELOPE_ATTRIBUTE = "eventharbor_invalid_envelope"
+_MICROSECOND = timedelta(microseconds=1)
+_SORTED_JSON = json.JSONEncoder(sort_keys=True).encode  # json.dumps(..., sort_keys=True), built once
+_json_text = json.encoder.encode_basestring_ascii  # json.dumps of a str (C)
+_UTF8_JSON = _json_text(UTF8)
+_BASE64_JSON = _json_text(BASE64)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,21 @@ class Message:
             "message_id": self.message_id,
             "publish_time": rfc3339(self.publish_time) if self.publish_time else None,
         }
+
+    def envelope_line(self) -> str:
+        """``json.dumps(self.to_envelope(), sort_keys=True)``, the archive's line, written directly
+        (it is built for every message: the dict and the sorting walk cost more than the text)."""
+        try:
+            data, encoding = self.data.decode(UTF8), _UTF8_JSON
+        except UnicodeDecodeError:
+            data, encoding = base64.b64encode(self.data).decode("ascii"), _BASE64_JSON
+        message_id, publish_time = self.message_id, self.publish_time
+        return (
+            f'{{"attributes": {_attributes_json(self.attributes)}, '
+            f'"data": {_json_text(data)}, "data_encoding": {encoding}, '
+            f'"message_id": {"null" if message_id is None else _SORTED_JSON(message_id)}, '
+            f'"publish_time": {_json_text(rfc3339(publish_time)) if publish_time else "null"}}}'
+        )
 
     @classmethod
     def from_envelope(cls, envelope: dict[str, Any]) -> Message:
@@ -87,6 +107,22 @@ class Message:
                     f"envelope 'publish_time' must be an RFC 3339 time, got {str(publish_time)[:40]!r}"
                 ) from None
         return cls(data=raw, attributes=dict(attributes), message_id=message_id, publish_time=published)
+
+
+def _attributes_json(attributes: Any) -> str:
+    """``json.dumps(dict(attributes), sort_keys=True)``; string items written directly."""
+    if type(attributes) is not dict:
+        attributes = dict(attributes)
+    if not attributes:
+        return "{}"
+    if len(attributes) == 1:  # a file line's: its source file
+        ((key, value),) = attributes.items()
+        if type(key) is str and type(value) is str:
+            return f"{{{_json_text(key)}: {_json_text(value)}}}"
+    items = sorted(attributes.items()) if len(attributes) > 1 else attributes.items()
+    if all(type(k) is str and type(v) is str for k, v in items):
+        return "{" + ", ".join(f"{_json_text(k)}: {_json_text(v)}" for k, v in items) + "}"
+    return _SORTED_JSON(attributes)
 
 
 class InvalidEnvelope(ValueError):
@@ -148,3 +184,40 @@ class ValidEvent:
     event_time: datetime
     event: dict[str, Any]
     row: dict[str, Any] | None = None  # the raw-table row, JSON-ready (``transforms.rows.event_row``)
+
+
+# What ``realtime_event_metrics`` counts per stream: the column naming an event's type.
+EVENT_TYPE_FIELD = {"orders": "status", "inventory": "reason", "user_activity": "activity_type"}
+
+
+@dataclass(slots=True)
+class EventCopy:
+    """A valid event as the stages after validation need it: its message (archive, dead letters,
+    which copy de-duplication keeps), its row, and what the metric windows count.
+
+    Smaller than a ``ValidEvent`` (no normalised event), with a coder of its own
+    (``transforms.dedup.EventCopyCoder``), so the de-duplication shuffle carries it cheaply.
+    """
+
+    message: Message
+    stream: str
+    event_id: str
+    event_micros: int  # the event time, microseconds since the epoch (UTC)
+    metric_type: Any  # the value of the stream's ``EVENT_TYPE_FIELD``
+    row: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, event: ValidEvent) -> EventCopy:
+        """The copy of a validated event."""
+        return cls(
+            event.message,
+            event.stream,
+            event.event_id,
+            (event.event_time - EPOCH) // _MICROSECOND,
+            event.event[EVENT_TYPE_FIELD[event.stream]],
+            event.row,
+        )
+
+    @property
+    def event_time(self) -> datetime:
+        return EPOCH + timedelta(microseconds=self.event_micros)

@@ -30,13 +30,23 @@ class TriageMessage(beam.DoFn):
     "now" for the future-timestamp rule.
     """
 
-    def __init__(self, ip_mode: str, ip_key: bytes | None, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        ip_mode: str,
+        ip_key: bytes | None,
+        clock: Callable[[], datetime] = utc_now,
+        to_message: Callable[[Any], Message | None] | None = None,
+    ) -> None:
         self.ip_mode = ip_mode
         self.ip_key = ip_key
         self.clock = clock
+        self.to_message = to_message
         self.messages_in = counter("messages_in")
 
-    def process(self, message: Message) -> Iterator[Any]:
+    def process(self, element: Any) -> Iterator[Any]:
+        message = element if self.to_message is None else self.to_message(element)
+        if message is None:
+            return
         self.messages_in.inc()
         outcome = triage(message, self.clock(), self.ip_mode, self.ip_key)
         stream_counter(outcome.stream, "read").inc()
@@ -50,16 +60,27 @@ class TriageMessage(beam.DoFn):
 
 
 class ParseAndValidate(beam.PTransform):
-    """Messages -> (valid events, failures): decode, parse, validate and normalise."""
+    """Messages -> (valid events, failures): decode, parse, validate and normalise.
 
-    def __init__(self, ip_mode: str = "truncate", ip_key: bytes | None = None, clock=utc_now) -> None:
+    ``to_message`` makes each element its Message first (None: the element is no message, and
+    skipped), so a source's raw records need no step of their own (file lines, say).
+    """
+
+    def __init__(
+        self,
+        ip_mode: str = "truncate",
+        ip_key: bytes | None = None,
+        clock=utc_now,
+        to_message: Callable[[Any], Message | None] | None = None,
+    ) -> None:
         super().__init__()
         self.ip_mode = ip_mode
         self.ip_key = ip_key
         self.clock = clock
+        self.to_message = to_message
 
     def expand(self, messages):
         outcomes = messages | "Triage" >> beam.ParDo(
-            TriageMessage(self.ip_mode, self.ip_key, self.clock)
+            TriageMessage(self.ip_mode, self.ip_key, self.clock, self.to_message)
         ).with_outputs(FAILURES, main="valid")
         return outcomes.valid, outcomes[FAILURES]

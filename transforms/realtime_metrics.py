@@ -14,9 +14,10 @@ Batch runs (a replay of history) see complete input, so each window gets one exa
 over tumbling windows of ``batch_window_s`` (default one hour): sliding 10 s windows over days of
 history would write up to six rows per event that nobody reads at that grain.
 ``batch_window_s=0`` writes the streaming job's sliding windows instead. The windows are part of
-the key and the counts are combined in the global window: the same rows as Beam's windowing,
-without the runner's per-key trigger state, whose cost on the DirectRunner grows with the square
-of the windows a key holds (a week of 10 s periods is ~60,000 windows per key).
+the key, counted per bundle first, and the counts are combined in the global window: the same
+rows as Beam's windowing, without the runner's per-key trigger state, whose cost on the
+DirectRunner grows with the square of the windows a key holds (a week of 10 s periods is ~60,000
+windows per key).
 """
 
 from __future__ import annotations
@@ -27,14 +28,13 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.transforms import trigger
-from apache_beam.transforms.window import IntervalWindow, SlidingWindows, TimestampedValue
+from apache_beam.transforms.window import GlobalWindows, IntervalWindow, SlidingWindows, TimestampedValue
 from apache_beam.utils.timestamp import Duration, Timestamp
-from apache_beam.utils.windowed_value import PaneInfoTiming
+from apache_beam.utils.windowed_value import PaneInfoTiming, WindowedValue
 
-from transforms.messages import ValidEvent
+from transforms.messages import EVENT_TYPE_FIELD, EventCopy, ValidEvent
 from transforms.times import EPOCH, rfc3339
 
-EVENT_TYPE_FIELD = {"orders": "status", "inventory": "reason", "user_activity": "activity_type"}
 # BigQuery's TIMESTAMP range (and Python's datetime's): a window reaching outside it has no row.
 _FIRST_MICROS = (datetime(1, 1, 1, tzinfo=timezone.utc) - EPOCH) // timedelta(microseconds=1)
 _LAST_MICROS = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc) - EPOCH) // timedelta(
@@ -48,9 +48,18 @@ def representable(start_micros: int, end_micros: int) -> bool:
     return start_micros >= _FIRST_MICROS and end_micros <= _LAST_MICROS
 
 
-def metric_key(event: ValidEvent) -> tuple[str, str]:
+def metric_key(event: ValidEvent | EventCopy) -> tuple[str, str]:
     """(stream, the status / reason / activity_type being counted)."""
+    if isinstance(event, EventCopy):
+        return event.stream, event.metric_type
     return event.stream, event.event[EVENT_TYPE_FIELD[event.stream]]
+
+
+def event_micros(event: ValidEvent | EventCopy) -> int:
+    """The event time in microseconds since the epoch."""
+    if isinstance(event, EventCopy):
+        return event.event_micros
+    return _micros(event.event_time)
 
 
 class CountAndLatest(beam.CombineFn):
@@ -63,8 +72,10 @@ class CountAndLatest(beam.CombineFn):
         return acc[0] + 1, max(acc[1], event_micros)
 
     def merge_accumulators(self, accs) -> tuple[int, int]:
-        counts, latest = zip(*accs, strict=True)
-        return sum(counts), max(latest)
+        total, latest = 0, 0
+        for count, micros in accs:
+            total, latest = total + count, max(latest, micros)
+        return total, latest
 
     def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
         return acc
@@ -117,12 +128,71 @@ class KeyByWindow(beam.DoFn):
 
     def process(self, element: tuple[tuple[str, str], int]) -> Iterator[tuple[tuple, int]]:
         key, micros = element
+        for start, end in self.windows(micros):
+            yield (key, start, end), micros
+
+    def windows(self, micros: int) -> Iterator[tuple[int, int]]:
+        """(start, end) micros of every representable window that holds ``micros``."""
         # As SlidingWindows.assign: the latest start at or before the event, then every period
         # back while the window still holds it (Python's % floors, as Beam's Timestamp % does).
         for start in range(micros - micros % self.period, micros - self.size, -self.period):
             end = start + self.size
             if representable(start, end):
-                yield (key, start, end), micros
+                yield start, end
+
+
+class CountWindowsInBundle(KeyByWindow):
+    """Batch: events -> ((key, window start, window end), (count, latest micros)) per bundle.
+
+    Counts each window of the bundle in a dict and emits the counts when the bundle ends (in the
+    global window, where batch input is), so the runner handles one element per window and
+    bundle instead of one per event and window; ``SumCounts`` adds up the bundles' counts.
+    """
+
+    def __init__(self, size_s: int, period_s: int) -> None:
+        super().__init__(size_s, period_s)
+        self.counts: dict[tuple, tuple[int, int]] = {}
+
+    def start_bundle(self) -> None:
+        self.counts = {}
+
+    def process(self, event: ValidEvent | EventCopy) -> None:
+        key, micros = metric_key(event), event_micros(event)
+        counts = self.counts
+        if self.size == self.period:  # tumbling (batch's default): one window
+            start = micros - micros % self.period
+            windows = ((start, start + self.size),) if representable(start, start + self.size) else ()
+        else:
+            windows = self.windows(micros)
+        for start, end in windows:
+            window_key = (key, start, end)
+            # As CountAndLatest: a count, and the latest event time from 0 on.
+            count, latest = counts.get(window_key, (0, 0))
+            counts[window_key] = count + 1, latest if latest >= micros else micros
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        for window_key, count_and_latest in self.counts.items():
+            yield GlobalWindows.windowed_value((window_key, count_and_latest))
+        self.counts = {}
+
+
+class SumCounts(beam.CombineFn):
+    """Adds up (count, latest micros) pairs: the total count and the latest of the latest."""
+
+    def create_accumulator(self) -> tuple[int, int]:
+        return 0, 0
+
+    def add_input(self, acc: tuple[int, int], counted: tuple[int, int]) -> tuple[int, int]:
+        return acc[0] + counted[0], max(acc[1], counted[1])
+
+    def merge_accumulators(self, accs) -> tuple[int, int]:
+        total, latest = 0, 0
+        for count, micros in accs:
+            total, latest = total + count, max(latest, micros)
+        return total, latest
+
+    def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
+        return acc
 
 
 def format_batch_row(element: tuple[tuple, tuple[int, int]]) -> dict[str, Any]:
@@ -133,7 +203,7 @@ def format_batch_row(element: tuple[tuple, tuple[int, int]]) -> dict[str, Any]:
 
 
 class RealtimeEventMetrics(beam.PTransform):
-    """ValidEvents -> metric rows over sliding event-time windows."""
+    """ValidEvents (or EventCopies) -> metric rows over sliding event-time windows."""
 
     def __init__(
         self,
@@ -162,16 +232,16 @@ class RealtimeEventMetrics(beam.PTransform):
         return self.size_s, self.period_s
 
     def expand(self, events):
-        keyed = events | "KeyAndTime" >> beam.Map(lambda e: (metric_key(e), _micros(e.event_time)))
         if not self.streaming:
             return (
-                keyed
-                | "KeyByWindow" >> beam.ParDo(KeyByWindow(*self._batch_windows()))
-                | "CountPerWindow" >> beam.CombinePerKey(CountAndLatest())
+                events
+                | "CountInBundle" >> beam.ParDo(CountWindowsInBundle(*self._batch_windows()))
+                | "CountPerWindow" >> beam.CombinePerKey(SumCounts())
                 | "ToRow" >> beam.Map(format_batch_row)
             )
         return (
-            keyed
+            events
+            | "KeyAndTime" >> beam.Map(lambda e: (metric_key(e), event_micros(e)))
             | "AtEventTime" >> beam.Map(lambda kv: TimestampedValue(kv, kv[1] / 1_000_000))
             | "SlidingWindows"
             >> beam.WindowInto(

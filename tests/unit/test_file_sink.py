@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import main
+from pipeline.file_sink import WriteRowFiles, row_line
 from pipeline.options import OptionsError, check_options
 from tests.events import ORDER, encode
 
@@ -52,3 +54,25 @@ def test_output_dir_is_refused_for_streaming():
     )
     with pytest.raises(OptionsError, match="--output_dir"):
         check_options(options)
+
+
+def test_each_bundle_writes_files_named_by_their_content(tmp_path):
+    writer = WriteRowFiles(str(tmp_path / "orders"), max_rows=2)
+    writer.start_bundle()
+    rows = [{"n": n, "city": "Malmö"} for n in range(3)]
+    full = [path for row in rows for path in writer.process(row)]
+    last = [windowed.value for windowed in writer.finish_bundle()]
+
+    paths = sorted(Path(p) for p in full + last)
+    assert len(paths) == 2, "a file per max_rows rows, then the bundle's rest"
+    for path in paths:
+        body = path.read_bytes()
+        assert path.name == f"rows-{hashlib.sha256(body).hexdigest()[:20]}.jsonl"
+    assert sorted(json.loads(line)["n"] for p in paths for line in p.read_text().splitlines()) == [0, 1, 2]
+
+
+def test_a_row_line_is_the_rows_json_without_the_envelope():
+    row = {"event_id": "e", "city": "Malmö", "n": 2**70, "_received": {"data": "x"}}
+    assert json.loads(row_line(row)) == {"event_id": "e", "city": "Malmö", "n": 2**70}
+    surrogate = {"text": "\udc80"}
+    assert json.loads(row_line(surrogate)) == surrogate, "what msgspec refuses goes through json.dumps"
