@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
@@ -61,6 +62,9 @@ class Chart:
     wide: bool = False
 
 
+_LINES = msgspec.json.Decoder()  # JSON Lines, blank lines skipped: ~2x json.loads per line
+
+
 class Exports:
     """The exported tables of one run, read on first use."""
 
@@ -78,8 +82,7 @@ class Exports:
         """Rows of ``<dataset>.<table>``; [] when it was not exported."""
         if table not in self._cache:
             path = self.path(table)
-            text = path.read_text(encoding="utf-8") if path.is_file() else ""
-            self._cache[table] = [json.loads(line) for line in text.splitlines() if line.strip()]
+            self._cache[table] = _LINES.decode_lines(path.read_bytes()) if path.is_file() else []
         return self._cache[table]
 
 

@@ -5,10 +5,12 @@ charge, no per-row request overhead (the emulator takes ~200,000 rows/s this way
 ~3,000/s through ``insertAll``), and exactly once by construction. :class:`LoadRows`:
 
 1. serialises each row once (``_received`` left out, kept beside it for a dead letter); a row
-   that is not JSON is refused at once;
+   that is not JSON is refused at once. The lines are gathered per bundle into chunks of up to
+   ``CHUNK_LINES``: the steps and the shuffle below cost the runner per element, not per byte;
 2. spreads the rows over ``ceil(rows / max_rows)`` shards by a hash of their JSON and groups
    them (a ``GroupByKey``, so a shard's rows are fixed before any job starts and a worker
-   holds at most about ``max_rows`` of them);
+   holds at most about ``max_rows`` of them). The shard is the line's, whatever chunk it came
+   in, so the same rows always make the same shards;
 3. sorts each shard's lines and loads them as newline-delimited JSON in jobs of at most
    ``max_rows`` rows and ``max_bytes`` bytes. The job id is a digest of the table and the
    lines (and the attempt), so a bundle the runner retries finds the job it already ran
@@ -29,15 +31,18 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.transforms.window import GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.bigquery_client import bigquery_client
 from pipeline.bigquery_writes import (
@@ -54,13 +59,14 @@ from pipeline.bigquery_writes import (
     table_parts,
 )
 from pipeline.progress import counting_bar
-from transforms.archive import hash_shard
+from transforms.archive import shard_count, text_shard
 from transforms.counters import NAMESPACE
 
 logger = logging.getLogger(__name__)
 
 RESEND = "resend"
 MAX_LOAD_ROWS = 200_000  # rows per load job, and about per shard a worker holds
+CHUNK_LINES = 1_000  # lines that cross the shuffle as one element
 MAX_LOAD_BYTES = 256 * 1024 * 1024  # bytes of JSON per load job
 LOAD_TIMEOUT_S = 600.0
 
@@ -105,31 +111,68 @@ def resent_row(line: LoadLine) -> dict[str, Any]:
     return row
 
 
+def load_line(row: dict[str, Any]) -> LoadLine:
+    """A row -> its :class:`LoadLine`; ValueError or TypeError when the row is not JSON."""
+    received = row.get(RECEIVED)
+    return LoadLine(row_json(row), None if received is None else json.dumps(received, separators=(",", ":")))
+
+
 class ToLoadLine(beam.DoFn):
-    """A row -> its :class:`LoadLine`; a row that is not JSON -> ``refused`` as ``(table, row, errors)``."""
+    """Rows (or what ``to_row`` makes each one of) -> lists of up to ``chunk_lines``
+    :class:`LoadLine`, per bundle; a row that is not JSON -> ``refused`` as ``(table, row, errors)``.
 
-    def __init__(self, table: str) -> None:
+    A chunk is emitted when full and at the end of the bundle (in the global window, where batch
+    input is).
+    """
+
+    def __init__(
+        self,
+        table: str,
+        to_row: Callable[[Any], dict[str, Any]] | None = None,
+        chunk_lines: int = CHUNK_LINES,
+    ) -> None:
         self.table = table
+        self.to_row = to_row
+        self.chunk_lines = chunk_lines
+        self.chunk: list[LoadLine] = []
 
-    def process(self, row: dict[str, Any]) -> Iterator[Any]:
+    def start_bundle(self) -> None:
+        self.chunk = []
+
+    def process(self, element: Any) -> Iterator[Any]:
+        row = element if self.to_row is None else self.to_row(element)
         try:
-            text = row_json(row)
+            self.chunk.append(load_line(row))
         except (TypeError, ValueError) as exc:
             errors = [row_error("notJson", f"the row cannot be sent as JSON: {exc}")]
             yield beam.pvalue.TaggedOutput(REFUSED, (self.table, row, errors))
             return
-        received = row.get(RECEIVED)
-        yield LoadLine(text, None if received is None else json.dumps(received, separators=(",", ":")))
+        if len(self.chunk) >= self.chunk_lines:
+            chunk, self.chunk = self.chunk, []
+            yield chunk
+
+    def finish_bundle(self) -> Iterator[WindowedValue]:
+        if self.chunk:
+            yield GlobalWindows.windowed_value(self.chunk)
+        self.chunk = []
 
 
-def shard_of(line: LoadLine, rows: int, max_rows: int) -> tuple[int, LoadLine]:
-    """(shard, line): the archive's rule (:func:`transforms.archive.hash_shard`) on the line's
-    JSON, so the same rows always make the same shards of about ``max_rows``."""
-    return hash_shard(line.text, rows, max_rows), line
+def shard_lines(chunk: list[LoadLine], rows: int, max_rows: int) -> Iterator[tuple[int, list[LoadLine]]]:
+    """(shard, the chunk's lines of that shard) for each shard its lines fall in: the archive's
+    rule (:func:`transforms.archive.text_shard`) on each line's JSON, among
+    ``ceil(rows / max_rows)``, so the same rows always make the same shards of about ``max_rows``."""
+    count = shard_count(rows, max_rows)
+    if count == 1:
+        yield 0, chunk
+        return
+    shards: dict[int, list[LoadLine]] = {}
+    for line in chunk:
+        shards.setdefault(text_shard(line.text, count), []).append(line)
+    yield from shards.items()
 
 
 class RunLoadJobs(beam.DoFn):
-    """(shard, lines) -> load jobs appending the lines to ``table`` (``project:dataset.table``);
+    """(shard, chunks of lines) -> load jobs appending the lines to ``table`` (``project:dataset.table``);
     the lines of a job failed for good -> ``resend`` as rows, for streaming inserts.
 
     Counts, in namespace ``eventharbor.bigquery.<table>``: ``rows_loaded``, ``load_jobs``,
@@ -177,8 +220,8 @@ class RunLoadJobs(beam.DoFn):
         )
         self._request_failures = request_failures()
 
-    def process(self, shard: tuple[int, Iterable[LoadLine]]) -> Iterator[Any]:
-        _, lines = shard
+    def process(self, shard: tuple[int, Iterable[list[LoadLine]]]) -> Iterator[Any]:
+        lines = itertools.chain.from_iterable(shard[1])
         self._start_bar()
         for chunk in chunks(sorted(lines, key=lambda line: line.text), self.max_rows, self.max_bytes):
             body = "".join(f"{self._job_text(line)}\n" for line in chunk).encode("utf-8")
@@ -278,24 +321,34 @@ class RunLoadJobs(beam.DoFn):
 
 
 class LoadRows(beam.PTransform):
-    """Rows -> append to the existing ``table`` (``project:dataset.table``) by load jobs; returns
-    the refused rows as ``(table, row, errors)``, as :class:`pipeline.bigquery_writes.WriteRows` does.
+    """Rows (or what ``to_row`` makes each one of) -> append to the existing ``table``
+    (``project:dataset.table``) by load jobs; returns the refused rows as ``(table, row, errors)``,
+    as :class:`pipeline.bigquery_writes.WriteRows` does.
 
     For batch pipelines (every row in the global window): a load job waits for its whole shard.
     """
 
-    def __init__(self, table: str, target: BigQueryTarget, max_rows: int = MAX_LOAD_ROWS) -> None:
+    def __init__(
+        self,
+        table: str,
+        target: BigQueryTarget,
+        max_rows: int = MAX_LOAD_ROWS,
+        to_row: Callable[[Any], dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__()
         self.table = table
         self.target = target
         self.max_rows = max_rows
+        self.to_row = to_row
 
     def expand(self, rows):
-        lines = rows | "ToLoadLine" >> beam.ParDo(ToLoadLine(self.table)).with_outputs(REFUSED, main="lines")
-        count = lines.lines | "CountRows" >> beam.combiners.Count.Globally()
+        chunks = rows | "ToLoadLine" >> beam.ParDo(ToLoadLine(self.table, self.to_row)).with_outputs(
+            REFUSED, main="chunks"
+        )
+        count = chunks.chunks | "ChunkRows" >> beam.Map(len) | "CountRows" >> beam.CombineGlobally(sum)
         outcomes = (
-            lines.lines
-            | "Shard" >> beam.Map(shard_of, beam.pvalue.AsSingleton(count), self.max_rows)
+            chunks.chunks
+            | "Shard" >> beam.FlatMap(shard_lines, beam.pvalue.AsSingleton(count), self.max_rows)
             | "GroupShard" >> beam.GroupByKey()
             | "RunLoadJobs"
             >> beam.ParDo(RunLoadJobs(self.table, self.target, self.max_rows)).with_outputs(
@@ -303,4 +356,4 @@ class LoadRows(beam.PTransform):
             )
         )
         refused_on_resend = outcomes[RESEND] | "Resend" >> WriteRows(self.table, self.target)
-        return (lines[REFUSED], refused_on_resend) | "Refused" >> beam.Flatten()
+        return (chunks[REFUSED], refused_on_resend) | "Refused" >> beam.Flatten()

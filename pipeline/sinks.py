@@ -104,6 +104,10 @@ class WriteEvents(beam.PTransform):
                 # Files are never refused, so their rows need no message to dead-letter (no
                 # envelope), and the writing step shapes each row itself: one step less.
                 rejected = stream_events | f"Write_{stream}" >> WriteJsonLines(table, self.target, _file_row)
+            elif self.target.load_jobs:  # the load step shapes each row itself too
+                rejected = stream_events | f"Write_{stream}" >> LoadRows(
+                    table, self.target, to_row=_counted_row
+                )
             else:
                 rows = stream_events | f"Shape_{stream}" >> beam.Map(_counted_row)
                 rejected = write_rows(rows, table, self.target)

@@ -110,15 +110,14 @@ def shard_chunk(
     chunk: tuple[str, list[str]], lines_per_folder: dict[str, int], max_lines: int
 ) -> Iterator[tuple[tuple[str, int], list[str]]]:
     """(folder, lines) -> ((folder, shard), lines of that shard) for each shard the lines fall in
-    (``hash_shard`` among ``ceil(count / max_lines)``). The shard is a hash of the line, so shards
+    (``text_shard`` among ``ceil(count / max_lines)``). The shard is a hash of the line, so shards
     hold about ``max_lines`` lines each (a worker never holds a whole folder) and the same lines
     always land in the same shard, whatever order a runner delivers them in."""
     folder, lines = chunk
     count = shard_count(lines_per_folder.get(folder, 1), max_lines)
     shards: dict[int, list[str]] = {}
     for line in lines:
-        shard = zlib.crc32(line.encode("utf-8")) % count  # hash_shard, the count worked out once
-        shards.setdefault(shard, []).append(line)
+        shards.setdefault(text_shard(line, count), []).append(line)
     for shard, shard_lines in shards.items():
         yield (folder, shard), shard_lines
 
@@ -134,9 +133,9 @@ def shard_count(count: int, per_shard: int) -> int:
     return max(1, math.ceil(count / per_shard))
 
 
-def hash_shard(text: str, count: int, per_shard: int) -> int:
-    """Which of ``ceil(count / per_shard)`` shards ``text`` belongs to, by its CRC-32."""
-    return zlib.crc32(text.encode("utf-8")) % shard_count(count, per_shard)
+def text_shard(text: str, shards: int) -> int:
+    """Which of ``shards`` shards ``text`` belongs to, by its CRC-32: the same text, the same shard."""
+    return zlib.crc32(text.encode("utf-8")) % shards
 
 
 class WriteArchiveFile(beam.DoFn):

@@ -11,7 +11,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipeline.bigquery_loads import LoadLine, LoadRows, RunLoadJobs, ToLoadLine
+from pipeline.bigquery_loads import LoadLine, LoadRows, RunLoadJobs, load_line
 from pipeline.bigquery_writes import BigQueryTarget
 from tests.fault_proxy import FaultProxy
 from tests.integration.test_bigquery_inserts import dead_letter, event_ids
@@ -54,7 +54,7 @@ def test_rows_load_in_jobs_of_at_most_max_rows_each_row_once(stack):
 
 
 def shard_lines(rows: list[dict], table: str) -> list[LoadLine]:
-    return [line for row in rows for line in ToLoadLine(table).process(row)]
+    return [load_line(row) for row in rows]
 
 
 def test_a_retried_bundle_finds_the_job_it_ran_and_loads_nothing_twice(stack):
@@ -66,8 +66,10 @@ def test_a_retried_bundle_finds_the_job_it_ran_and_loads_nothing_twice(stack):
         dofn = RunLoadJobs(table, BigQueryTarget(stack.project, proxy.url))
         dofn.setup()
         lines = shard_lines(rows, table)
-        assert list(dofn.process((0, lines))) == []
-        assert list(dofn.process((0, list(reversed(lines))))) == [], "the same shard, delivered again"
+        assert list(dofn.process((0, [lines]))) == []
+        half = len(lines) // 2
+        again = [list(reversed(lines[half:])), lines[:half]]
+        assert list(dofn.process((0, again))) == [], "the same shard, delivered again in other chunks"
         dofn.teardown()
     finally:
         proxy.stop()
@@ -84,7 +86,7 @@ def test_a_failed_job_runs_again_as_the_next_attempt(stack):
     try:
         dofn = RunLoadJobs(table, BigQueryTarget(stack.project, proxy.url), first_backoff_s=0.01)
         dofn.setup()
-        assert list(dofn.process((0, shard_lines(rows, table)))) == []
+        assert list(dofn.process((0, [shard_lines(rows, table)]))) == []
         dofn.teardown()
     finally:
         proxy.stop()
@@ -105,9 +107,9 @@ def test_a_job_not_found_but_taken_is_waited_for_not_loaded_twice(stack):
         dofn = RunLoadJobs(table, BigQueryTarget(stack.project, proxy.url))
         dofn.setup()
         lines = shard_lines(rows, table)
-        assert list(dofn.process((0, lines))) == []
+        assert list(dofn.process((0, [lines]))) == []
         proxy.hidden_job_lookups = 1
-        assert list(dofn.process((0, lines))) == []
+        assert list(dofn.process((0, [lines]))) == []
         dofn.teardown()
     finally:
         proxy.stop()

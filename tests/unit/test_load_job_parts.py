@@ -13,7 +13,15 @@ import re
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipeline.bigquery_loads import LoadLine, ToLoadLine, chunks, load_job_id, resent_row, shard_of
+from pipeline.bigquery_loads import (
+    LoadLine,
+    ToLoadLine,
+    chunks,
+    load_job_id,
+    load_line,
+    resent_row,
+    shard_lines,
+)
 from pipeline.bigquery_writes import RECEIVED, REFUSED
 from pipeline.options import OptionsError, check_options, uses_load_jobs
 
@@ -46,21 +54,48 @@ def test_chunks_hold_at_most_max_rows_and_max_bytes_and_keep_every_line_in_order
     assert list(chunks([], 3, 10)) == []
 
 
+def shards_of(chunk: list[LoadLine], rows: int, max_rows: int) -> dict[str, int]:
+    return {line.text: shard for shard, part in shard_lines(chunk, rows, max_rows) for line in part}
+
+
 def test_a_shard_is_a_function_of_the_line_and_the_count():
     line = LoadLine('{"event_id":"e-1"}', None)
-    assert shard_of(line, 10, 100) == (0, line), "fewer rows than max_rows: one shard"
-    shards = {shard_of(LoadLine(f'{{"n":{i}}}', None), 1000, 100)[0] for i in range(1000)}
-    assert shards == set(range(10)), "ceil(1000 / 100) shards, all used"
-    assert shard_of(line, 1000, 100)[0] == shard_of(LoadLine(line.text, "{}"), 1000, 100)[0]
+    assert list(shard_lines([line], 10, 100)) == [(0, [line])], "fewer rows than max_rows: one shard"
+    many = lines(*(f'{{"n":{i}}}' for i in range(1000)))
+    shards = shards_of(many, 1000, 100)
+    assert set(shards.values()) == set(range(10)), "ceil(1000 / 100) shards, all used"
+    # whatever chunks the lines come in, and whatever envelope they carry, each keeps its shard
+    regrouped = {**shards_of(many[:300], 1000, 100), **shards_of(list(reversed(many[300:])), 1000, 100)}
+    assert regrouped == shards
+    assert shards_of([LoadLine(line.text, "{}")], 1000, 100) == shards_of([line], 1000, 100)
+
+
+def test_lines_go_in_chunks_of_at_most_chunk_lines_and_the_bundle_s_rest():
+    load = ToLoadLine(TABLE, chunk_lines=2)
+    load.start_bundle()
+    full = [chunk for n in range(5) for chunk in load.process({"n": n})]
+    rest = [windowed.value for windowed in load.finish_bundle()]
+    assert [len(c) for c in full] == [2, 2] and [len(c) for c in rest] == [1]
+    assert [line.text for chunk in full + rest for line in chunk] == [f'{{"n":{n}}}' for n in range(5)]
+    load.start_bundle()
+    assert list(load.finish_bundle()) == [], "an empty bundle emits no chunk"
+
+
+def test_to_row_makes_the_row_in_the_same_step():
+    load = ToLoadLine(TABLE, to_row=lambda n: {"n": n})
+    load.start_bundle()
+    assert list(load.process(7)) == []
+    [chunk] = [windowed.value for windowed in load.finish_bundle()]
+    assert chunk == [LoadLine('{"n":7}', None)]
 
 
 def test_a_row_becomes_its_json_and_its_envelope_and_comes_back_the_same():
     row = {"event_id": "e-1", "city": "Tromsø", "total": "12.50", RECEIVED: {"data": "{}", "message_id": "m"}}
-    [line] = ToLoadLine(TABLE).process(row)
+    line = load_line(row)
     assert line.text == '{"event_id":"e-1","city":"Troms\\u00f8","total":"12.50"}', "the row as sent"
     assert json.loads(line.received) == row[RECEIVED]
     assert resent_row(line) == row
-    [bare] = ToLoadLine(TABLE).process({"n": 1})
+    bare = load_line({"n": 1})
     assert bare.received is None and resent_row(bare) == {"n": 1}
 
 
