@@ -176,23 +176,11 @@ class CountWindowsInBundle(KeyByWindow):
         self.counts = {}
 
 
-class SumCounts(beam.CombineFn):
+class SumCounts(CountAndLatest):
     """Adds up (count, latest micros) pairs: the total count and the latest of the latest."""
-
-    def create_accumulator(self) -> tuple[int, int]:
-        return 0, 0
 
     def add_input(self, acc: tuple[int, int], counted: tuple[int, int]) -> tuple[int, int]:
         return acc[0] + counted[0], max(acc[1], counted[1])
-
-    def merge_accumulators(self, accs) -> tuple[int, int]:
-        total, latest = 0, 0
-        for count, micros in accs:
-            total, latest = total + count, max(latest, micros)
-        return total, latest
-
-    def extract_output(self, acc: tuple[int, int]) -> tuple[int, int]:
-        return acc
 
 
 def format_batch_row(element: tuple[tuple, tuple[int, int]]) -> dict[str, Any]:
