@@ -17,7 +17,7 @@ payload, attributes and ids as received, like every other dead letter.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import apache_beam as beam
@@ -33,14 +33,25 @@ from transforms.rows import dead_letter_row
 from transforms.times import utc_now
 
 
-def write_rows(rows, table: str, target: BigQueryTarget | FileTarget):
+def write_rows(
+    rows,
+    table: str,
+    target: BigQueryTarget | FileTarget,
+    to_row: Callable[[Any], dict[str, Any]] | None = None,
+):
     """Append rows to the existing ``table`` (``project:dataset.table``) by streaming inserts or
     load jobs, or with a :class:`FileTarget` (``--output_dir``) to JSON Lines files; returns the
-    refused rows."""
-    name = f"Write_{table.rsplit('.', 1)[-1]}"
+    refused rows. With ``to_row`` the elements are what it makes each row of: in the writing step
+    itself for files and load jobs, in a ``Shape_<table>`` step before streaming inserts."""
+    short = table.rsplit(".", 1)[-1]
+    name = f"Write_{short}"
     if isinstance(target, FileTarget):
-        return rows | name >> WriteJsonLines(table, target)
-    return rows | name >> (LoadRows(table, target) if target.load_jobs else WriteRows(table, target))
+        return rows | name >> WriteJsonLines(table, target, to_row)
+    if target.load_jobs:
+        return rows | name >> LoadRows(table, target, to_row=to_row)
+    if to_row is not None:
+        rows = rows | f"Shape_{short}" >> beam.Map(to_row)
+    return rows | name >> WriteRows(table, target)
 
 
 def refusal_reasons(row_errors: list[dict[str, Any]]) -> str:
@@ -81,7 +92,7 @@ class RejectedRowToDeadLetter(beam.DoFn):
 
 
 class WriteEvents(beam.PTransform):
-    """Unique events (one PCollection, or a dict of one per stream) -> the three raw tables;
+    """Unique events, a PCollection per stream (``{stream: events}``) -> the three raw tables;
     returns dead-letter rows for refused rows."""
 
     def __init__(self, project: str, dataset: str, target: BigQueryTarget | FileTarget) -> None:
@@ -90,27 +101,13 @@ class WriteEvents(beam.PTransform):
         self.dataset = dataset
         self.target = target
 
-    def expand(self, events):
-        if isinstance(events, dict):  # already one PCollection per stream
-            by_stream = [events[stream] for stream in STREAMS]
-        else:
-            by_stream = events | "ByStream" >> beam.Partition(
-                lambda e, _: STREAMS.index(e.stream), len(STREAMS)
-            )
+    def expand(self, events_by_stream: dict[str, Any]):
+        # Files are never refused, so their rows need no message to dead-letter (no envelope).
+        to_row = _file_row if isinstance(self.target, FileTarget) else _counted_row
         refused = []
-        for stream, stream_events in zip(STREAMS, by_stream, strict=True):
+        for stream in STREAMS:
             table = f"{self.project}:{self.dataset}.{stream}"
-            if isinstance(self.target, FileTarget):
-                # Files are never refused, so their rows need no message to dead-letter (no
-                # envelope), and the writing step shapes each row itself: one step less.
-                rejected = stream_events | f"Write_{stream}" >> WriteJsonLines(table, self.target, _file_row)
-            elif self.target.load_jobs:  # the load step shapes each row itself too
-                rejected = stream_events | f"Write_{stream}" >> LoadRows(
-                    table, self.target, to_row=_counted_row
-                )
-            else:
-                rows = stream_events | f"Shape_{stream}" >> beam.Map(_counted_row)
-                rejected = write_rows(rows, table, self.target)
+            rejected = write_rows(events_by_stream[stream], table, self.target, to_row)
             refused.append(rejected | f"Refused_{stream}" >> beam.ParDo(RejectedRowToDeadLetter()))
         return refused | "AllRefused" >> beam.Flatten()
 
