@@ -61,7 +61,7 @@ from localdev.streaming import (
 )
 from pipeline.reconciliation import format_summary, is_balanced
 from schemas import STREAMS
-from transforms.realtime_metrics import EVENT_TYPE_FIELD
+from transforms.messages import EVENT_TYPE_FIELD
 from warehouse import runner as models
 
 LOCAL = Path(".local")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import apache_beam as beam
 import msgspec
@@ -31,9 +31,8 @@ from apache_beam.utils.timestamp import Duration, Timestamp
 from schemas import STREAMS
 from transforms.counters import stream_counter
 from transforms.messages import EventCopy, Message, ValidEvent
-from transforms.times import EPOCH
+from transforms.times import epoch_micros, from_epoch_micros
 
-_MICROSECOND = timedelta(microseconds=1)
 _PACKED = b"\x00"  # msgpack of the copy's fields
 _PICKLED = b"\x01"  # anything msgpack cannot carry exactly (a huge integer, another time zone ...)
 
@@ -45,7 +44,7 @@ def _packed_fields(copy: EventCopy) -> tuple:
     if published is not None:
         if type(published) is not datetime or published.tzinfo is not timezone.utc:
             raise TypeError("not a plain UTC datetime")
-        published = (published - EPOCH) // _MICROSECOND
+        published = epoch_micros(published)
     return (
         message.data,
         message.attributes,
@@ -61,7 +60,7 @@ def _packed_fields(copy: EventCopy) -> tuple:
 
 def _unpacked(fields: list) -> EventCopy:
     data, attributes, message_id, published, stream, event_id, micros, metric_type, row = fields
-    publish_time = None if published is None else EPOCH + timedelta(microseconds=published)
+    publish_time = None if published is None else from_epoch_micros(published)
     return EventCopy(
         Message(data, attributes, message_id, publish_time), stream, event_id, micros, metric_type, row
     )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from transforms.times import EPOCH, parse_rfc3339_utc, rfc3339
+from transforms.times import epoch_micros, from_epoch_micros, parse_rfc3339_utc, rfc3339
 from transforms.validation import nesting_depth_exceeds
 
 UTF8 = "utf-8"
@@ -18,7 +18,6 @@ ENVELOPE_DEPTH = 2  # the envelope object and its attributes object
 # Set by the file source on a line shaped like an envelope that could not be unwrapped; the
 # parse stage rejects such a message as invalid_envelope, also when it is replayed from the archive.
 INVALID_ENVELOPE_ATTRIBUTE = "eventharbor_invalid_envelope"
-_MICROSECOND = timedelta(microseconds=1)
 _SORTED_JSON = json.JSONEncoder(sort_keys=True).encode  # json.dumps(..., sort_keys=True), built once
 _json_text = json.encoder.encode_basestring_ascii  # json.dumps of a str (C)
 _UTF8_JSON = _json_text(UTF8)
@@ -115,12 +114,6 @@ def _attributes_json(attributes: Any) -> str:
     """``json.dumps(dict(attributes), sort_keys=True)``; string items written directly."""
     if type(attributes) is not dict:
         attributes = dict(attributes)
-    if not attributes:
-        return "{}"
-    if len(attributes) == 1:  # a file line's: its source file
-        ((key, value),) = attributes.items()
-        if type(key) is str and type(value) is str:
-            return f"{{{_json_text(key)}: {_json_text(value)}}}"
     items = sorted(attributes.items()) if len(attributes) > 1 else attributes.items()
     if all(type(k) is str and type(v) is str for k, v in items):
         return "{" + ", ".join(f"{_json_text(k)}: {_json_text(v)}" for k, v in items) + "}"
@@ -176,6 +169,10 @@ class Failure:
     event_id: str | None = None
 
 
+# What ``realtime_event_metrics`` counts per stream: the column naming an event's type.
+EVENT_TYPE_FIELD = {"orders": "status", "inventory": "reason", "user_activity": "activity_type"}
+
+
 @dataclass(slots=True)
 class ValidEvent:
     """A message that passed validation, with its normalised event (Python types) and its row."""
@@ -187,9 +184,15 @@ class ValidEvent:
     event: dict[str, Any]
     row: dict[str, Any] | None = None  # the raw-table row, JSON-ready (``transforms.rows.event_row``)
 
+    @property
+    def event_micros(self) -> int:
+        """The event time, microseconds since the epoch (as :class:`EventCopy` holds it)."""
+        return epoch_micros(self.event_time)
 
-# What ``realtime_event_metrics`` counts per stream: the column naming an event's type.
-EVENT_TYPE_FIELD = {"orders": "status", "inventory": "reason", "user_activity": "activity_type"}
+    @property
+    def metric_type(self) -> Any:
+        """The value of the stream's ``EVENT_TYPE_FIELD``: what the metric windows count."""
+        return self.event[EVENT_TYPE_FIELD[self.stream]]
 
 
 @dataclass(slots=True)
@@ -215,11 +218,11 @@ class EventCopy:
             event.message,
             event.stream,
             event.event_id,
-            (event.event_time - EPOCH) // _MICROSECOND,
-            event.event[EVENT_TYPE_FIELD[event.stream]],
+            event.event_micros,
+            event.metric_type,
             event.row,
         )
 
     @property
     def event_time(self) -> datetime:
-        return EPOCH + timedelta(microseconds=self.event_micros)
+        return from_epoch_micros(self.event_micros)

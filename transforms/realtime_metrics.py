@@ -23,7 +23,7 @@ windows per key).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 import apache_beam as beam
@@ -32,14 +32,12 @@ from apache_beam.transforms.window import GlobalWindows, IntervalWindow, Sliding
 from apache_beam.utils.timestamp import Duration, Timestamp
 from apache_beam.utils.windowed_value import PaneInfoTiming, WindowedValue
 
-from transforms.messages import EVENT_TYPE_FIELD, EventCopy, ValidEvent
-from transforms.times import EPOCH, rfc3339
+from transforms.messages import EventCopy, ValidEvent
+from transforms.times import epoch_micros, rfc3339
 
 # BigQuery's TIMESTAMP range (and Python's datetime's): a window reaching outside it has no row.
-_FIRST_MICROS = (datetime(1, 1, 1, tzinfo=timezone.utc) - EPOCH) // timedelta(microseconds=1)
-_LAST_MICROS = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc) - EPOCH) // timedelta(
-    microseconds=1
-)
+_FIRST_MICROS = epoch_micros(datetime(1, 1, 1, tzinfo=timezone.utc))
+_LAST_MICROS = epoch_micros(datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc))
 
 
 def representable(start_micros: int, end_micros: int) -> bool:
@@ -50,16 +48,7 @@ def representable(start_micros: int, end_micros: int) -> bool:
 
 def metric_key(event: ValidEvent | EventCopy) -> tuple[str, str]:
     """(stream, the status / reason / activity_type being counted)."""
-    if isinstance(event, EventCopy):
-        return event.stream, event.metric_type
-    return event.stream, event.event[EVENT_TYPE_FIELD[event.stream]]
-
-
-def event_micros(event: ValidEvent | EventCopy) -> int:
-    """The event time in microseconds since the epoch."""
-    if isinstance(event, EventCopy):
-        return event.event_micros
-    return _micros(event.event_time)
+    return event.stream, event.metric_type
 
 
 class CountAndLatest(beam.CombineFn):
@@ -157,7 +146,7 @@ class CountWindowsInBundle(KeyByWindow):
         self.counts = {}
 
     def process(self, event: ValidEvent | EventCopy) -> None:
-        key, micros = metric_key(event), event_micros(event)
+        key, micros = metric_key(event), event.event_micros
         counts = self.counts
         if self.size == self.period:  # tumbling (batch's default): one window
             start = micros - micros % self.period
@@ -229,7 +218,7 @@ class RealtimeEventMetrics(beam.PTransform):
             )
         return (
             events
-            | "KeyAndTime" >> beam.Map(lambda e: (metric_key(e), event_micros(e)))
+            | "KeyAndTime" >> beam.Map(lambda e: (metric_key(e), e.event_micros))
             | "AtEventTime" >> beam.Map(lambda kv: TimestampedValue(kv, kv[1] / 1_000_000))
             | "SlidingWindows"
             >> beam.WindowInto(
@@ -244,7 +233,3 @@ class RealtimeEventMetrics(beam.PTransform):
             | "CountPerKey" >> beam.CombinePerKey(CountAndLatest())
             | "ToRow" >> beam.ParDo(FormatMetricRow())
         )
-
-
-def _micros(moment: datetime) -> int:
-    return (moment - EPOCH) // timedelta(microseconds=1)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(moment: datetime) -> int:
+    """An aware time as whole microseconds since the epoch (floored, as Beam's timestamps are)."""
+    return (moment - EPOCH) // _MICROSECOND
+
+
+def from_epoch_micros(micros: int) -> datetime:
+    """The UTC time ``micros`` microseconds after the epoch (the inverse of ``epoch_micros``)."""
+    return EPOCH + timedelta(microseconds=micros)
 
 
 def rfc3339(moment: datetime) -> str:
