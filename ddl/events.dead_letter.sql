@@ -11,7 +11,8 @@ CREATE TABLE IF NOT EXISTS `events.dead_letter` (
   attributes JSON OPTIONS (description = "Pub/Sub message attributes."),
   message_id STRING OPTIONS (description = "Pub/Sub message id, or file:line for file input."),
   publish_time TIMESTAMP OPTIONS (description = "Pub/Sub publish time."),
-  event_id STRING OPTIONS (description = "Event id when it could be determined.")
+  event_id STRING OPTIONS (description = "Event id when it could be determined."),
+  message_time TIMESTAMP OPTIONS (description = "The message's own time (UTC), by which every count of rejections is dated: the Pub/Sub publish_time when there is one, else the event's own time (order_date / timestamp) when it can be read and is not in the future, else failed_at. NULL only on rows written before the column existed (read them as failed_at).")
 )
 PARTITION BY DATE(failed_at)
 CLUSTER BY stream, error_code

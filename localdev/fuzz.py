@@ -168,7 +168,9 @@ def dead_letter_problems(
             problems.append(f"dead-letter attributes are not an object of strings: {row['attributes']:.80}")
     except (TypeError, ValueError):
         problems.append(f"dead-letter attributes are not JSON: {row.get('attributes')!r:.80}")
-    for column in ("failed_at", "publish_time"):
+    if row.get("message_time") is None:
+        problems.append("dead-letter message_time is NULL: every rejection must be dated")
+    for column in ("failed_at", "publish_time", "message_time"):
         if row.get(column) is not None:
             try:
                 parse_rfc3339_utc(row[column])

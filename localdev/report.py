@@ -7,9 +7,10 @@ embedded once, in one ``<script>``: the page fetches nothing when it is viewed.
     python -m localdev.report [--export .local/export] [--out .local/report.html]
 
 A table whose export is missing or empty gives a labelled "no rows" panel, never an error.
-The weekly error rate is read from ``analytics.weekly_error_rate`` when it was exported, and
-otherwise computed here from the raw events and ``events.dead_letter`` (each event_id once per
-event_date, each rejected message once per ``dead_letter_key``), and labelled as such.
+The weekly error rate is read from ``analytics.weekly_error_rate``, the one place its rules live.
+Rejected messages are dated by their message time (``dead_letter.message_time``: the publish time,
+else the event's own time, else when it failed), as the models date them, and counted once per
+``dead_letter_key``. Date axes are real dates (plotly ``date`` axes), so days run in order.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ STREAM_COLOURS = {
 PLATFORM_COLOURS = {"web": "#1f77b4", "mobile": "#9467bd", "tablet": "#17becf"}
 HEIGHT = 400
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+DAY_MS = 86_400_000  # a day on a plotly date axis: the period a daily bar spans
+WEEK_MS = 7 * DAY_MS
 
 
 @dataclass(frozen=True)
@@ -94,12 +97,6 @@ def _num(value: Any) -> float:
     return float(value) if value not in (None, "") else 0.0
 
 
-def _week(day: str) -> str:
-    """Monday of the ISO week of a YYYY-MM-DD day."""
-    d = date.fromisoformat(day)
-    return (d - timedelta(days=d.weekday())).isoformat()
-
-
 def _streams(seen: Iterable[str]) -> list[str]:
     """Streams in the project's order, then any other (``unknown``) alphabetically."""
     seen = set(seen)
@@ -141,10 +138,60 @@ def _no_rows(fig: go.Figure, message: str, y: float = 0.5) -> go.Figure:
     return fig
 
 
+def message_day(dead_letter: dict[str, Any]) -> str:
+    """The UTC day (YYYY-MM-DD) a dead letter is dated by: its message time, or its failed_at on a
+    row written before ``message_time`` existed."""
+    return (dead_letter.get("message_time") or dead_letter["failed_at"])[:10]
+
+
+MAX_DATE_TICKS = 31  # more days or weeks than this: plotly spaces the ticks itself
+
+
+def _date_axis(fig: go.Figure, dates: list[str], period_ms: int = DAY_MS, periods: bool = False) -> None:
+    """Make the x axes real dates (in time order, whatever order the traces list them in), one tick
+    per day or week (``period_ms``) from the first of ``dates``. With ``periods`` each label sits in
+    the middle of its period, under the bars drawn over it (:func:`_period_bar`)."""
+    ticks = {"tick0": dates[0], "dtick": period_ms} if dates and len(dates) <= MAX_DATE_TICKS else {}
+    if periods and dates:  # the whole of the first and last period, so each has its label
+        ticks["range"] = [
+            dates[0],
+            (date.fromisoformat(dates[-1]) + timedelta(milliseconds=period_ms)).isoformat(),
+        ]
+    fig.update_xaxes(
+        type="date", tickformat="%Y-%m-%d", ticklabelmode="period" if periods else "instant", **ticks
+    )
+
+
+def _period_bar(period_ms: int = DAY_MS, slot: tuple[int, int] = (0, 1), **bar: Any) -> go.Bar:
+    """A bar per day or week (``period_ms``) on a date axis, in the middle of its period. The width
+    is set, as plotly draws a lone bar on a date axis 1 ms wide; ``slot`` = (this trace, traces)
+    places grouped traces side by side within the period."""
+    index, count = slot
+    width = 0.8 * period_ms / count
+    placed = {"offset": -0.4 * period_ms + index * width} if count > 1 else {}
+    return go.Bar(
+        xperiod=period_ms,
+        xperiod0=bar["x"][0] if bar["x"] else None,
+        xperiodalignment="middle",
+        width=width,
+        **placed,
+        **bar,
+    )
+
+
 def first_copies(dead_letters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each rejected message once: the earliest dead_letter row of each ``dead_letter_key``."""
+    """Each rejected message once: of each ``dead_letter_key``, the row with the earliest message
+    time (then failed_at, then stream), as ``fact_events_daily`` counts it."""
     first: dict[str, dict[str, Any]] = {}
-    for row in sorted(dead_letters, key=lambda r: r.get("failed_at") or ""):
+    order = sorted(
+        dead_letters,
+        key=lambda r: (
+            r.get("message_time") or r.get("failed_at") or "",
+            r.get("failed_at") or "",
+            r["stream"],
+        ),
+    )
+    for row in order:
         payload = row.get("payload") or ""
         try:
             data = base64.b64decode(payload) if row.get("payload_encoding") == "base64" else payload.encode()
@@ -170,7 +217,7 @@ def messages_per_day(data: Exports) -> Chart:
         for day, _ in unique_events(data.rows(f"events.{stream}")):
             loaded[day, stream] += 1
     for r in first_copies(data.rows("events.dead_letter")):
-        rejected[r["failed_at"][:10], r["stream"]] += 1
+        rejected[message_day(r), r["stream"]] += 1
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, subplot_titles=("Messages", "Dead letters")
     )
@@ -187,10 +234,18 @@ def messages_per_day(data: Exports) -> Chart:
         colour = STREAM_COLOURS.get(stream)
         messages = [loaded[d, stream] + rejected[d, stream] for d in days]
         fig.add_trace(
-            go.Bar(x=days, y=messages, name=stream, legendgroup=stream, marker_color=colour), row=1, col=1
+            _period_bar(
+                x=days,
+                y=messages,
+                name=stream,
+                legendgroup=stream,
+                marker_color=colour,
+            ),
+            row=1,
+            col=1,
         )
         fig.add_trace(
-            go.Bar(
+            _period_bar(
                 x=days,
                 y=[rejected[d, stream] for d in days],
                 name=stream,
@@ -209,15 +264,15 @@ def messages_per_day(data: Exports) -> Chart:
         rejected_by_day[day] += n
     fig.update_yaxes(title_text="messages", row=1, col=1, **_whole(messages_by_day.values()))
     fig.update_yaxes(title_text="dead letters", row=2, col=1, **_whole(rejected_by_day.values()))
-    fig.update_xaxes(type="category", categoryorder="category ascending")
-    fig.update_xaxes(title_text="day (UTC; dead letters by the day they failed)", row=2, col=1)
+    _date_axis(fig, days, periods=True)
+    fig.update_xaxes(title_text="day (UTC; dead letters by their message time)", row=2, col=1)
     if not days:
         _no_rows(fig, "no events and no dead letters exported", y=0.78)
     return Chart(
         "messages_per_day",
         "Messages and dead letters per day and stream",
-        "Each stream's messages per day (loaded events by event_date plus rejected messages by the day "
-        "they failed, each once) above, the rejected ones below; from events.* and events.dead_letter.",
+        "Each stream's messages per day (loaded events by event_date plus rejected messages by their "
+        "message time, each once) above, the rejected ones below; from events.* and events.dead_letter.",
         fig,
         wide=True,
     )
@@ -253,53 +308,29 @@ def dead_letters_by_code(data: Exports) -> Chart:
 
 
 def weekly_error_rate(data: Exports) -> Chart:
-    if data.has("analytics.weekly_error_rate"):
-        source = "analytics.weekly_error_rate"
-        rows = [
-            {
-                "week": r["week"],
-                "stream": r["stream"],
-                "messages": int(r.get("messages") or 0),
-                "dead_letters": int(r.get("dead_letters") or 0),
-                "error_rate": r.get("error_rate"),
-            }
-            for r in data.rows("analytics.weekly_error_rate")
-        ]
-    else:
-        source = (
-            "events.* and events.dead_letter, computed here with weeks starting on Monday, since "
-            "analytics.weekly_error_rate was not exported"
-        )
-        messages: dict[tuple[str, str], int] = Counter()
-        dead: dict[tuple[str, str], int] = Counter()
-        for stream in STREAMS:
-            for day, _ in unique_events(data.rows(f"events.{stream}")):
-                messages[_week(day), stream] += 1
-        for r in first_copies(data.rows("events.dead_letter")):
-            key = (_week(r["failed_at"][:10]), r["stream"])
-            messages[key] += 1
-            dead[key] += 1
-        rows = [
-            {"week": w, "stream": s, "messages": n, "dead_letters": dead[w, s], "error_rate": dead[w, s] / n}
-            for (w, s), n in sorted(messages.items())
-        ]
+    """Each stream's weekly error rate, as ``analytics.weekly_error_rate`` holds it."""
+    table = "analytics.weekly_error_rate"
+    rows = data.rows(table)
     left_out: dict[str, int] = Counter()
     for r in rows:
         if r["stream"] not in STREAMS:
-            left_out[r["stream"]] += r["dead_letters"]
+            left_out[r["stream"]] += int(r.get("dead_letters") or 0)
     rows = [r for r in rows if r["stream"] in STREAMS]
     weeks = sorted({r["week"] for r in rows})
-    fig = _figure("week starting", "error rate", barmode="group")
+    fig = _figure("week starting (Monday)", "error rate", barmode="group")
     fig.update_yaxes(tickformat=".1%", rangemode="tozero")
-    fig.update_xaxes(type="category")
-    for stream in _streams(r["stream"] for r in rows):
+    _date_axis(fig, weeks, WEEK_MS, periods=True)
+    streams = _streams(r["stream"] for r in rows)
+    for index, stream in enumerate(streams):
         by_week = {r["week"]: r for r in rows if r["stream"] == stream}
         fig.add_trace(
-            go.Bar(
+            _period_bar(
+                WEEK_MS,
+                (index, len(streams)),
                 x=weeks,
                 y=[_num(by_week[w]["error_rate"]) if w in by_week else None for w in weeks],
                 customdata=[
-                    [by_week[w]["dead_letters"], by_week[w]["messages"]] if w in by_week else [0, 0]
+                    [int(by_week[w]["dead_letters"]), int(by_week[w]["messages"])] if w in by_week else [0, 0]
                     for w in weeks
                 ],
                 hovertemplate="%{y:.2%} (%{customdata[0]} of %{customdata[1]} messages)",
@@ -308,16 +339,16 @@ def weekly_error_rate(data: Exports) -> Chart:
             )
         )
     if not rows:
-        _no_rows(fig, "no messages to rate")
+        _no_rows(fig, "no messages to rate" if data.has(table) else f"no {table} export")
     note = "".join(f" Stream {s!r} ({n} dead letters) is left out." for s, n in sorted(left_out.items()))
     note += (
-        " Dead letters are dated by when they failed: a batch load of past days puts them all in the week "
-        "it ran."
+        " Dead letters are dated by their message time (publish time, else the event's own time), so a "
+        "replay of past days puts its rejections in the weeks they belong to."
     )
     return Chart(
         "weekly_error_rate",
         "Weekly error rate per stream",
-        f"Dead letters / all messages of each stream per week; from {source}.{note}",
+        f"Dead letters / all messages of each stream per week; from {table}.{note}",
         fig,
     )
 
@@ -364,7 +395,7 @@ def event_types(data: Exports) -> Chart:
 def daily_active_users(data: Exports) -> Chart:
     rows = data.rows("analytics.daily_active_users")
     fig = _figure("day (UTC)", "daily active users")
-    fig.update_xaxes(type="category")
+    _date_axis(fig, sorted({r["date"] for r in rows}))
     for platform in sorted({r["platform"] for r in rows}):
         mine = sorted((r for r in rows if r["platform"] == platform), key=lambda r: r["date"])
         fig.add_trace(
@@ -470,10 +501,10 @@ def churn(data: Exports) -> Chart:
     statuses = [s for s in CHURN_ORDER if any(k[1] == s for k in counts)]
     statuses += sorted({k[1] for k in counts} - set(statuses))
     fig = _figure("snapshot day", "users", barmode="stack")
-    fig.update_xaxes(type="category")
+    _date_axis(fig, snapshots, periods=True)
     for status in statuses:
         fig.add_trace(
-            go.Bar(
+            _period_bar(
                 x=snapshots,
                 y=[counts[d, status] for d in snapshots],
                 name=status,

@@ -31,6 +31,7 @@ from transforms.counters import count_rejection, stream_counter
 from transforms.messages import EventCopy, Failure, InvalidEnvelope, Message, ValidEvent
 from transforms.rows import dead_letter_row
 from transforms.times import utc_now
+from transforms.validation import readable_event_time
 
 
 def write_rows(
@@ -72,7 +73,7 @@ def received_message(row: dict[str, Any]) -> Message:
 
 class RejectedRowToDeadLetter(beam.DoFn):
     """A row BigQuery refused (or that could not be sent) -> a ``load_rejected`` dead-letter row
-    naming the reasons."""
+    naming the reasons, dated by the event's time the row holds when no publish time does."""
 
     def process(self, failed: tuple[str, dict[str, Any], list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
         destination, row, row_errors = failed
@@ -80,6 +81,7 @@ class RejectedRowToDeadLetter(beam.DoFn):
         stream = table if table in STREAMS else UNKNOWN_STREAM
         stream_counter(stream, "refused").inc()
         count_rejection(stream, errors.LOAD_REJECTED)
+        failed_at = utc_now()
         failure = Failure(
             message=received_message(row),
             stream=stream,
@@ -87,8 +89,9 @@ class RejectedRowToDeadLetter(beam.DoFn):
             code=errors.LOAD_REJECTED,
             reason=f"BigQuery refused the row for table {table}: {refusal_reasons(row_errors)}",
             event_id=row.get("event_id") if isinstance(row.get("event_id"), str) else None,
+            event_time=readable_event_time(stream, row, failed_at),
         )
-        yield dead_letter_row(failure, utc_now())
+        yield dead_letter_row(failure, failed_at)
 
 
 class WriteEvents(beam.PTransform):

@@ -32,10 +32,12 @@ DECLARE monthly_active_days INT64 DEFAULT 28;
 DECLARE retention_days INT64 DEFAULT 30;
 
 -- fact_events_daily.error_events, each rejected message once: a dead letter is a copy of an
--- earlier one (not counted again) when the copy before it with the same dead_letter_key failed in
--- the dead_letter_window_days days before its own day; the models read that many days of
--- events.dead_letter before their range. It equals the partition expiration of events.dead_letter
--- (schemas/tables.json), so a copy is recognised as long as the table holds the one before it.
+-- earlier one (not counted again) when the copy before it with the same dead_letter_key has its
+-- message time in the dead_letter_window_days days before its own message day; the models read
+-- the dead letters of that many days before their range (failed_at from one day more before it,
+-- as a message fails at most a day before its message time). It equals the partition expiration
+-- of events.dead_letter (schemas/tables.json), so a copy is recognised as long as the table holds
+-- the one before it.
 DECLARE dead_letter_window_days INT64 DEFAULT 90;
 
 -- customers_scd.customer_tier: the tier on lifetime net order value
@@ -101,14 +103,15 @@ CREATE TEMP FUNCTION dead_letter_key(
   )
 );
 
--- fact_events_daily.error_events: whether a dead letter that failed at failed_at is the first
--- copy of its rejected message, given when the copy before it (same dead_letter_key) failed: none,
+-- fact_events_daily.error_events: whether a dead letter dated message_time (its
+-- COALESCE(message_time, failed_at)) is the first copy of its rejected message, given the message
+-- time of the copy before it (same dead_letter_key, ordered by message time, then failed_at): none,
 -- or on a day more than window_days (dead_letter_window_days) before its own.
 CREATE TEMP FUNCTION is_first_rejection(
-  failed_at TIMESTAMP, previous_copy_failed_at TIMESTAMP, window_days INT64
+  message_time TIMESTAMP, previous_copy_message_time TIMESTAMP, window_days INT64
 ) RETURNS BOOL AS (
-  previous_copy_failed_at IS NULL
-  OR DATE(previous_copy_failed_at) < DATE_SUB(DATE(failed_at), INTERVAL window_days DAY)
+  previous_copy_message_time IS NULL
+  OR DATE(previous_copy_message_time) < DATE_SUB(DATE(message_time), INTERVAL window_days DAY)
 );
 
 -- weekly_error_rate.week: weeks run Monday to Sunday (as ISO weeks); the Monday of on_date's week.

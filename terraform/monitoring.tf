@@ -24,6 +24,11 @@
 #                     pipeline does not log each dead letter (it writes them to BigQuery).
 #   scheduled-query failures  bigquerydatatransfer.googleapis.com/transfer_config/completed_runs
 #                     with completion_state other than SUCCEEDED, for the models and both checks.
+#   late data         a scheduled query over analytics.model_builds (the models' build log): the
+#                     latest run counted rows beyond late_data_horizon_days, days it could not
+#                     rebuild, or rows in raw partitions older than the expiration; alerting on
+#                     last_execution_job_rows like the dead-letter rate. The models' own run
+#                     succeeds (it built what it could): failing it would hide real failures.
 #   raw-table freshness  a scheduled query: the newest processed_timestamp of each raw table
 #                     (what has actually landed in BigQuery, after refusals and retries), alerting
 #                     on the same last_execution_job_rows metric. BigQuery's own storage metrics
@@ -46,6 +51,10 @@ locals {
     table => format("%s.%s", local.events_ref, google_bigquery_table.tables[format("events.%s", table)].table_id)
   }
   dead_letter_ref = format("%s.%s", local.events_ref, google_bigquery_table.tables["events.dead_letter"].table_id)
+  model_builds_ref = format(
+    "%s.%s.%s", var.project_id, google_bigquery_dataset.datasets["analytics"].dataset_id,
+    google_bigquery_table.tables["analytics.model_builds"].table_id
+  )
 
   # Raw rows are partitioned by event date, and a partition filter is required: the checks read
   # the last few days of partitions, so a row whose event time is older than that is not seen.
@@ -100,12 +109,29 @@ locals {
       OR last_loaded_at < TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL ${var.raw_table_stale_minutes} MINUTE)
   EOT
 
+  late_data_check_sql = <<-EOT
+    -- EventHarbor monitoring check: the models' latest scheduled run (analytics.model_builds) met data
+    -- it could not absorb: rows for days older than late_data_horizon_days (${var.late_data_horizon_days}), days it could not
+    -- rebuild, or raw rows in partitions older than the expiration. One row when it did; the "late data"
+    -- alert fires while the last run returned it.
+    SELECT run_date, built_through, rows_beyond_horizon, days_beyond_horizon, rows_in_expired_partitions
+    FROM (
+      SELECT *
+      FROM `${local.model_builds_ref}`
+      WHERE run_date >= DATE_SUB(CURRENT_DATE(), INTERVAL ${local.check_lookback_days} DAY)
+      ORDER BY finished_at DESC
+      LIMIT 1
+    )
+    WHERE rows_beyond_horizon > 0 OR days_beyond_horizon > 0 OR rows_in_expired_partitions > 0
+  EOT
+
   # config_id of a transfer config: the last segment of its name
   # (projects/P/locations/L/transferConfigs/ID).
   models_config_ids = [for config in google_bigquery_data_transfer_config.models : reverse(split("/", config.name))[0]]
   check_config_ids = {
     dead_letter_rate    = [for config in google_bigquery_data_transfer_config.dead_letter_rate_check : reverse(split("/", config.name))[0]]
     raw_table_freshness = [for config in google_bigquery_data_transfer_config.raw_table_freshness_check : reverse(split("/", config.name))[0]]
+    late_data           = [for config in google_bigquery_data_transfer_config.late_data_check : reverse(split("/", config.name))[0]]
   }
   scheduled_config_ids = concat(local.models_config_ids, flatten(values(local.check_config_ids)))
 
@@ -159,6 +185,28 @@ resource "google_bigquery_data_transfer_config" "raw_table_freshness_check" {
   depends_on = [
     google_bigquery_table.tables,
     google_bigquery_dataset_iam_member.models_events_viewer,
+    google_project_iam_member.models_job_user,
+    google_service_account_iam_member.models_token_minter,
+  ]
+}
+
+resource "google_bigquery_data_transfer_config" "late_data_check" {
+  count = local.monitoring
+
+  project              = var.project_id
+  display_name         = "${var.name_prefix}-check-late-data"
+  location             = var.bigquery_location
+  data_source_id       = "scheduled_query"
+  schedule             = var.monitoring_check_schedule
+  service_account_name = google_service_account.models.email
+
+  params = {
+    query = local.late_data_check_sql
+  }
+
+  depends_on = [
+    google_bigquery_table.tables,
+    google_bigquery_dataset_iam_member.models_analytics_editor,
     google_project_iam_member.models_job_user,
     google_service_account_iam_member.models_token_minter,
   ]
@@ -530,6 +578,59 @@ resource "google_monitoring_alert_policy" "raw_table_freshness" {
       with `raw_tables_monitored`.
 
       Threshold: variable `raw_table_stale_minutes`. Runbook: ${local.runbook}.
+    EOT
+  }
+}
+
+resource "google_monitoring_alert_policy" "late_data" {
+  count = local.monitoring
+
+  project               = var.project_id
+  display_name          = "EventHarbor ${var.env}: late data beyond the models' horizon"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "The latest models run met rows it could not absorb"
+
+    condition_threshold {
+      filter          = "${local.dts_filter} AND metric.type = \"bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows\" AND resource.labels.config_id = one_of(${join(", ", [for id in local.check_config_ids.late_data : "\"${id}\""])})"
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+
+      aggregations {
+        alignment_period   = "300s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "86400s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    subject   = "EventHarbor ${var.env}: late data the models did not absorb"
+    content   = <<-EOT
+      The latest run of the daily models (`${var.name_prefix}-daily-models`) found rows it could not build into
+      the models: rows for days more than ${var.late_data_horizon_days} days (`late_data_horizon_days`) before the
+      day it built, days it should have rebuilt but could not (a schedule stopped for longer than the horizon), or
+      raw rows in partitions older than the raw tables' partition expiration, which BigQuery deletes.
+
+      1. See what: `SELECT * EXCEPT (partition_rows) FROM analytics.model_builds ORDER BY finished_at DESC LIMIT 5`.
+      2. Rebuild the affected days up to the last built day: `make backfill START=<first day> END=<built_through>`
+         (`python -m warehouse.runner backfill`), which the next scheduled run continues from.
+      3. Rows in expired partitions are gone from BigQuery; the raw archive keeps them.
+
+      Horizon: variable `late_data_horizon_days`. Runbook: ${local.runbook}.
     EOT
   }
 }

@@ -189,9 +189,10 @@ output "monitoring_dashboard_id" {
 }
 
 output "monitoring_checks" {
-  description = "Resource names of the scheduled BigQuery checks behind the dead-letter rate and raw-table freshness alerts."
+  description = "Resource names of the scheduled BigQuery checks behind the dead-letter rate, raw-table freshness and late-data alerts."
   value = {
     dead_letter_rate    = one(google_bigquery_data_transfer_config.dead_letter_rate_check[*].name)
     raw_table_freshness = one(google_bigquery_data_transfer_config.raw_table_freshness_check[*].name)
+    late_data           = one(google_bigquery_data_transfer_config.late_data_check[*].name)
   }
 }

@@ -389,6 +389,17 @@ variable "models_lag_days" {
   }
 }
 
+variable "late_data_horizon_days" {
+  description = "How far back a scheduled run may rebuild the models: each run rebuilds from the earliest day whose raw rows or dead letters changed since the last successful run (late events, archive replays, a missed run), but never from before its day minus this many days. Later arrivals are counted in analytics.model_builds and raise the late-data alert. Must be shorter than the raw tables' partition expiration."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.late_data_horizon_days >= 1 && var.late_data_horizon_days <= 365 && floor(var.late_data_horizon_days) == var.late_data_horizon_days
+    error_message = "late_data_horizon_days must be a whole number between 1 and 365 (and below the raw tables' partition expiration)."
+  }
+}
+
 # --- Dataflow ----------------------------------------------------------------------
 
 variable "dataflow_job_name" {
@@ -622,7 +633,7 @@ variable "raw_tables_monitored" {
 }
 
 variable "monitoring_check_schedule" {
-  description = "Schedule of the two scheduled BigQuery checks (dead-letter rate, raw-table freshness), in the Data Transfer schedule syntax; at most every 15 minutes."
+  description = "Schedule of the scheduled BigQuery checks (dead-letter rate, raw-table freshness, late data), in the Data Transfer schedule syntax; at most every 15 minutes."
   type        = string
   default     = "every 15 minutes"
 

@@ -22,6 +22,7 @@ from warehouse import graph, runner
 RAW_TABLES = ("orders", "inventory", "user_activity")
 Row = dict[str, Any]
 _GENERATED = object()  # dead_letter(): derive the message_id from the row
+_FAILED_AT = object()  # dead_letter(): the message_time is the failed_at
 
 
 def _timestamp(day: date | str, time: str) -> str:
@@ -120,11 +121,15 @@ def dead_letter(
     message_id: Any = _GENERATED,
     payload: str = "{}",
     payload_encoding: str = "utf-8",
+    message_time: Any = _FAILED_AT,
 ) -> Row:
     """An ``events.dead_letter`` row for a message of ``stream`` rejected at ``day`` ``time`` (UTC).
 
     ``message_id`` defaults to one derived from the row; ``None`` for a message without one (a
-    file input), identified by its payload bytes instead.
+    file input), identified by its payload bytes instead. ``message_time`` (RFC 3339) defaults to
+    the failed_at (a message without publish time or readable event time); an older one is a
+    message rejected after its time (a replay of history), ``None`` a row written before the
+    column existed.
     """
     failed_at = _timestamp(day, time)
     if message_id is _GENERATED:
@@ -139,6 +144,7 @@ def dead_letter(
         "payload_encoding": payload_encoding,
         "payload_truncated": False,
         "message_id": message_id,
+        "message_time": failed_at if message_time is _FAILED_AT else message_time,
     }
 
 
@@ -156,8 +162,19 @@ def copy_of(row: Row, delay: timedelta) -> Row:
 
 def dead_letter_copy(row: Row, delay: timedelta, base64_payload: bool = False) -> Row:
     """The same rejected message failing again ``delay`` later; with ``base64_payload`` its payload
-    is stored base64-encoded (the same bytes, so the same message)."""
-    copy = {**row, "failed_at": _shifted(row["failed_at"], delay)}
+    is stored base64-encoded (the same bytes, so the same message).
+
+    The copy keeps the row's message_time (a message with a message_id is a Pub/Sub message, whose
+    copies share its publish time; a payload's copies share its event time) unless the row has
+    neither, as a file input's unreadable event is dated by its failed_at: then the copy is dated
+    by its own failed_at, as the pipeline dates it."""
+    failed_at = _shifted(row["failed_at"], delay)
+    dated_by_failure = row["message_id"] is None and row["message_time"] == row["failed_at"]
+    copy = {
+        **row,
+        "failed_at": failed_at,
+        "message_time": failed_at if dated_by_failure else row["message_time"],
+    }
     if base64_payload:
         copy["payload"] = base64.b64encode(row["payload"].encode("utf-8")).decode("ascii")
         copy["payload_encoding"] = "base64"

@@ -159,7 +159,8 @@ def envelope_of(line: bytes, max_bytes: int) -> dict[str, Any] | None:
 
 @dataclass(slots=True)
 class Failure:
-    """A message that was rejected, at which stage, and why."""
+    """A message that was rejected, at which stage, and why; ``event_time`` is the event's own
+    time when it could be read (``transforms.validation.readable_event_time``), else None."""
 
     message: Message
     stream: str
@@ -167,6 +168,7 @@ class Failure:
     code: str
     reason: str
     event_id: str | None = None
+    event_time: datetime | None = None
 
 
 # What ``realtime_event_metrics`` counts per stream: the column naming an event's type.

@@ -173,15 +173,23 @@ def _attributes(attributes: Any) -> dict[str, str]:
     return clean
 
 
+def message_time(publish_time: datetime | None, event_time: datetime | None, failed_at: datetime) -> datetime:
+    """The time a rejected message is dated by: its publish time, else its event's own time (when
+    it could be read and is not in the future), else when it failed. Copies of one Pub/Sub
+    message share their publish time, and a replay of history dates each rejection in the past."""
+    return publish_time or event_time or failed_at
+
+
 def dead_letter_row(
     failure: Failure, failed_at: datetime, max_row_bytes: int = MAX_ROW_JSON_BYTES
 ) -> dict[str, Any]:
     """The ``events.dead_letter`` row for one rejected message, always writable.
 
     Every string is valid Unicode and bounded, attributes are an object of strings,
-    ``message_id`` a string and ``publish_time`` a time (or NULL), and the row's JSON fits
-    one insert request: the payload is cut shorter (``payload_truncated``) when it must be.
-    The full message is always in the raw archive.
+    ``message_id`` a string and ``publish_time`` a time (or NULL), ``message_time`` the time
+    every count of rejections is dated by (:func:`message_time`), and the row's JSON fits one
+    insert request: the payload is cut shorter (``payload_truncated``) when it must be. The
+    full message is always in the raw archive.
     """
     message = failure.message
     publish_time = message.publish_time if isinstance(message.publish_time, datetime) else None
@@ -195,6 +203,7 @@ def dead_letter_row(
         "message_id": None if message.message_id is None else _text(message.message_id, 1024),
         "publish_time": publish_time,
         "event_id": None if failure.event_id is None else _text(failure.event_id, 1024),
+        "message_time": message_time(publish_time, failure.event_time, failed_at),
     }
     data = message.data if isinstance(message.data, bytes) else str(message.data).encode(UTF8, "replace")
     limit = MAX_PAYLOAD_BYTES

@@ -18,7 +18,13 @@ from transforms import errors, fast_path
 from transforms.errors import Rejection
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Failure, Message, ValidEvent
 from transforms.rows import MAX_ROW_JSON_BYTES, event_row, row_json_size
-from transforms.validation import check_unicode, parse_payload, stream_of, validate_event
+from transforms.validation import (
+    check_unicode,
+    parse_payload,
+    readable_event_time,
+    stream_of,
+    validate_event,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +34,12 @@ _ROW_SIZE_CHECK_FROM = MAX_ROW_JSON_BYTES // 8
 
 
 def internal_failure(
-    message: Message, stream: str, stage: str, exc: BaseException, event_id: str | None = None
+    message: Message,
+    stream: str,
+    stage: str,
+    exc: BaseException,
+    event_id: str | None = None,
+    event_time: datetime | None = None,
 ) -> Failure:
     """An unforeseen exception -> an ``internal_error`` failure naming it; logged with the stage."""
     logger.error(
@@ -41,7 +52,7 @@ def internal_failure(
         exc_info=exc,
     )
     text = f"{type(exc).__name__} at stage {stage}: {exc}"
-    return _failure(message, stream, stage, errors.INTERNAL_ERROR, text[:2000], event_id)
+    return _failure(message, stream, stage, errors.INTERNAL_ERROR, text[:2000], event_id, event_time)
 
 
 def parse_message(message: Message) -> dict[str, Any] | Failure:
@@ -61,11 +72,17 @@ def parse_message(message: Message) -> dict[str, Any] | Failure:
 
 
 def _failure(
-    message: Message, stream: str, stage: str, code: str, reason: str, event_id: Any = None
+    message: Message,
+    stream: str,
+    stage: str,
+    code: str,
+    reason: str,
+    event_id: Any = None,
+    event_time: datetime | None = None,
 ) -> Failure:
     """A failure whose every string is valid Unicode (Beam's coders and BigQuery refuse others)."""
     kept_id = event_id if isinstance(event_id, str) and _encodable(event_id) else None
-    return Failure(message, stream, stage, code, _safe_text(reason), kept_id)
+    return Failure(message, stream, stage, code, _safe_text(reason), kept_id, event_time)
 
 
 def _encodable(text: str) -> bool:
@@ -92,9 +109,12 @@ def validate_message(
 
     Checks the stream's contract (validate stage), then shapes the row and checks it fits one
     BigQuery insert request (load stage: ``load_rejected`` without a retry it could never win).
+    A failure carries the event's own time when it can be read: a rejection reads it best effort,
+    an unforeseen error keeps it only once validation found it (reading it again could raise).
     """
     stream = stream_of(obj)
     event_id = obj.get("event_id")
+    event_time = None
     stage = errors.STAGE_VALIDATE
     try:
         check_unicode(message.data, obj)
@@ -111,9 +131,10 @@ def validate_message(
                 )
         return ValidEvent(message, stream, event_id, event_time, event, row)
     except Rejection as rejection:
-        return _failure(message, stream, stage, rejection.code, rejection.message, event_id)
+        event_time = readable_event_time(stream, obj, now)
+        return _failure(message, stream, stage, rejection.code, rejection.message, event_id, event_time)
     except Exception as exc:  # noqa: BLE001 - any bug of ours dead-letters this message only
-        return internal_failure(message, stream, stage, exc, event_id)
+        return internal_failure(message, stream, stage, exc, event_id, event_time)
 
 
 def triage(

@@ -63,6 +63,8 @@ _EPOCH_MS_RANGE = (-62_135_596_800_000, 253_402_300_799_999)  # 0001-01-01 .. 99
 _JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 # A \uD800-\uDFFF escape: the only way a JSON text decoded from UTF-8 can yield a surrogate.
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+# The field holding each stream's event time, whose UTC date is the row's event_date.
+TIME_FIELD = {"orders": "order_date", "inventory": "timestamp", "user_activity": "timestamp"}
 
 
 # --- parse stage -------------------------------------------------------------------------------
@@ -352,14 +354,36 @@ def _utc(text: str, value: str, path: str) -> datetime:
         ) from None
 
 
+def _is_future(moment: datetime, now: datetime) -> bool:
+    """Whether ``moment`` is further ahead of the processing time than the contract accepts."""
+    return moment > now + FUTURE_TOLERANCE
+
+
 def _timestamp(obj: dict[str, Any], key: str, path: str, now: datetime) -> datetime:
     moment = parse_timestamp(_get(obj, key, path), path)
-    if moment > now + FUTURE_TOLERANCE:
+    if _is_future(moment, now):
         raise Rejection(
             errors.FUTURE_TIMESTAMP,
             f"field '{path}': {rfc3339(moment)} is more than 1 day after the processing time {rfc3339(now)}",
         )
     return moment
+
+
+def readable_event_time(stream: str, obj: Any, now: datetime) -> datetime | None:
+    """The event's own time (its stream's ``TIME_FIELD``), read best effort from a parsed object
+    whatever else is wrong with it, with the parser validation uses; None when the stream is not
+    known, or the time is missing, unreadable or further in the future than the contract accepts.
+
+    It dates a rejected message (``dead_letter.message_time``) when it has no publish time.
+    """
+    field = TIME_FIELD.get(stream)
+    if field is None or not isinstance(obj, dict) or obj.get(field) is None:
+        return None
+    try:
+        moment = parse_timestamp(obj[field], field)
+    except Rejection:
+        return None
+    return None if _is_future(moment, now) else moment
 
 
 # --- per-stream contracts ----------------------------------------------------------------------

@@ -29,11 +29,17 @@ one by one. The ``WHERE`` runs before ``QUALIFY``, so partition pruning is untou
 the content (an activity type, a status) come after, in the next expression.
 
 **Rejected messages.** A dead letter is identified by ``dead_letter_key(message_id, payload,
-payload_encoding)`` (sql/rules.sql; the same key as ``recovery.dead_letters.dead_letter_key``).
-A read of ``events.dead_letter`` starts ``dead_letter_window_days`` before its range, numbers the
-copies of each key by ``failed_at`` (:data:`PREVIOUS_COPY`) and counts a row only when
-``is_first_rejection`` says its previous copy is older than the window: a rejected message counts
-once, on the day its first copy failed.
+payload_encoding)`` (sql/rules.sql; the same key as ``recovery.dead_letters.dead_letter_key``)
+and dated by its message time, ``COALESCE(message_time, failed_at)`` (the column is NULL only on
+rows written before it existed): the publish time, else the event's own time, else ``failed_at``,
+so a replay of history dates its rejections in the past. A read of ``events.dead_letter`` starts
+``dead_letter_window_days`` + 1 days before its range on ``failed_at``, the partitioning column
+(:data:`DEAD_LETTER_WINDOW_START`; a message fails at most a day before its message time, and
+with no upper bound, as a replay may reject it long after), orders the copies of each key by
+message time, then ``failed_at`` (:data:`PREVIOUS_COPY`) and counts a row only when
+``is_first_rejection`` says its previous copy's message time is older than the window
+(:data:`FIRST_REJECTION`): a rejected message counts once, on the day of its message time (copies
+of a Pub/Sub message share their publish time, hence their day).
 
 :func:`problems` checks a statement against these shapes; ``tests/unit/test_models_sql.py`` runs it
 on every model file, and the docs table of how each model applies the rule is generated from
@@ -55,9 +61,12 @@ FIRST_COPY = (
     f"ORDER BY processed_timestamp, TO_JSON_STRING({ALIAS})) = 1"
 )
 DEAD_LETTER_KEY = "dead_letter_key(message_id, payload, payload_encoding)"
-PREVIOUS_COPY = f"LAG(failed_at) OVER (PARTITION BY {DEAD_LETTER_KEY} ORDER BY failed_at, stream)"
-DEAD_LETTER_WINDOW_START = "TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days DAY))"
-FIRST_REJECTION = "is_first_rejection(failed_at, previous_copy_failed_at, dead_letter_window_days)"
+MESSAGE_TIME = "COALESCE(message_time, failed_at)"
+PREVIOUS_COPY = (
+    f"LAG({MESSAGE_TIME}) OVER (PARTITION BY {DEAD_LETTER_KEY} ORDER BY {MESSAGE_TIME}, failed_at, stream)"
+)
+DEAD_LETTER_WINDOW_START = "TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days + 1 DAY))"
+FIRST_REJECTION = "is_first_rejection(message_time, previous_copy_message_time, dead_letter_window_days)"
 
 
 @cache

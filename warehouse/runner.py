@@ -5,18 +5,23 @@ Command line::
     python -m warehouse.runner run --date 2026-11-03
     python -m warehouse.runner backfill --start 2026-11-01 --end 2026-11-21 [--mode backfill|replay]
     python -m warehouse.runner backfill ... --dry-run     # print each step's script, parameters bound
+    python -m warehouse.runner scheduled --run-date 2026-11-04   # exactly what the scheduled query runs
 
 The models run in the order derived from the tables their SQL reads (:mod:`warehouse.graph`).
 A day runs each model's daily step: ``incremental.sql`` for a stateful model, ``range.sql`` over
 that one day for the others. ``backfill`` mode runs each model's range SQL (``backfill.sql`` or
 ``range.sql``) once over the range; ``replay`` runs the daily steps day by day. Both give the same
-tables. Each step is sent as the script :func:`warehouse.sql.step_script` builds. Connection
+tables. Each step is sent as the script :func:`warehouse.sql.step_script` builds. ``scheduled``
+runs the scheduled query's own script (``terraform/generated/daily_models.sql`` as Terraform
+deploys it, ``@run_date`` bound): it finds the late rows and missed days itself, builds them and
+logs the run in ``analytics.model_builds`` (:func:`run_scheduled`). Connection
 flags: ``--project``, ``--location``, ``--bigquery-endpoint`` (a local emulator, anonymous
 credentials; otherwise Application Default Credentials), ``--events-dataset``,
 ``--analytics-dataset``.
 
-Python API: :func:`backfill` (returns ``{model: row count}``), :func:`plan_day`,
-:func:`plan_backfill`, :func:`execute`, :func:`row_counts`, :func:`make_client`.
+Python API: :func:`backfill` (returns ``{model: row count}``), :func:`run_scheduled` (returns
+the build log row), :func:`plan_day`, :func:`plan_backfill`, :func:`execute`, :func:`row_counts`,
+:func:`make_client`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import TYPE_CHECKING, TextIO
 from tqdm import tqdm
 
 from pipeline.bigquery_client import EMULATOR_PROJECT, bigquery_client
+from warehouse import render
 from warehouse.graph import model_names
 from warehouse.sql import check_datasets, date_literal, model_sql, step_script
 
@@ -209,6 +215,78 @@ def backfill(
     return row_counts(client, datasets, models)
 
 
+BUILD_LOG = "model_builds"
+# What a build row says, in the order the runner prints it.
+BUILD_FIELDS = (
+    "run_date",
+    "mode",
+    "rebuilt_from",
+    "built_through",
+    "late_rows",
+    "rows_beyond_horizon",
+    "days_beyond_horizon",
+    "rows_in_expired_partitions",
+)
+
+
+def last_build(client: bigquery.Client, datasets: Mapping[str, str] | None = None) -> dict | None:
+    """The newest row of ``analytics.model_builds`` (without its counts), or None before any run."""
+    analytics = check_datasets(datasets)["analytics"]
+    sql = (
+        f"SELECT * EXCEPT (partition_rows) FROM `{analytics}.{BUILD_LOG}` "
+        "ORDER BY finished_at DESC, build_id DESC LIMIT 1"
+    )
+    rows = [dict(row) for row in client.query(sql).result()]
+    return rows[0] if rows else None
+
+
+def run_scheduled(
+    client: bigquery.Client,
+    run_date: date | str,
+    datasets: Mapping[str, str] | None = None,
+    *,
+    lag_days: int = render.DEFAULT_LAG_DAYS,
+    horizon_days: int = render.DEFAULT_HORIZON_DAYS,
+    expiration_days: int | None = None,
+) -> dict:
+    """Run the scheduled query's script for the scheduled run of ``run_date`` (its ``@run_date``);
+    returns the build log row it wrote."""
+    script = render.scheduled_script(
+        _as_date(run_date),
+        datasets,
+        lag_days=lag_days,
+        horizon_days=horizon_days,
+        expiration_days=expiration_days,
+    )
+    from google.cloud import bigquery
+
+    config = bigquery.QueryJobConfig(labels={"eventharbor_model": "all", "eventharbor_step": "scheduled"})
+    client.query(script, job_config=config).result()
+    build = last_build(client, datasets)
+    if build is None:
+        raise RuntimeError("the scheduled script finished without writing its analytics.model_builds row")
+    return build
+
+
+def describe_build(build: Mapping[str, object]) -> str:
+    """One line for a build log row: what was built and what was late."""
+    text = (
+        f"run for {build['run_date']}: {build['mode']} build of {build['rebuilt_from']} .. "
+        f"{build['built_through']}; {build['late_rows']} late rows absorbed"
+    )
+    if build["rows_beyond_horizon"] or build["days_beyond_horizon"]:
+        text += (
+            f"; beyond the late-data horizon: {build['rows_beyond_horizon']} rows, "
+            f"{build['days_beyond_horizon']} days not rebuilt (run a backfill over them)"
+        )
+    if build["rows_in_expired_partitions"]:
+        text += (
+            f"; {build['rows_in_expired_partitions']} rows in partitions older than the raw tables' "
+            "expiration (BigQuery deletes them; replay them from the archive only within the expiration)"
+        )
+    return text
+
+
 def make_client(
     project: str | None = None, endpoint: str | None = None, location: str | None = None
 ) -> bigquery.Client:
@@ -241,7 +319,40 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default="backfill",
         help="backfill: each model's range SQL once; replay: the daily steps day by day",
     )
+    scheduled = commands.add_parser(
+        "scheduled",
+        parents=[common],
+        help="run the scheduled query's script (terraform/generated/daily_models.sql) for a scheduled run",
+    )
+    scheduled.add_argument(
+        "--run-date",
+        required=True,
+        type=date.fromisoformat,
+        help="the scheduled run's @run_date, YYYY-MM-DD (it builds the day --lag-days before it)",
+    )
+    scheduled.add_argument(
+        "--lag-days", type=int, default=render.DEFAULT_LAG_DAYS, help="Terraform's models_lag_days"
+    )
+    scheduled.add_argument(
+        "--late-data-horizon-days",
+        type=int,
+        default=render.DEFAULT_HORIZON_DAYS,
+        help="Terraform's late_data_horizon_days: how far back a run may rebuild",
+    )
+    scheduled.add_argument(
+        "--raw-partition-expiration-days",
+        type=int,
+        help="the raw tables' partition expiration (default: schemas/tables.json)",
+    )
     args = parser.parse_args(argv)
+    if args.command == "scheduled":
+        if args.models:
+            parser.error("--models: the scheduled script runs every model")
+        expiration = args.raw_partition_expiration_days or render.raw_partition_expiration_days()
+        try:
+            render.check_schedule_settings(args.lag_days, args.late_data_horizon_days, expiration)
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.command == "backfill" and args.end < args.start:
         parser.error(f"--end {args.end} is before --start {args.start}")
     return args
@@ -251,6 +362,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     datasets = check_datasets({"events": args.events_dataset, "analytics": args.analytics_dataset})
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
+    if args.command == "scheduled":
+        return _main_scheduled(args, datasets)
     if args.command == "run":
         steps = plan_day(args.date, datasets, models)
     else:
@@ -262,6 +375,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     client = make_client(args.project, args.bigquery_endpoint, args.location)
     execute(client, steps, progress)
     for model, count in row_counts(client, datasets, models).items():
+        print(f"{datasets['analytics']}.{model}\t{count}")
+    return 0
+
+
+def _main_scheduled(args: argparse.Namespace, datasets: dict[str, str]) -> int:
+    settings = {
+        "lag_days": args.lag_days,
+        "horizon_days": args.late_data_horizon_days,
+        "expiration_days": args.raw_partition_expiration_days,
+    }
+    if args.dry_run:
+        print(render.scheduled_script(args.run_date, datasets, **settings), end="")
+        return 0
+    client = make_client(args.project, args.bigquery_endpoint, args.location)
+    if not args.quiet:
+        print(f"scheduled run {args.run_date}: one script, every model ...", file=sys.stderr, flush=True)
+    build = run_scheduled(client, args.run_date, datasets, **settings)
+    print(describe_build(build), file=sys.stderr)
+    for model, count in row_counts(client, datasets).items():
         print(f"{datasets['analytics']}.{model}\t{count}")
     return 0
 

@@ -25,6 +25,9 @@ from pathlib import Path
 from warehouse import rules
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+# Not a model: the statements of the scheduled-query script that choose the days a run builds
+# and log the run (warehouse/render.py).
+SCHEDULE_DIR = SQL_DIR / "schedule"
 LOGICAL_DATASETS = ("events", "analytics")
 DEFAULT_DATASETS = {name: name for name in LOGICAL_DATASETS}
 PARAMETERS = {
@@ -37,8 +40,11 @@ LAYOUTS = (("range",), ("backfill", "incremental"))
 
 # A dataset reference: a dataset id, optionally prefixed by a project id ("my-project.events").
 _DATASET_NAME = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.:-]*\.)?[A-Za-z_][A-Za-z0-9_]*$")
-# A backticked table reference of a logical dataset, e.g. `events.orders`.
-_TABLE_REFERENCE = re.compile(r"`(" + "|".join(LOGICAL_DATASETS) + r")\.([A-Za-z_][A-Za-z0-9_]*)`")
+# A backticked table reference of a logical dataset, e.g. `events.orders`, or one of its
+# INFORMATION_SCHEMA views, e.g. `events.INFORMATION_SCHEMA.PARTITIONS`.
+_TABLE_REFERENCE = re.compile(
+    r"`(" + "|".join(LOGICAL_DATASETS) + r")\.((?:INFORMATION_SCHEMA\.)?[A-Za-z_][A-Za-z0-9_]*)`"
+)
 # A query parameter, or text where "@name" is not one: comments, strings, quoted identifiers.
 _PARAMETER_OR_SKIPPED = re.compile(
     r"""--[^\n]*|#[^\n]*|/\*.*?\*/|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"|`[^`]*`"""
@@ -91,7 +97,7 @@ class ModelSql:
 def model_files() -> dict[str, ModelSql]:
     """Every model folder of ``sql/``, by name; raises on a folder with another set of files."""
     found = {}
-    for folder in sorted(p for p in SQL_DIR.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in SQL_DIR.iterdir() if p.is_dir() and p != SCHEDULE_DIR):
         kinds = tuple(sorted(p.stem for p in folder.glob("*.sql")))
         if kinds not in LAYOUTS:
             expected = " or ".join("+".join(f"{k}.sql" for k in layout) for layout in LAYOUTS)

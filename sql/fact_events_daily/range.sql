@@ -5,13 +5,18 @@
 --   event_type = '(all)' row per stream with any raw or dead-letter rows that day.
 -- Inputs: `events.orders`, `events.inventory`, `events.user_activity` (partitions event_date
 --   BETWEEN @start_date AND @end_date only), `events.dead_letter` (failed_at from the UTC day
---   dead_letter_window_days before @start_date to the end of @end_date, i.e. its partitions
---   DATE(failed_at) in [@start_date - dead_letter_window_days, @end_date]; sql/rules.sql).
+--   dead_letter_window_days + 1 before @start_date on, i.e. its partitions DATE(failed_at) >=
+--   @start_date - dead_letter_window_days - 1; sql/rules.sql). A dead letter is dated by its
+--   message time: failed_at is never earlier than its message day - 1 (publish_time <= failed_at;
+--   an accepted event time is at most a day ahead), so that read holds every row whose message
+--   day is in [@start_date - dead_letter_window_days, @end_date]. It has no upper bound: a replay
+--   may reject a message long after its time. COALESCE(message_time, failed_at) dates the rows
+--   written before the column existed (NULL message_time) by failed_at.
 -- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- Columns: event_type = status (orders), reason (inventory), activity_type (user_activity);
 --   total_events = events that day. A rejected message has no trusted event type, so
---   error_events (rejected messages of the stream first failed that day) is on the '(all)' row
---   only, NULL on event-type rows; the '(all)' row's total_events is the stream's total. For
+--   error_events (rejected messages of the stream whose message time is that day, UTC) is on the
+--   '(all)' row only, NULL on event-type rows; the '(all)' row's total_events is the stream's total. For
 --   user_activity: unique_sessions = distinct metadata.session_id with an event of the type
 --   ('(all)': any event); avg_session_duration_s = average, over those sessions, of the
 --   session's span that day (max - min timestamp of all its events of the day), in seconds;
@@ -19,13 +24,14 @@
 --   counts on both days, each with its span within that day).
 -- Once only: orders_once, inventory_once and user_activity_once each keep each (event_date,
 --   event_id) once, its first copy (warehouse/once.py), for total_events, unique_sessions and the
---   session spans; error_events counts each rejected message (dead_letter_key) once, on the day its
---   first copy failed: a dead letter whose previous copy failed in the dead_letter_window_days days
---   before its own day is a copy (is_first_rejection), hence the read of that window before the
---   range.
+--   session spans; error_events counts each rejected message (dead_letter_key) once, on the day of
+--   its message time (copies of a Pub/Sub message share their publish time, so their day): a dead
+--   letter whose previous copy has its message time in the dead_letter_window_days days before its
+--   own message day is a copy (is_first_rejection), hence the read of that window before the range.
 -- History before @start_date: only the dead letters of the window; each day depends only on its
 --   own partitions and the dead letters of the window before it, so a range equals its days run
---   one by one.
+--   one by one. A message rejected after its day was built (a replay of history) lands on its
+--   message day: rebuild from that day, as for late data.
 -- Idempotency: one MERGE deletes every row of date in [@start_date, @end_date] and inserts the
 --   rebuilt ones atomically; a rerun writes the same rows, rows outside the range are not touched.
 MERGE `analytics.fact_events_daily` AS target
@@ -75,21 +81,21 @@ USING (
 
   dead_letters_in_window AS (
     SELECT
-      failed_at,
       stream,
-      LAG(failed_at) OVER (
-        PARTITION BY dead_letter_key(message_id, payload, payload_encoding) ORDER BY failed_at, stream
-      ) AS previous_copy_failed_at
+      COALESCE(message_time, failed_at) AS message_time,
+      LAG(COALESCE(message_time, failed_at)) OVER (
+        PARTITION BY dead_letter_key(message_id, payload, payload_encoding)
+        ORDER BY COALESCE(message_time, failed_at), failed_at, stream
+      ) AS previous_copy_message_time
     FROM `events.dead_letter`
-    WHERE failed_at >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days DAY))
-      AND failed_at < TIMESTAMP(DATE_ADD(@end_date, INTERVAL 1 DAY))
+    WHERE failed_at >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days + 1 DAY))
   ),
 
   errors_by_day AS (
-    SELECT DATE(failed_at) AS day, stream, COUNT(*) AS error_events
+    SELECT DATE(message_time) AS day, stream, COUNT(*) AS error_events
     FROM dead_letters_in_window
-    WHERE failed_at >= TIMESTAMP(@start_date)
-      AND is_first_rejection(failed_at, previous_copy_failed_at, dead_letter_window_days)
+    WHERE DATE(message_time) BETWEEN @start_date AND @end_date
+      AND is_first_rejection(message_time, previous_copy_message_time, dead_letter_window_days)
     GROUP BY day, stream
   ),
 

@@ -9,13 +9,14 @@
 -- Columns: week = monday_of (sql/rules.sql), the Monday (UTC) of the week; messages = events
 --   loaded plus messages rejected that week (total_events + error_events of the stream's
 --   '(all)' rows, so the pipeline's duplicates are not messages); dead_letters = the rejected
---   ones; error_rate = dead_letters / messages. Streams are as in fact_events_daily: rejected
+--   ones, dated by their message time (a replay of history puts its rejections in their own
+--   weeks); error_rate = dead_letters / messages. Streams are as in fact_events_daily: rejected
 --   messages whose stream cannot be told are stream 'unknown' (error_rate 1).
 -- History before @start_date: the days of @start_date's week before it, from fact_events_daily
 --   (a week is always rebuilt whole, so a range equals its days run one by one once each day's
 --   fact_events_daily is built, which the run order guarantees).
 -- Once only: fact_events_daily counts each event_id once and each rejected message once, on the
---   day its first copy failed; a week sums those days.
+--   day of its message time; a week sums those days.
 -- Idempotency: one MERGE deletes every row of the weeks rebuilt and inserts the rebuilt ones
 --   atomically; a rerun writes the same rows, other weeks are not touched.
 MERGE `analytics.weekly_error_rate` AS target

@@ -21,6 +21,7 @@ from tests.models_scenario import (
     activity,
     build_three_ways,
     dead_letter,
+    dead_letter_copy,
     inventory,
     order,
     rows,
@@ -90,11 +91,18 @@ SHORT_INVENTORY = [
     inventory("p1", "w1", D1, "11:05:00", -1, "sale"),
 ]
 
+# A replay of history rejects an orders message of D2 three weeks after its time (TODAY), and
+# rejects it again two days later: it counts once, in D2's day and week, not on the days it failed.
+TODAY = D2 + timedelta(days=21)
+REPLAYED = dead_letter("orders", TODAY, "09:00:00", "amount_mismatch", message_time=f"{d2}T18:30:00Z")
 SHORT_DEAD_LETTERS = [
     dead_letter("orders", D1, "23:59:59", "missing_field"),  # the last second of D1
     dead_letter("unknown", D1, "07:00:00", "unknown_event_type"),
     dead_letter("user_activity", D2, "00:00:00", "invalid_json"),  # the first instant of D2
-    dead_letter("inventory", D3, "12:00:00", "invalid_json"),  # a day with no raw rows at all
+    # a day with no raw rows at all; written before message_time existed (NULL): dated by failed_at
+    dead_letter("inventory", D3, "12:00:00", "invalid_json", message_time=None),
+    REPLAYED,
+    dead_letter_copy(REPLAYED, timedelta(days=2)),
 ]
 
 # 35 days (2026-09-01 .. 2026-10-05) of activity only: churn thresholds and day 30 retention.
@@ -219,7 +227,7 @@ def test_fact_events_daily(bq_client, short, how):
         (d1, "user_activity", "login", 2, None, 2, 915.0),  # s1, s5
         (d1, "user_activity", "logout", 2, None, 2, 915.0),  # s1, s5
         (d1, "user_activity", "view_product", 4, None, 3, 800.0),  # s1, s2, s3 (twice)
-        (d2, "orders", "(all)", 2, 0, None, None),
+        (d2, "orders", "(all)", 2, 1, None, None),  # REPLAYED, rejected three weeks later, twice
         (d2, "orders", "pending", 1, None, None, None),
         (d2, "orders", "processing", 1, None, None, None),
         # sessions s6 60 s, s7 3599 s, s9 1 s; the dead letter at 00:00:00 is D2's
@@ -245,7 +253,7 @@ def test_weekly_error_rate(bq_client, short, how):
     expected = rows(
         "week, stream, messages, dead_letters, error_rate",
         (week, "inventory", 4, 1, 0.25),  # 3 movements on D1, one rejected message on D3
-        (week, "orders", 5, 1, 0.2),  # 2 + 2 events, the D1 dead letter
+        (week, "orders", 6, 2, 2 / 6),  # 2 + 2 events, the D1 dead letter, REPLAYED (D2) once
         (week, "unknown", 1, 1, 1.0),  # a rejected message whose stream cannot be told
         (week, "user_activity", 17, 1, 1 / 17),  # 10 + 6 events, the D2 dead letter
         (next_week, "orders", 1, 0, 0.0),

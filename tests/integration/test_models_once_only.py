@@ -256,6 +256,7 @@ REJECTED = [
 REJECTED_COPIES = [
     dead_letter_copy(REJECTED[0], timedelta(minutes=5)),  # redelivered the same day
     dead_letter_copy(REJECTED[0], timedelta(hours=23)),  # and again on D2
+    dead_letter_copy(REJECTED[0], timedelta(days=21)),  # and by a replay three weeks later
     dead_letter_copy(REJECTED[1], timedelta(minutes=1)),  # the same payload just after midnight
     dead_letter_copy(REJECTED[1], timedelta(days=1, hours=9), base64_payload=True),  # same bytes, base64, D3
     dead_letter_copy(REJECTED[3], timedelta(hours=1)),
@@ -335,7 +336,7 @@ def test_fact_events_daily_counts_each_event_and_each_rejected_message_once(bq_c
         (d1, "inventory", "(all)", 3, 1, None, None),  # the payload rejected at 23:59:30, once
         (d1, "inventory", "restock", 1, None, None, None),
         (d1, "inventory", "sale", 2, None, None, None),
-        (d1, "orders", "(all)", 2, 1, None, None),  # m-1, rejected three times
+        (d1, "orders", "(all)", 2, 1, None, None),  # m-1, rejected four times
         (d1, "orders", "pending", 2, None, None, None),  # o1, o2 (not o3, which reused o2's event_id)
         (d1, "user_activity", "(all)", 3, 0, 2, 300.0),  # s1 600 s, s4 0 s (u3, not u4)
         (d1, "user_activity", "login", 2, None, 2, 300.0),

@@ -39,6 +39,7 @@ def test_output_dir_writes_every_table_as_json_lines_and_reconciles(tmp_path):
     assert len(orders) == 2 and all("_received" not in r for r in orders)
     [dead] = rows_of(out, "dead_letter")
     assert dead["error_code"] == "invalid_json"
+    assert dead["message_time"] == dead["failed_at"], "no publish time, no readable event time"
     metrics = rows_of(out, "realtime_event_metrics")
     assert sum(r["occurrences"] for r in metrics) == 2, "batch: hourly windows count each event once"
 

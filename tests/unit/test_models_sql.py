@@ -185,8 +185,9 @@ def test_the_check_catches_a_missing_partition_filter():
 
 
 def test_the_dead_letter_read_covers_the_range_and_the_window_before_it():
-    """fact_events_daily reads failed_at in [start - dead_letter_window_days, end + 1 day): the
-    window holds the earlier copies of the range's rejected messages, and nothing else is read."""
+    """fact_events_daily reads failed_at from start - dead_letter_window_days - 1 day on, pruned on
+    its partitioning: every row whose message day is in [start - window, end] (a message fails at
+    most a day before its message time), with no upper bound (a replay rejects it later)."""
     readers = []
     for model, kind in FILES:
         for table in _parse(model, kind).find_all(exp.Table):
@@ -196,8 +197,7 @@ def test_the_dead_letter_read_covers_the_range_and_the_window_before_it():
             where = table.parent_select.args["where"].this
             bounds = sorted(c.sql("bigquery") for c in _conjuncts(where))
             assert bounds == [
-                "failed_at < TIMESTAMP(DATE_ADD(@end_date, INTERVAL '1' DAY))",  # sqlglot quotes the 1
-                "failed_at >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days DAY))",
+                "failed_at >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL (dead_letter_window_days + 1) DAY))",
             ], (model, kind, bounds)
     assert readers == ["fact_events_daily"]
 
@@ -262,6 +262,23 @@ def test_the_once_only_check_sees_a_read_that_counts_copies():
     }
     for what, sql in bad.items():
         assert once.problems(sql), what
+
+
+def _dead_letter_read(previous_copy: str, window_start: str) -> str:
+    return (
+        f"WITH d AS (SELECT stream, {previous_copy} AS previous_copy_message_time "
+        f"FROM `events.dead_letter` WHERE failed_at >= {window_start}) "
+        f"SELECT COUNTIF({once.FIRST_REJECTION}) FROM d"
+    )
+
+
+def test_the_once_only_check_wants_dead_letters_ordered_and_read_by_message_time():
+    assert once.problems(_dead_letter_read(once.PREVIOUS_COPY, once.DEAD_LETTER_WINDOW_START)) == []
+    by_failure = "LAG(failed_at) OVER (PARTITION BY dead_letter_key(message_id, payload, payload_encoding) "
+    by_failure += "ORDER BY failed_at, stream)"
+    assert once.problems(_dead_letter_read(by_failure, once.DEAD_LETTER_WINDOW_START))
+    too_late = "TIMESTAMP(DATE_SUB(@start_date, INTERVAL dead_letter_window_days DAY))"
+    assert once.problems(_dead_letter_read(once.PREVIOUS_COPY, too_late))
 
 
 def test_the_dead_letter_window_is_as_long_as_the_dead_letters_are_kept():

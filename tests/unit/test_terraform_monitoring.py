@@ -83,6 +83,7 @@ POLICIES = {
     "dead_letter_rate": ("last_execution_job_rows", set()),
     "scheduled_query_failed": ("transfer_config/completed_runs", {"scheduled_query_failures_allowed"}),
     "raw_table_freshness": ("last_execution_job_rows", set()),
+    "late_data": ("last_execution_job_rows", set()),
 }
 CHECKS = {
     "dead_letter_rate": (
@@ -95,7 +96,10 @@ CHECKS = {
         "raw_table_freshness_check_sql",
         {"raw_table_stale_minutes"},
     ),
+    "late_data": ("late_data_check", "late_data_check_sql", {"late_data_horizon_days"}),
 }
+# The table each check reads (a raw-table check reads the raw tables it names).
+CHECK_TABLES = {"dead_letter_rate": {"events.dead_letter"}, "late_data": {"analytics.model_builds"}}
 
 
 def _metric_types(filter_text: str) -> list[str]:
@@ -238,7 +242,11 @@ def raw_local(name: str) -> Any:
 def render_check_sql(name: str, values: dict[str, Any]) -> str:
     """A check's SQL as Terraform renders it, for the given variable values (project "proj")."""
     local = _monitoring_locals()
-    refs = {"local.events_ref": "proj.events", "local.dead_letter_ref": "proj.events.dead_letter"}
+    refs = {
+        "local.events_ref": "proj.events",
+        "local.dead_letter_ref": "proj.events.dead_letter",
+        "local.model_builds_ref": "proj.analytics.model_builds",
+    }
     lookback = local["check_lookback_days"]
 
     def render(text: str, scope: dict[str, str]) -> str:
@@ -287,24 +295,26 @@ def test_check_sql_parses_as_bigquery_and_reads_existing_columns(check):
     (statement,) = sqlglot.parse(sql, read="bigquery")
     assert isinstance(statement, exp.Select), check
     tables = {".".join(p for p in (t.catalog, t.db, t.name) if p) for t in statement.find_all(exp.Table)}
-    expected = {
+    raw = {
         f"proj.events.{t}"
         for t in (values["raw_tables_monitored"] if check == "raw_table_freshness" else STREAMS)
+        if check != "late_data"
     }
-    if check == "dead_letter_rate":
-        expected.add("proj.events.dead_letter")
-    assert tables == expected, tables
-    known = set().union(*(_columns(f"events.{t.rsplit('.', 1)[1]}") for t in tables))
+    assert tables == raw | {f"proj.{t}" for t in CHECK_TABLES.get(check, ())}, tables
+    known = set().union(*(_columns(t.split(".", 1)[1]) for t in tables))
     aliases = {a.alias for a in statement.find_all(exp.Alias)}
     columns = {c.name for c in statement.find_all(exp.Column)}
     assert columns <= known | aliases, sorted(columns - known - aliases)
     # Every raw table is read within recent partitions (require_partition_filter is on).
-    assert sql.count("event_date >= DATE_SUB(CURRENT_DATE(), INTERVAL 3 DAY)") == len(
-        tables - {"proj.events.dead_letter"}
-    )
+    assert sql.count("event_date >= DATE_SUB(CURRENT_DATE(), INTERVAL 3 DAY)") == len(raw)
     if check == "dead_letter_rate":
         assert "> 0.25" in sql and f">= {values['dead_letter_min_count']}" in sql
         assert f"INTERVAL {values['dead_letter_rate_window_minutes']} MINUTE" in sql
+    elif check == "late_data":
+        # The latest build only, and only when it met what it could not absorb.
+        assert "ORDER BY finished_at DESC\n  LIMIT 1" in sql
+        for counted in ("rows_beyond_horizon", "days_beyond_horizon", "rows_in_expired_partitions"):
+            assert f"{counted} > 0" in sql
     else:
         assert "INTERVAL 45 MINUTE" in sql
 
@@ -325,7 +335,8 @@ def test_checks_cover_every_stream_and_run_as_the_models_service_account():
         assert expr(params["query"]) == "${local." + sql_local + "}" and set(params) == {"query"}
         assert "destination_dataset_id" not in body, "a check is a plain SELECT: only its row count is used"
         depends = expr(attr(body, "depends_on"))
-        assert "google_bigquery_dataset_iam_member.models_events_viewer" in depends, check
+        dataset = "analytics_editor" if check == "late_data" else "events_viewer"
+        assert f"google_bigquery_dataset_iam_member.models_{dataset}" in depends, check
 
 
 def test_monitoring_variables_have_sane_defaults():
