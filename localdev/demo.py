@@ -2,14 +2,16 @@
 
 1. generate a sample (or take ``--input``), 2. start Pub/Sub, BigQuery and GCS
 emulators with a persistent BigQuery data directory, 3. run the batch pipeline
-into BigQuery with the raw archive on GCS, 4. back-fill the models over the
-input's dates, 5. write ``.local/run-summary.json`` and ``.local/export/``, and
-copy the archive to ``.local/archive/``, 6. stop the emulators.
+into BigQuery with the raw archive on GCS, 4. build the models with the scheduled
+query's own script for the last date loaded, 5. write ``.local/run-summary.json`` and
+``.local/export/``, and copy the archive to ``.local/archive/``, 6. stop the emulators.
 
 Each run starts from an empty warehouse, unless ``--keep`` (``make run KEEP=1``): then the
 warehouse (``.local/bigquery``) and the archive (``.local/archive``) of the previous run are
-kept, the new input is added to them, and the models are rebuilt from the earliest event
-date the new input touches to the last date loaded, as a daily load would.
+kept and the new input is added to them. Either way step 4 is what the deployed schedule does
+(:func:`warehouse.runner.run_scheduled`): it rebuilds from the earliest day whose rows changed
+since its last run (all days, on a new warehouse) to the last date loaded, with a late-data
+horizon that spans the warehouse's dates.
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ import argparse
 import json
 import logging
 import shutil
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 from localdev.export import export_dataset
@@ -33,6 +34,7 @@ from pipeline.options import OptionsError
 from pipeline.reconciliation import is_balanced
 from pipeline.sources import check_inputs_exist, input_patterns
 from schemas import STREAMS
+from warehouse import render
 from warehouse import runner as models
 
 LOCAL = Path(".local")
@@ -69,21 +71,15 @@ def event_date_range(client, dataset: str = "events") -> tuple[date, date] | Non
     return (row["lo"], row["hi"]) if row["lo"] else None
 
 
-def new_event_date_range(client, since: datetime, dataset: str = "events") -> tuple[date, date] | None:
-    """First and last event_date of the rows loaded (processed) at or after ``since``."""
-    from google.cloud import bigquery
-
-    parts = " UNION ALL ".join(
-        f"SELECT MIN(event_date) AS lo, MAX(event_date) AS hi FROM `{dataset}.{t}` "
-        "WHERE event_date >= '1970-01-01' AND processed_timestamp >= @since"
-        for t in STREAMS
-    )
-    config = bigquery.QueryJobConfig(
-        query_parameters=[bigquery.ScalarQueryParameter("since", "TIMESTAMP", since)]
-    )
-    query = f"SELECT MIN(lo) AS lo, MAX(hi) AS hi FROM ({parts})"
-    [row] = list(client.query(query, job_config=config).result())
-    return (row["lo"], row["hi"]) if row["lo"] else None
+def build_models(client, dates: tuple[date, date]) -> dict:
+    """The scheduled query's script for the run that builds ``dates[1]``, with a horizon that
+    reaches ``dates[0]`` (at least the deployed default, below the raw partition expiration):
+    the build log row it wrote."""
+    first, last = dates
+    expiration = render.raw_partition_expiration_days()
+    horizon = min(max(render.DEFAULT_HORIZON_DAYS, (last - first).days), expiration - 1)
+    run_date = last + timedelta(days=render.DEFAULT_LAG_DAYS)
+    return models.run_scheduled(client, run_date, horizon_days=horizon, expiration_days=expiration)
 
 
 def restore_archive(source: Path, bucket: str, prefix: str) -> int:
@@ -146,7 +142,6 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: 
 
         step(3, "running the Beam pipeline on the DirectRunner")
         archive = f"gs://{stack.bucket}/raw"
-        run_started = datetime.now(timezone.utc)
         summary = pipeline_main.run(
             [
                 "--source=files",
@@ -160,14 +155,12 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: 
         client = stack.bigquery_client()
 
         dates = event_date_range(client)
-        if dates and keep:
-            new = new_event_date_range(client, run_started)
-            dates = (new[0], dates[1]) if new else None
         if dates:
-            step(4, f"back-filling the models over {dates[0]} .. {dates[1]}")
-            summary["models"] = models.backfill(client, dates[0], dates[1], progress=sys.stderr)
+            step(4, f"building the models as the daily schedule does, for {dates[1]}")
+            print(f"      {models.describe_build(build_models(client, dates))}")
+            summary["models"] = models.row_counts(client)
         else:
-            step(4, "no new events loaded: nothing to model")
+            step(4, "no events loaded: nothing to model")
             summary["models"] = {}
 
         step(5, "writing the summary and exports")

@@ -20,6 +20,28 @@ class NothingToReplay(ValueError):
     """No archive file exists for the requested days."""
 
 
+class BeyondExpiration(ValueError):
+    """The range starts on a day whose raw partitions have expired."""
+
+
+def check_within_expiration(start: date, today: date, expiration_days: int) -> None:
+    """Refuse a replay that starts on a day the raw tables no longer keep.
+
+    BigQuery deletes a partition ``expiration_days`` after its day, and rows loaded into an expired
+    partition are deleted too: a replay of such days would load nothing that stays, and the models
+    could not count it. (Archive days are the days messages were published or read; events of a
+    day can be older, and those are counted by the scheduled models as rows in expired partitions.)
+    """
+    first_kept = today - timedelta(days=expiration_days - 1)
+    if start < first_kept:
+        raise BeyondExpiration(
+            f"--start {start} is before {first_kept}: the raw tables keep {expiration_days} days of "
+            f"partitions (partition expiration), so BigQuery would delete what a replay of earlier "
+            f"days loads. Replay from {first_kept}, or raise events_partition_expiration_days "
+            f"(Terraform) and --partition-expiration-days first."
+        )
+
+
 def archive_globs(root: str, start: date, end: date) -> list[str]:
     """One glob per day of ``start``..``end`` that has archive files (every stream, every hour)."""
     if end < start:

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime, timezone
 
 from pipeline.bigquery_client import bigquery_client
 from pipeline.options import IP_HASH_KEY_ENV
@@ -23,6 +23,7 @@ from recovery import archive, dead_letters
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms.errors import ERROR_CODES
 from transforms.validation import IP_MODES
+from warehouse.render import raw_partition_expiration_days
 
 
 def _day(text: str) -> date:
@@ -59,6 +60,13 @@ def parser() -> argparse.ArgumentParser:
     ar.add_argument("--root", required=True, help="the archive root: gs://BUCKET/raw or a local folder")
     ar.add_argument("--start", type=_day, required=True, help="first archive day (dt=)")
     ar.add_argument("--end", type=_day, required=True, help="last archive day, inclusive")
+    ar.add_argument(
+        "--partition-expiration-days",
+        type=int,
+        default=raw_partition_expiration_days(),
+        help="the raw tables' partition expiration: a range starting before today minus this is refused "
+        "(default: schemas/tables.json)",
+    )
     ar.add_argument("pipeline_args", nargs=argparse.REMAINDER, help="-- then the pipeline's options")
     return top
 
@@ -83,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dry_run=args.dry_run,
             )
         else:
+            archive.check_within_expiration(
+                args.start, datetime.now(timezone.utc).date(), args.partition_expiration_days
+            )
             extra = [a for a in args.pipeline_args if a != "--"]
             result = archive.replay_archive(args.root, args.start, args.end, extra)
     except ValueError as exc:

@@ -111,6 +111,7 @@ SET eventharbor_plan = (
       changed_days.day,
       changed_days.row_change,
       bounds.first_unbuilt_day,
+      eventharbor_previous_through IS NOT NULL AS has_built,
       changed_days.day >= bounds.horizon_start AS within_horizon,
       changed_days.source != 'dead_letter'
       AND changed_days.day < bounds.expiration_start AS in_expired_partition
@@ -120,7 +121,9 @@ SET eventharbor_plan = (
   summary AS (
     SELECT
       MIN(IF(within_horizon, day, NULL)) AS first_changed_day,
-      COALESCE(SUM(IF(within_horizon AND day < first_unbuilt_day, ABS(row_change), 0)), 0) AS late_rows,
+      -- Late: rows that changed a day an earlier run built (none on the first run).
+      COALESCE(SUM(IF(within_horizon AND day < first_unbuilt_day AND has_built, ABS(row_change), 0)), 0)
+        AS late_rows,
       COALESCE(SUM(IF(NOT within_horizon AND NOT in_expired_partition, GREATEST(row_change, 0), 0)), 0)
         AS rows_beyond_horizon,
       COUNT(DISTINCT IF(NOT within_horizon AND NOT in_expired_partition AND row_change > 0, day, NULL))
