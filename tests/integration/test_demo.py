@@ -45,7 +45,14 @@ def test_demo_writes_summary_exports_and_archive(tmp_path):
 
 
 def _analytics_exports(local) -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted((local / "export").glob("analytics.*.jsonl"))}
+    """The exported model tables (not the build log, which gains a row per run)."""
+    exports = sorted((local / "export").glob("analytics.*.jsonl"))
+    return {p.name: p.read_text() for p in exports if p.name != "analytics.model_builds.jsonl"}
+
+
+def _builds(local) -> list[dict]:
+    lines = (local / "export" / "analytics.model_builds.jsonl").read_text().splitlines()
+    return sorted((json.loads(line) for line in lines), key=lambda b: b["finished_at"])
 
 
 def test_keep_adds_to_the_previous_run_and_loading_a_file_twice_changes_no_analytics_table(tmp_path):
@@ -62,5 +69,11 @@ def test_keep_adds_to_the_previous_run_and_loading_a_file_twice_changes_no_analy
     assert second["messages_in"] == first["messages_in"]
     assert second["models"] == first["models"]
     assert after == before and len(before) == len(model_names())
+    # Both runs ran the scheduled query's script: the second found every day's rows changed (the
+    # file loaded again) and rebuilt them all, as the deployed schedule heals late data.
+    first_build, second_build = _builds(local)
+    assert first_build["mode"] == second_build["mode"] == "range"
+    assert first_build["late_rows"] == 0 and second_build["late_rows"] > 0
+    assert second_build["rebuilt_from"] == first_build["rebuilt_from"]
     raw_orders = (local / "export" / "events.orders.jsonl").read_text().splitlines()
     assert len(raw_orders) == 2 * sample.manifest["valid_unique"]["orders"]  # kept, then added again
