@@ -70,11 +70,24 @@ SET eventharbor_partition_rows = ARRAY(
     SELECT source, day, row_count FROM raw_partition_rows
     UNION ALL
     SELECT source, day, row_count FROM dead_letter_rows
+  ),
+
+  -- Days before the expiration window share one count (the day before it), which keeps the
+  -- array (a script variable, and a column of the build log) small whatever dates producers send.
+  bounded_days AS (
+    SELECT
+      source,
+      row_count,
+      GREATEST(
+        day, DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY)
+      ) AS day
+    FROM every_source
+    WHERE day <= eventharbor_build_through
   )
 
-  SELECT AS STRUCT source, day, row_count
-  FROM every_source
-  WHERE day <= eventharbor_build_through
+  SELECT AS STRUCT source, day, SUM(row_count) AS row_count
+  FROM bounded_days
+  GROUP BY source, day
   ORDER BY source, day
 );
 

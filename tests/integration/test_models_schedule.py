@@ -256,6 +256,32 @@ def test_rows_beyond_the_horizon_and_in_expired_partitions_are_counted_not_absor
     assert (again["rows_beyond_horizon"], again["rows_in_expired_partitions"]) == (0, 0)
 
 
+def test_the_counts_stay_small_whatever_dates_rejected_messages_carry(bq_client):
+    """Dead letters of messages from 300 different old days (a replay of years of history, or a
+    producer's clock) are counted beyond the horizon, in one shared count per source."""
+    datasets, _ = _built_on_time(bq_client, "bounded", 2)
+    last = START + timedelta(days=1)
+    old = [
+        dead_letter(
+            "orders",
+            last,
+            "12:00:00",
+            message_id=f"old-{n}",
+            message_time=f"{last - timedelta(days=100 + n)}T00:00:00Z",
+        )
+        for n in range(300)
+    ]
+    insert_dead_letters(bq_client, datasets, old)
+    build = runner.run_scheduled(bq_client, last + timedelta(days=1), datasets, horizon_days=3)
+    assert (build["mode"], build["rows_beyond_horizon"], build["days_beyond_horizon"]) == ("daily", 300, 1)
+    log = f"{datasets['analytics']}.model_builds"
+    sql = f"SELECT partition_rows FROM `{log}` WHERE build_id = '{build['build_id']}'"
+    (counts,) = [row["partition_rows"] for row in bq_client.query(sql).result()]
+    expiration = render.raw_partition_expiration_days()
+    assert len(counts) <= 4 * (expiration + 2)
+    assert {"source": "dead_letter", "day": last - timedelta(days=expiration + 1), "row_count": 300} in counts
+
+
 def test_a_failed_run_is_caught_up_by_the_next(bq_client):
     sample = generate_sample(START, 6)
     datasets = new_datasets(bq_client, "failed")
