@@ -10,7 +10,6 @@ tests/integration/test_models_once_only.py checks that the copies change nothing
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 import pytest
@@ -183,19 +182,6 @@ def test_late_data_is_fixed_by_rerunning_from_its_day(bq_client, bigquery_emulat
     assert snapshot(bq_client, backfilled) == expected
 
 
-def _scheduled_script(datasets: dict[str, str], run_date: date, lag_days: int = 1) -> str:
-    """terraform/generated/daily_models.sql as templatefile() renders it for these datasets, with
-    the scheduled run's @run_date written in (bqemulator ignores query parameters in a script,
-    docs/emulator-gaps.md entry 1; BigQuery's Data Transfer Service passes it as one)."""
-    values = {
-        "events_dataset": datasets["events"],
-        "analytics_dataset": datasets["analytics"],
-        "models_lag_days": str(lag_days),
-    }
-    script = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], render.SCRIPT_FILE.read_text())
-    return script.replace("@run_date", f"DATE '{run_date.isoformat()}'")
-
-
 def test_the_scheduled_query_script_builds_what_the_runner_builds(bq_client, sample):
     """The generated script, run once per scheduled day (each run builds the day before its run
     date), gives the tables the runner gives over the same days."""
@@ -206,7 +192,8 @@ def test_the_scheduled_query_script_builds_what_the_runner_builds(bq_client, sam
     runner.backfill(bq_client, START, first - timedelta(days=1), "backfill", scheduled)
     runner.backfill(bq_client, START, last, "backfill", built)
     for day in runner.days(first, last):
-        bq_client.query(_scheduled_script(scheduled, day + timedelta(days=1))).result()
+        # terraform/generated/daily_models.sql as templatefile() renders it, @run_date bound.
+        bq_client.query(render.scheduled_script(day + timedelta(days=1), scheduled)).result()
     tables = snapshot(bq_client, scheduled)
     assert all(tables.values())
     assert tables == snapshot(bq_client, built)
