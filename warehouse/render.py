@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
-from schemas import table_spec
+from schemas import STREAMS, table_spec
 from warehouse import docs, rules
 from warehouse.graph import model_names
 from warehouse.sql import (
@@ -177,9 +177,7 @@ def daily_script() -> str:
 
 def raw_partition_expiration_days() -> int:
     """The partition expiration of the raw tables in ``schemas/tables.json`` (one value for all)."""
-    found = {
-        table_spec(f"events.{t}").partition_expiration_days for t in ("orders", "inventory", "user_activity")
-    }
+    found = {table_spec(f"events.{stream}").partition_expiration_days for stream in STREAMS}
     if len(found) != 1 or None in found:
         raise ValueError(f"the raw tables' partition expirations differ or are unset: {found}")
     return found.pop()

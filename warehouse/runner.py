@@ -216,17 +216,6 @@ def backfill(
 
 
 BUILD_LOG = "model_builds"
-# What a build row says, in the order the runner prints it.
-BUILD_FIELDS = (
-    "run_date",
-    "mode",
-    "rebuilt_from",
-    "built_through",
-    "late_rows",
-    "rows_beyond_horizon",
-    "days_beyond_horizon",
-    "rows_in_expired_partitions",
-)
 
 
 def last_build(client: bigquery.Client, datasets: Mapping[str, str] | None = None) -> dict | None:
@@ -348,7 +337,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.command == "scheduled":
         if args.models:
             parser.error("--models: the scheduled script runs every model")
-        expiration = args.raw_partition_expiration_days or render.raw_partition_expiration_days()
+        expiration = args.raw_partition_expiration_days
+        if expiration is None:
+            expiration = render.raw_partition_expiration_days()
         try:
             render.check_schedule_settings(args.lag_days, args.late_data_horizon_days, expiration)
         except ValueError as exc:
