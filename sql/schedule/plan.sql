@@ -92,11 +92,29 @@ SET eventharbor_partition_rows = ARRAY(
 );
 
 SET eventharbor_plan = (
-  WITH count_changes AS (
+  WITH bounds AS (
+    SELECT
+      DATE_SUB(eventharbor_build_through, INTERVAL late_data_horizon_days DAY) AS horizon_start,
+      DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days DAY) AS expiration_start,
+      LEAST(
+        eventharbor_run_date,
+        COALESCE(DATE_ADD(eventharbor_previous_through, INTERVAL 1 DAY), eventharbor_run_date)
+      ) AS first_unbuilt_day
+  ),
+
+  -- The previous counts share out their old days as this run's do (eventharbor_partition_rows),
+  -- so that the shared day moving on by a day between two runs is no change.
+  count_changes AS (
     SELECT counted.source, counted.day, counted.row_count AS row_change
     FROM UNNEST(eventharbor_partition_rows) AS counted
     UNION ALL
-    SELECT previous.source, previous.day, -previous.row_count AS row_change
+    SELECT
+      previous.source,
+      GREATEST(
+        previous.day,
+        DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY)
+      ) AS day,
+      -previous.row_count AS row_change
     FROM UNNEST(eventharbor_previous_rows) AS previous
   ),
 
@@ -107,16 +125,6 @@ SET eventharbor_plan = (
     WHERE COALESCE(day <= eventharbor_previous_through, TRUE)
     GROUP BY source, day
     HAVING SUM(row_change) != 0
-  ),
-
-  bounds AS (
-    SELECT
-      DATE_SUB(eventharbor_build_through, INTERVAL late_data_horizon_days DAY) AS horizon_start,
-      DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days DAY) AS expiration_start,
-      LEAST(
-        eventharbor_run_date,
-        COALESCE(DATE_ADD(eventharbor_previous_through, INTERVAL 1 DAY), eventharbor_run_date)
-      ) AS first_unbuilt_day
   ),
 
   classified AS (

@@ -280,6 +280,9 @@ def test_the_counts_stay_small_whatever_dates_rejected_messages_carry(bq_client)
     expiration = render.raw_partition_expiration_days()
     assert len(counts) <= 4 * (expiration + 2)
     assert {"source": "dead_letter", "day": last - timedelta(days=expiration + 1), "row_count": 300} in counts
+    # The next day's run shares them out from a day later: no change, nothing counted again.
+    following = runner.run_scheduled(bq_client, last + timedelta(days=2), datasets, horizon_days=3)
+    assert (following["rows_beyond_horizon"], following["days_beyond_horizon"]) == (0, 0)
 
 
 def test_a_failed_run_is_caught_up_by_the_next(bq_client):
