@@ -77,6 +77,7 @@ DECLARE eventharbor_started_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP();
 DECLARE eventharbor_previous_through DATE;
 DECLARE eventharbor_previous_rows ARRAY<{COUNT_ROW}>;
 DECLARE {BUILD_THROUGH_VARIABLE} DATE;
+DECLARE eventharbor_oldest_counted_day DATE;
 DECLARE eventharbor_partitions ARRAY<STRUCT<table_name STRING, partition_id STRING, total_rows INT64>>;
 DECLARE eventharbor_partition_rows ARRAY<{COUNT_ROW}>;
 DECLARE eventharbor_plan STRUCT<

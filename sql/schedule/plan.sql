@@ -37,6 +37,12 @@ SET eventharbor_build_through = GREATEST(
   eventharbor_run_date, COALESCE(eventharbor_previous_through, eventharbor_run_date)
 );
 
+-- Dead letters are read from the day before the expiration window (a message fails at most a day
+-- before its time), and days before it share its count, whatever dates producers send.
+SET eventharbor_oldest_counted_day = DATE_SUB(
+  eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY
+);
+
 -- The view is read alone into a variable: bqemulator cannot expand it inside a larger query
 -- (docs/emulator-gaps.md); BigQuery reads it the same either way.
 SET eventharbor_partitions = ARRAY(
@@ -60,9 +66,7 @@ SET eventharbor_partition_rows = ARRAY(
       DATE(COALESCE(message_time, failed_at)) AS day,
       COUNT(*) AS row_count
     FROM `events.dead_letter`
-    WHERE
-      failed_at
-      >= TIMESTAMP(DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY))
+    WHERE failed_at >= TIMESTAMP(eventharbor_oldest_counted_day)
     GROUP BY day
   ),
 
@@ -72,15 +76,13 @@ SET eventharbor_partition_rows = ARRAY(
     SELECT source, day, row_count FROM dead_letter_rows
   ),
 
-  -- Days before the expiration window share one count (the day before it), which keeps the
-  -- array (a script variable, and a column of the build log) small whatever dates producers send.
+  -- Days before the expiration window share one count (eventharbor_oldest_counted_day), which
+  -- keeps the array (a script variable, and a column of the build log) small.
   bounded_days AS (
     SELECT
       source,
       row_count,
-      GREATEST(
-        day, DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY)
-      ) AS day
+      GREATEST(day, eventharbor_oldest_counted_day) AS day
     FROM every_source
     WHERE day <= eventharbor_build_through
   )
@@ -110,10 +112,7 @@ SET eventharbor_plan = (
     UNION ALL
     SELECT
       previous.source,
-      GREATEST(
-        previous.day,
-        DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY)
-      ) AS day,
+      GREATEST(previous.day, eventharbor_oldest_counted_day) AS day,
       -previous.row_count AS row_change
     FROM UNNEST(eventharbor_previous_rows) AS previous
   ),

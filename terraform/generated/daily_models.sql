@@ -19,6 +19,7 @@ DECLARE eventharbor_started_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP();
 DECLARE eventharbor_previous_through DATE;
 DECLARE eventharbor_previous_rows ARRAY<STRUCT<source STRING, day DATE, row_count INT64>>;
 DECLARE eventharbor_build_through DATE;
+DECLARE eventharbor_oldest_counted_day DATE;
 DECLARE eventharbor_partitions ARRAY<STRUCT<table_name STRING, partition_id STRING, total_rows INT64>>;
 DECLARE eventharbor_partition_rows ARRAY<STRUCT<source STRING, day DATE, row_count INT64>>;
 DECLARE eventharbor_plan STRUCT<
@@ -105,6 +106,10 @@ SET eventharbor_build_through = GREATEST(
   eventharbor_run_date, COALESCE(eventharbor_previous_through, eventharbor_run_date)
 );
 
+SET eventharbor_oldest_counted_day = DATE_SUB(
+  eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY
+);
+
 SET eventharbor_partitions = ARRAY(
   SELECT AS STRUCT table_name, partition_id, total_rows
   FROM `${events_dataset}.INFORMATION_SCHEMA.PARTITIONS`
@@ -126,9 +131,7 @@ SET eventharbor_partition_rows = ARRAY(
       DATE(COALESCE(message_time, failed_at)) AS day,
       COUNT(*) AS row_count
     FROM `${events_dataset}.dead_letter`
-    WHERE
-      failed_at
-      >= TIMESTAMP(DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY))
+    WHERE failed_at >= TIMESTAMP(eventharbor_oldest_counted_day)
     GROUP BY day
   ),
 
@@ -142,9 +145,7 @@ SET eventharbor_partition_rows = ARRAY(
     SELECT
       source,
       row_count,
-      GREATEST(
-        day, DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY)
-      ) AS day
+      GREATEST(day, eventharbor_oldest_counted_day) AS day
     FROM every_source
     WHERE day <= eventharbor_build_through
   )
@@ -172,10 +173,7 @@ SET eventharbor_plan = (
     UNION ALL
     SELECT
       previous.source,
-      GREATEST(
-        previous.day,
-        DATE_SUB(eventharbor_build_through, INTERVAL raw_partition_expiration_days + 1 DAY)
-      ) AS day,
+      GREATEST(previous.day, eventharbor_oldest_counted_day) AS day,
       -previous.row_count AS row_change
     FROM UNNEST(eventharbor_previous_rows) AS previous
   ),
