@@ -62,6 +62,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m schemas.ddl --check
+	$(PY) -m schemas.compat --check
 	$(PY) -m warehouse.render --check
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/sqlfluff lint sql ddl

@@ -10,7 +10,11 @@ CREATE TABLE IF NOT EXISTS `events.orders` (
   event_id STRING NOT NULL OPTIONS (description = "Unique event id: the producer's, or a SHA-256 of the canonical payload."),
   event_type STRING NOT NULL OPTIONS (description = "Stream the event was routed to."),
   processed_timestamp TIMESTAMP NOT NULL OPTIONS (description = "When the pipeline processed the event (UTC)."),
-  event_date DATE NOT NULL OPTIONS (description = "UTC date of the event's own time; the partitioning column.")
+  event_date DATE NOT NULL OPTIONS (description = "UTC date of the event's own time; the partitioning column."),
+  message_id STRING OPTIONS (description = "Pub/Sub message id of the message this row came from (or of the archive envelope it was replayed from); NULL for a plain JSON Lines line."),
+  publish_time TIMESTAMP OPTIONS (description = "When Pub/Sub accepted the message (UTC); NULL for a plain JSON Lines line."),
+  attributes JSON OPTIONS (description = "The message's Pub/Sub attributes, an object of strings; NULL for a plain JSON Lines line."),
+  extra_fields JSON OPTIONS (description = "Every field the contract does not know, at any depth, as sent: the event with its known fields removed (array positions kept). NULL when there is none.")
 )
 PARTITION BY event_date
 CLUSTER BY customer_id, status

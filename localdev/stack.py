@@ -30,7 +30,8 @@ from typing import Any
 
 from pipeline.bigquery_client import EMULATOR_PROJECT
 from pipeline.bigquery_client import bigquery_client as pipeline_bigquery_client
-from schemas import STREAMS, all_tables, bigquery_table
+from schemas import STREAMS, TableSpec, all_tables, bigquery_table, load_schema, schema_fields
+from schemas.ddl import column_type
 
 PROJECT = EMULATOR_PROJECT
 BUCKET = "eventharbor-archive"
@@ -270,7 +271,40 @@ def create_tables(client, project: str = PROJECT, datasets: dict[str, str] | Non
     for logical, actual in (datasets or {"events": "events", "analytics": "analytics"}).items():
         client.create_dataset(f"{project}.{actual}", exists_ok=True)
         for spec in all_tables(logical):
-            client.create_table(bigquery_table(spec, project, dataset=actual), exists_ok=True)
+            table = client.create_table(bigquery_table(spec, project, dataset=actual), exists_ok=True)
+            add_new_columns(client, table, spec)
+
+
+def add_new_columns(client, table, spec: TableSpec) -> list[str]:
+    """Give an existing local table the columns ``schemas/`` added since it was created (a
+    compatible change adds NULLABLE columns only); returns their names.
+
+    The emulator keeps a table's schema twice, and each call reaches one: ``update_table`` its
+    metadata (what ``get_table`` answers), ``ALTER TABLE … ADD COLUMN`` its DuckDB storage (what
+    queries and inserts see). On BigQuery the ALTER alone does both.
+    """
+    have = {f.name for f in table.schema}
+    fields = [f for f in load_schema(spec.dataset, spec.table) if f["name"] not in have]
+    if not fields:
+        return []
+    for column in fields:
+        if column.get("mode", "NULLABLE") == "REQUIRED":
+            raise ValueError(
+                f"{spec.schema_path}: column {column['name']!r} is REQUIRED, but the local table "
+                f"{table.full_table_id} exists without it; add new columns as NULLABLE (make lint "
+                "says why), or start a fresh local warehouse (make run without KEEP=1)"
+            )
+    table.schema = [
+        *table.schema,
+        *(f for f in schema_fields(spec.dataset, spec.table) if f.name not in have),
+    ]
+    client.update_table(table, ["schema"])
+    name = f"`{table.project}.{table.dataset_id}.{table.table_id}`"
+    for column in fields:
+        client.query(
+            f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column['name']} {column_type(column)}"
+        ).result()
+    return [column["name"] for column in fields]
 
 
 def create_topics(project: str = PROJECT) -> dict[str, str]:

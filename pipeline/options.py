@@ -6,6 +6,7 @@ import os
 
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
+from transforms import known_fields
 from transforms.validation import IP_MODES
 
 IP_HASH_KEY_ENV = "EVENTHARBOR_IP_HASH_KEY"
@@ -157,6 +158,10 @@ def check_options(options: PipelineOptions) -> EventHarborOptions:
         raise OptionsError("--batch_window_s and --early_firing_s must be >= 0 (0 turns them off)")
     if not (opts.bq_project or options.view_as(GoogleCloudOptions).project):
         raise OptionsError("set --project (or --bq_project) to the project that holds the BigQuery datasets")
+    try:
+        known_fields.check_schemas()
+    except known_fields.SchemaProblem as exc:
+        raise OptionsError(str(exc)) from None
     return opts
 
 

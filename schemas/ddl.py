@@ -21,10 +21,10 @@ def _sql_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _column_type(field: dict[str, Any]) -> str:
+def column_type(field: dict[str, Any]) -> str:
     base = _TYPES.get(field["type"], field["type"])
     if base == "STRUCT":
-        inner = ", ".join(f"{f['name']} {_column_type(f)}" for f in field["fields"])
+        inner = ", ".join(f"{f['name']} {column_type(f)}" for f in field["fields"])
         base = f"STRUCT<{inner}>"
     if field.get("mode") == "REPEATED":
         return f"ARRAY<{base}>"
@@ -36,7 +36,7 @@ def _column_type(field: dict[str, Any]) -> str:
 def create_table_ddl(spec: TableSpec) -> str:
     """The ``CREATE TABLE IF NOT EXISTS`` statement for one table, in the default project."""
     columns = ",\n".join(
-        f"  {f['name']} {_column_type(f)} OPTIONS (description = {_sql_string(f.get('description', ''))})"
+        f"  {f['name']} {column_type(f)} OPTIONS (description = {_sql_string(f.get('description', ''))})"
         for f in spec.schema
     )
     if spec.partition_column_type() == "DATE":

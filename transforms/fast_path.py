@@ -42,8 +42,10 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from schemas import EVENT_TYPE_BY_STREAM
+from transforms import known_fields
+from transforms.known_fields import has_typed_fields
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Message, ValidEvent
-from transforms.rows import event_shaper
+from transforms.rows import event_shaper, lineage, lineage_shaper
 from transforms.validation import (
     ACTIVITY_TYPES,
     AMOUNT_TOLERANCE,
@@ -332,8 +334,21 @@ def accept(
         if stream == "user_activity":
             fields["ip_address"] = _masked_ip(fields["ip_address"], ip_mode, ip_key)
         add_derived_columns(fields, event_id, EVENT_TYPE_BY_STREAM[stream], event_time, now)
-        # A processing time of another zone or type is the row shaper's to write.
-        row = _to_builtins(fields) if type(now) is datetime and now.tzinfo is timezone.utc else shape(fields)
+        tail = lineage(message)
+        # Typed fields and keys the contract does not know: only a lenient decode can have them.
+        # The columns come in the schema's order, as the precise path builds the event: the
+        # contract's, the derived ones, the lineage, then the typed fields. Without typed fields,
+        # msgspec writes the first ones in one call and the lineage columns are added after
+        # them; a processing time of another zone or type is the row shaper's to write.
+        if type(now) is datetime and now.tzinfo is timezone.utc and not has_typed_fields(stream):
+            tail["extra_fields"] = None if whole is None else known_fields.split(stream, whole, fields)
+            row = _to_builtins(fields)
+            row.update(lineage_shaper(stream)(tail))
+            fields.update(tail)
+        else:
+            fields.update(tail)
+            fields["extra_fields"] = None if whole is None else known_fields.split(stream, whole, fields)
+            row = shape(fields)
         return ValidEvent(message, stream, event_id, event_time, fields, row)
     except Exception:  # noqa: BLE001 - any doubt goes to the precise path
         return None

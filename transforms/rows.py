@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from schemas import load_schema
-from transforms.messages import BASE64, UTF8, Failure
+from transforms.messages import BASE64, UTF8, Failure, Message
 from transforms.times import rfc3339
 from transforms.validation import MAX_PAYLOAD_BYTES
 
@@ -45,6 +45,15 @@ def _json_cell(value: Any) -> Any:
     return json.dumps(value, sort_keys=True)
 
 
+_JSON_VALUE = msgspec.json.Encoder(decimal_format="number", order="sorted")
+
+
+def _event_json_cell(value: Any) -> str:
+    """JSON text of a value whose numbers may be ``Decimal``: written as JSON numbers, exactly as
+    ``transforms.known_fields.json_safe`` kept them (``json.dumps`` would refuse a Decimal)."""
+    return _JSON_VALUE.encode(value).decode("utf-8")
+
+
 # Validated events hold plain ``datetime``s in UTC and plain ``date``s: msgspec writes those exactly
 # as ``rfc3339`` and ``date.isoformat`` do, two to three times faster. Anything else (a subclass
 # such as Pub/Sub's ``DatetimeWithNanoseconds``, another zone) goes to the cells above.
@@ -65,7 +74,15 @@ _CELLS: dict[str, _Shaper] = {
     "NUMERIC": _numeric_cell,
     "JSON": _json_cell,
 }
-_EVENT_CELLS = {**_CELLS, "TIMESTAMP": _event_timestamp_cell, "DATE": _event_date_cell}
+_EVENT_CELLS = {
+    **_CELLS,
+    "TIMESTAMP": _event_timestamp_cell,
+    "DATE": _event_date_cell,
+    "JSON": _event_json_cell,
+}
+# The columns every raw row ends with, in the schema's order: the message's lineage and the
+# fields the contract does not know (``transforms.known_fields``).
+LINEAGE_COLUMNS = ("message_id", "publish_time", "attributes", "extra_fields")
 
 
 def _row_source(
@@ -116,6 +133,33 @@ def _record_shaper(
 def event_shaper(stream: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The function ``event_row`` applies for ``stream`` (for callers that keep it at hand)."""
     return _record_shaper(load_schema("events", stream), _EVENT_CELLS)
+
+
+@cache
+def lineage_shaper(stream: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """``event_shaper(stream)`` restricted to ``LINEAGE_COLUMNS``: the cells a row built by
+    ``msgspec.to_builtins`` from the contract's columns still needs (``transforms.fast_path``)."""
+    schema = [f for f in load_schema("events", stream) if f["name"] in LINEAGE_COLUMNS]
+    return _record_shaper(schema, _EVENT_CELLS)
+
+
+def lineage(message: Message) -> dict[str, Any]:
+    """The message's lineage columns: its ``message_id``, ``publish_time`` and ``attributes`` (an
+    object of valid strings, as dead letters keep them; ``{}`` when a Pub/Sub message has none).
+
+    All NULL for a plain file line, which has neither id nor publish time (its ``source_file``
+    attribute is the archive's to keep), and so for the archive envelope of one: a replay gives
+    the row its first load gave.
+    """
+    message_id = message.message_id
+    publish_time = message.publish_time if isinstance(message.publish_time, datetime) else None
+    if message_id is None and publish_time is None:
+        return {"message_id": None, "publish_time": None, "attributes": None}
+    return {
+        "message_id": None if message_id is None else _text(message_id, 1024),
+        "publish_time": publish_time,
+        "attributes": _attributes(message.attributes),
+    }
 
 
 @cache

@@ -1,7 +1,7 @@
 """One message -> exactly one outcome: a valid event (with its BigQuery row) or a failure.
 
 Pure functions, no Beam, and total: whatever the bytes, they return and never raise.
-Known problems become the ``Rejection`` codes of SPEC section 3; anything unforeseen
+Known problems become the ``Rejection`` codes of docs/contract.md ("Rejections"); anything unforeseen
 (a bug of ours) becomes ``internal_error`` with the exception's type and message, and is
 logged with its stage, so one bad message can never stop a batch run or stall a stream.
 The Beam DoFns in ``transforms.parse`` wrap these; the fuzz tests call them directly.
@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from schemas import UNKNOWN_STREAM
-from transforms import errors, fast_path
+from transforms import errors, fast_path, known_fields
 from transforms.errors import Rejection
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Failure, Message, ValidEvent
-from transforms.rows import MAX_ROW_JSON_BYTES, event_row, row_json_size
+from transforms.rows import MAX_ROW_JSON_BYTES, event_row, lineage, row_json_size
 from transforms.validation import (
     check_unicode,
     parse_payload,
@@ -28,9 +28,10 @@ from transforms.validation import (
 
 logger = logging.getLogger(__name__)
 
-# A row's JSON is at most a few times its payload (escapes), plus the derived columns; rows
-# from payloads under this size cannot reach BigQuery's limit, so only bigger ones are measured.
-_ROW_SIZE_CHECK_FROM = MAX_ROW_JSON_BYTES // 8
+# A row's JSON is at most a few times its payload: escapes (up to 6x), and extra_fields, JSON
+# text inside the row's JSON, escaped once more (7x); rows from payloads under this size cannot
+# reach BigQuery's limit, so only bigger ones are measured.
+_ROW_SIZE_CHECK_FROM = MAX_ROW_JSON_BYTES // 16
 
 
 def internal_failure(
@@ -119,6 +120,8 @@ def validate_message(
     try:
         check_unicode(message.data, obj)
         stream, event_id, event_time, event = validate_event(obj, now, ip_mode, ip_key)
+        event.update(lineage(message))
+        event["extra_fields"] = known_fields.split(stream, obj, event)
         stage = errors.STAGE_LOAD
         row = event_row(stream, event)
         if len(message.data) >= _ROW_SIZE_CHECK_FROM or max_row_bytes < MAX_ROW_JSON_BYTES:

@@ -1,4 +1,4 @@
-"""Parse, validate and normalise one event against the contract of SPEC section 3.
+"""Parse, validate and normalise one event against the contract of docs/contract.md ("Events").
 
 Pure functions, no Beam: every rule raises ``Rejection`` with a stable code and
 a message naming the field and what is wrong with its value. The Beam DoFns in
@@ -178,7 +178,7 @@ def parse_payload(data: bytes) -> dict[str, Any]:
     except ValueError as exc:
         raise Rejection(errors.INVALID_JSON, f"payload is not valid JSON: {_printable(str(exc))}") from None
     if not isinstance(obj, dict):
-        raise Rejection(errors.NOT_AN_OBJECT, f"payload must be a JSON object, got a JSON {_json_type(obj)}")
+        raise Rejection(errors.NOT_AN_OBJECT, f"payload must be a JSON object, got a JSON {json_type(obj)}")
     return obj
 
 
@@ -207,7 +207,7 @@ def stream_of(obj: dict[str, Any]) -> str:
 # --- field checks ------------------------------------------------------------------------------
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -221,10 +221,10 @@ def _json_type(value: Any) -> str:
     return "object"
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     """A short JSON rendering of a value for an error message (at most 80 characters)."""
     if isinstance(value, (dict, list)) and len(value) > 8:
-        return f"<{_json_type(value)} of {len(value)} entries>"
+        return f"<{json_type(value)} of {len(value)} entries>"
     if isinstance(value, str) and len(value) > 80:
         value = value[:80]
     text = _SHOW_ENCODER.encode(value)
@@ -242,7 +242,7 @@ def _string(obj: dict[str, Any], key: str, path: str) -> str:
     value = _get(obj, key, path)
     if not isinstance(value, str):
         raise Rejection(
-            errors.WRONG_TYPE, f"field '{path}' must be a string, got {_json_type(value)} {_show(value)}"
+            errors.WRONG_TYPE, f"field '{path}' must be a string, got {json_type(value)} {show(value)}"
         )
     if not value.strip():
         raise Rejection(errors.INVALID_VALUE, f"field '{path}' must not be empty")
@@ -253,7 +253,7 @@ def _enum(obj: dict[str, Any], key: str, path: str, allowed: tuple[str, ...]) ->
     value = _string(obj, key, path)
     if value not in allowed:
         raise Rejection(
-            errors.INVALID_VALUE, f"field '{path}' must be one of {', '.join(allowed)}; got {_show(value)}"
+            errors.INVALID_VALUE, f"field '{path}' must be one of {', '.join(allowed)}; got {show(value)}"
         )
     return value
 
@@ -262,7 +262,7 @@ def _object(obj: dict[str, Any], key: str, path: str) -> dict[str, Any]:
     value = _get(obj, key, path)
     if not isinstance(value, dict):
         raise Rejection(
-            errors.WRONG_TYPE, f"field '{path}' must be an object, got {_json_type(value)} {_show(value)}"
+            errors.WRONG_TYPE, f"field '{path}' must be an object, got {json_type(value)} {show(value)}"
         )
     return value
 
@@ -271,10 +271,10 @@ def _integer(obj: dict[str, Any], key: str, path: str) -> int:
     value = _get(obj, key, path)
     if isinstance(value, bool) or not isinstance(value, int):
         raise Rejection(
-            errors.WRONG_TYPE, f"field '{path}' must be an integer, got {_json_type(value)} {_show(value)}"
+            errors.WRONG_TYPE, f"field '{path}' must be an integer, got {json_type(value)} {show(value)}"
         )
     if not INT64_RANGE[0] <= value <= INT64_RANGE[1]:
-        raise Rejection(errors.INVALID_VALUE, f"field '{path}' does not fit a 64-bit integer: {_show(value)}")
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' does not fit a 64-bit integer: {show(value)}")
     return value
 
 
@@ -291,24 +291,24 @@ def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise Rejection(
             errors.WRONG_TYPE,
-            f"field '{path}' must be a decimal number, got {_json_type(value)} {_show(value)}",
+            f"field '{path}' must be a decimal number, got {json_type(value)} {show(value)}",
         )
     if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
-        raise Rejection(errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {_show(value)}")
+        raise Rejection(errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {show(value)}")
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
     except InvalidOperation:
         raise Rejection(
-            errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {_show(value)}"
+            errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {show(value)}"
         ) from None
     if not amount.is_finite():
-        raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be a finite number, got {_show(value)}")
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be a finite number, got {show(value)}")
     if amount < 0:
-        raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be >= 0, got {_show(value)}")
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be >= 0, got {show(value)}")
     if amount >= NUMERIC_MAX_ABS or -amount.as_tuple().exponent > NUMERIC_MAX_SCALE:
         raise Rejection(
             errors.INVALID_VALUE,
-            f"field '{path}' does not fit BigQuery NUMERIC (< 1e29, at most 9 decimals): {_show(value)}",
+            f"field '{path}' does not fit BigQuery NUMERIC (< 1e29, at most 9 decimals): {show(value)}",
         )
     return amount
 
@@ -321,7 +321,7 @@ def parse_timestamp(value: Any, path: str) -> datetime:
         raise Rejection(
             errors.WRONG_TYPE,
             f"field '{path}' must be an RFC 3339 string or epoch milliseconds, "
-            f"got {_json_type(value)} {_show(value)}",
+            f"got {json_type(value)} {show(value)}",
         )
     if isinstance(value, int):
         if not _EPOCH_MS_RANGE[0] <= value <= _EPOCH_MS_RANGE[1]:
@@ -331,12 +331,12 @@ def parse_timestamp(value: Any, path: str) -> datetime:
         return EPOCH + timedelta(milliseconds=value)
     match = _RFC3339.match(value.strip())
     if not match:
-        raise Rejection(errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not an RFC 3339 timestamp")
+        raise Rejection(errors.BAD_TIMESTAMP, f"field '{path}': {show(value)} is not an RFC 3339 timestamp")
     day, clock, fraction, zone = match.groups()
     if zone is None:
         raise Rejection(
             errors.BAD_TIMESTAMP,
-            f"field '{path}': {_show(value)} has no zone offset; add 'Z' or '+HH:MM' so it is unambiguous",
+            f"field '{path}': {show(value)} has no zone offset; add 'Z' or '+HH:MM' so it is unambiguous",
         )
     fraction = (fraction or "")[:7]  # Python keeps microseconds; BigQuery keeps microseconds too.
     zone = "+00:00" if zone in ("Z", "z") else zone
@@ -350,7 +350,7 @@ def _utc(text: str, value: str, path: str) -> datetime:
     except (ValueError, OverflowError) as exc:
         # OverflowError: a valid local time whose UTC instant falls outside years 1..9999.
         raise Rejection(
-            errors.BAD_TIMESTAMP, f"field '{path}': {_show(value)} is not a valid time ({exc})"
+            errors.BAD_TIMESTAMP, f"field '{path}': {show(value)} is not a valid time ({exc})"
         ) from None
 
 
@@ -396,14 +396,14 @@ def _order(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime
     status = _enum(obj, "status", "status", ORDER_STATUSES)
     raw_items = _get(obj, "items", "items")
     if not isinstance(raw_items, list):
-        raise Rejection(errors.WRONG_TYPE, f"field 'items' must be an array, got {_json_type(raw_items)}")
+        raise Rejection(errors.WRONG_TYPE, f"field 'items' must be an array, got {json_type(raw_items)}")
     if not raw_items:
         raise Rejection(errors.INVALID_VALUE, "field 'items' must hold at least one item")
     items = []
     for index, raw in enumerate(raw_items):
         path = f"items[{index}]"
         if not isinstance(raw, dict):
-            raise Rejection(errors.WRONG_TYPE, f"field '{path}' must be an object, got {_json_type(raw)}")
+            raise Rejection(errors.WRONG_TYPE, f"field '{path}' must be an object, got {json_type(raw)}")
         quantity = _integer(raw, "quantity", f"{path}.quantity")
         if quantity < 1:
             raise Rejection(errors.INVALID_VALUE, f"field '{path}.quantity' must be >= 1, got {quantity}")
@@ -422,7 +422,7 @@ def _order(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime
         raise Rejection(
             errors.INVALID_VALUE,
             "field 'shipping_address.country' must be an ISO 3166-1 alpha-2 code, "
-            f"got {_show(address['country'])}",
+            f"got {show(address['country'])}",
         )
     total = _decimal(obj, "total_amount", "total_amount")
     computed = sum((i["quantity"] * i["price"] for i in items), Decimal(0))
@@ -484,7 +484,7 @@ def _user_activity(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], 
         ip = ipaddress.ip_address(ip_text.strip())
     except ValueError:
         raise Rejection(
-            errors.INVALID_VALUE, f"field 'ip_address' must be an IPv4 or IPv6 address, got {_show(ip_text)}"
+            errors.INVALID_VALUE, f"field 'ip_address' must be an IPv4 or IPv6 address, got {show(ip_text)}"
         ) from None
     user_agent = _string(obj, "user_agent", "user_agent")
     moment = _timestamp(obj, "timestamp", "timestamp", now)
@@ -530,7 +530,7 @@ def event_id_of(obj: dict[str, Any]) -> str:
     value = obj["event_id"]
     if not isinstance(value, str):
         raise Rejection(
-            errors.WRONG_TYPE, f"field 'event_id' must be a string, got {_json_type(value)} {_show(value)}"
+            errors.WRONG_TYPE, f"field 'event_id' must be a string, got {json_type(value)} {show(value)}"
         )
     if not value.strip() or len(value) > MAX_EVENT_ID_CHARS:
         raise Rejection(
@@ -576,13 +576,13 @@ def validate_event(
     event_type = _get(obj, "event_type", "event_type")
     if not isinstance(event_type, str):
         raise Rejection(
-            errors.WRONG_TYPE, f"field 'event_type' must be a string, got {_json_type(event_type)}"
+            errors.WRONG_TYPE, f"field 'event_type' must be a string, got {json_type(event_type)}"
         )
     stream = STREAM_BY_EVENT_TYPE.get(event_type)
     if stream is None:
         raise Rejection(
             errors.UNKNOWN_EVENT_TYPE,
-            f"field 'event_type' is {_show(event_type)}; expected one of {', '.join(STREAM_BY_EVENT_TYPE)}",
+            f"field 'event_type' is {show(event_type)}; expected one of {', '.join(STREAM_BY_EVENT_TYPE)}",
         )
     event_id = event_id_of(obj)
     event, event_time = CONTRACTS[stream](obj, now)

@@ -32,7 +32,16 @@ def test_raw_tables_follow_the_spec():
         assert spec.require_partition_filter
         assert spec.partition_expiration_days == 90
         names = [f["name"] for f in spec.schema]
-        assert names[-4:] == ["event_id", "event_type", "processed_timestamp", "event_date"]
+        assert names[-8:] == [
+            "event_id",
+            "event_type",
+            "processed_timestamp",
+            "event_date",
+            "message_id",
+            "publish_time",
+            "attributes",
+            "extra_fields",
+        ]
 
 
 def test_schema_files_are_bq_json_format():

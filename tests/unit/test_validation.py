@@ -440,6 +440,10 @@ def test_valid_events_become_exact_rows():
         "event_type": "order",
         "processed_timestamp": "2026-11-02T12:00:00Z",
         "event_date": "2026-11-01",
+        "message_id": None,
+        "publish_time": None,
+        "attributes": None,
+        "extra_fields": None,
     }
     inventory_row = {
         "inventory_id": "inv-1",
@@ -452,6 +456,10 @@ def test_valid_events_become_exact_rows():
         "event_type": "inventory",
         "processed_timestamp": "2026-11-02T12:00:00Z",
         "event_date": "2025-11-01",
+        "message_id": None,
+        "publish_time": None,
+        "attributes": None,
+        "extra_fields": None,
     }
     activity_row = {
         "user_id": "cust-1",
@@ -464,6 +472,10 @@ def test_valid_events_become_exact_rows():
         "event_type": "user_activity",
         "processed_timestamp": "2026-11-02T12:00:00Z",
         "event_date": "2026-11-01",
+        "message_id": None,
+        "publish_time": None,
+        "attributes": None,
+        "extra_fields": '{"client_version":"7.1"}',  # a key the contract does not know, kept
     }
     assert_rows(
         [encode(ORDER), encode(INVENTORY), encode(USER_ACTIVITY)],
