@@ -76,7 +76,7 @@ LIMITS = {
     "(pattern only); country by pattern; no 1 MiB or nesting limits; no row shaping",
     "msgspec": "rules beyond Meta (sums, signs, IP, timestamps, money >= 0) in __post_init__; "
     "country by pattern; no 1 MiB or nesting limits; no row shaping",
-    "triage": "the whole contract of SPEC section 3, the exact error code and message, and the row",
+    "triage": "the whole contract (docs/contract.md), the exact error code and message, and the row",
 }
 
 

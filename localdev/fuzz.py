@@ -3,7 +3,7 @@
 1. core: ``--core`` (default 100,000) inputs, each a file line, through ``line_to_message``
    and ``triage`` (rotating over the three ``--ip_mode`` values), and every outcome through its
    row: ``dead_letter_row`` for a failure, the raw-table row for a valid event. Each input is
-   checked for the properties of SPEC section 3 (``line_problems``): nothing raises, exactly one
+   checked for the properties of docs/contract.md (``line_problems``): nothing raises, exactly one
    outcome, a published code and never ``internal_error`` (a bug of ours), the same outcome when
    repeated, and a row BigQuery can take (valid Unicode, JSON-serialisable, within the size limit).
 2. pipeline: ``--pipeline`` (default 10,000) more inputs written to one file and run through

@@ -30,7 +30,8 @@ def counters(result) -> dict[str, int]:
 
 
 def reconcile(totals: dict[str, int]) -> dict[str, Any]:
-    """The summary of SPEC section 8 from counter totals."""
+    """The run's reconciliation (docs/contract.md#once-only), the ``run-summary.json`` of README's
+    ``make run`` without its models, from counter totals."""
     # refused: rows BigQuery sent back; a row too large to send is rejected before it is sent.
     loaded = {s: totals.get(f"{s}.sent", 0) - totals.get(f"{s}.refused", 0) for s in STREAMS}
     rejected: dict[str, int] = {}

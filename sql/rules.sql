@@ -12,9 +12,10 @@
 -- script with the same code. Each statement's comment says what it defines; docs/models.md's
 -- table of rules is generated from these comments and definitions.
 --
--- Once only (SPEC section 6): a raw event is counted once per (event_date, event_id), its first
--- copy (earliest processed_timestamp); every read of a raw table says so in its QUALIFY, checked
--- by warehouse/once.py. A rejected message is counted once per dead_letter_key, below.
+-- Once only (docs/contract.md#once-only, docs/models.md#once-only): a raw event is counted once
+-- per (event_date, event_id), its first copy (earliest processed_timestamp); every read of a raw
+-- table says so in its QUALIFY, checked by warehouse/once.py. A rejected message is counted once
+-- per dead_letter_key, below.
 
 -- customers_scd.is_active: an order event (any status) in the active_window_days days up to and
 -- including the day, i.e. event_date in [day - (active_window_days - 1), day].

@@ -1,4 +1,4 @@
-"""The checker the generator's output is judged by, written from SPEC section 3 on purpose,
+"""The checker the generator's output is judged by, written from docs/contract.md on purpose,
 independent of the generator and of the pipeline, and the sample helpers the
 ``tests/*/test_generator_*`` modules share. Its own tests are in tests/unit/test_generator_spec.py.
 """
@@ -23,7 +23,7 @@ MAX_DEPTH = 32
 START = date(2026, 3, 2)
 CONFIG = gen.GeneratorConfig(seed=7, start=START)
 SMALL = gen.GeneratorConfig(seed=3, start=START, days=2, customers=8, orders_per_day=5, sessions_per_day=5)
-# Every code an input can earn (SPEC section 3): all but load_rejected and internal_error.
+# Every code an input can earn (docs/contract.md, "Rejections"): all but load_rejected and internal_error.
 ALL_CODES = {
     "payload_too_large",
     "invalid_encoding",
@@ -211,7 +211,7 @@ def _check_activity(event: dict) -> None:
 
 
 def unwrap(envelope: dict) -> bytes:
-    """An archive envelope's data, or raises ``Rejected("invalid_envelope")`` (SPEC 3 and 5.4)."""
+    """An archive envelope's data, or raises ``Rejected("invalid_envelope")`` (docs/contract.md)."""
     try:
         attributes = envelope["attributes"]
         if attributes is not None and not (
@@ -230,7 +230,7 @@ def unwrap(envelope: dict) -> bytes:
 
 
 def check(data: bytes, as_file_line: bool = True) -> dict:
-    """The parsed event if ``data`` is valid per SPEC section 3, else raises Rejected(code, stream).
+    """The parsed event if ``data`` is valid per docs/contract.md, else raises Rejected(code, stream).
 
     ``as_file_line``: ``data`` is a line of a JSON Lines file, which may be an archive envelope;
     otherwise it is Pub/Sub message data, which never is.

@@ -1,4 +1,4 @@
-"""The pipeline's Beam metric counters, in one place (SPEC section 5.7).
+"""The pipeline's Beam metric counters, in one place.
 
 Run-wide counters live in namespace ``eventharbor``; per-stream ones in
 ``eventharbor.<stream>`` (orders, inventory, user_activity, unknown) with names

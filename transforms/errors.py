@@ -1,6 +1,6 @@
 """Stable dead-letter error codes and the failure record every stage emits.
 
-Codes are part of the product's contract (SPEC section 3): extend, never rename.
+Codes are part of the product's contract (docs/contract.md, "Rejections"): extend, never rename.
 """
 
 from __future__ import annotations

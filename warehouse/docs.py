@@ -5,7 +5,9 @@ rewrites what is between the markers (``python -m warehouse.render``). ``<what>`
 
 - ``models``: the models in run order, their SQL files, what they read, partitioning, clustering;
 - ``rules``: the definitions of ``sql/rules.sql``;
-- ``columns <model>``: the columns of ``schemas/analytics/<model>.json``;
+- ``columns <model>``: the columns of ``schemas/analytics/<model>.json``; ``columns events.<table>``
+  those of ``schemas/events/<table>.json`` (``docs/contract.md``). A RECORD column is followed by
+  one row per field inside it, named by its path (``items.price``);
 - ``run order``: the numbered list of the models in run order;
 - ``once only``: per model, how it counts each event and each rejected message once: the
   de-duplicated reads of the raw tables (:mod:`warehouse.once`) and the ``Once only:`` paragraph
@@ -45,12 +47,21 @@ def column_type(field: dict[str, Any], top_level: bool = True) -> str:
     return base
 
 
-def columns_table(model: str) -> str:
-    lines = ["| column | type | meaning |", "|---|---|---|"]
-    for field in table_spec(f"analytics.{model}").schema:
-        lines.append(
-            f"| `{field['name']}` | {_cell(column_type(field))} | {_cell(field.get('description', ''))} |"
-        )
+def _column_rows(fields: list[dict[str, Any]], prefix: str = "") -> list[str]:
+    """One table row per field, then one per field inside a RECORD, named by its path (``a.b``)."""
+    lines = []
+    for field in fields:
+        name = prefix + field["name"]
+        lines.append(f"| `{name}` | {_cell(column_type(field))} | {_cell(field.get('description', ''))} |")
+        if field["type"] == "RECORD":
+            lines.extend(_column_rows(field["fields"], prefix=f"{name}."))
+    return lines
+
+
+def columns_table(table: str) -> str:
+    """The columns of ``analytics.<table>``, or of ``<dataset>.<table>`` when ``table`` names one."""
+    key = table if "." in table else f"analytics.{table}"
+    lines = ["| column | type | meaning |", "|---|---|---|", *_column_rows(table_spec(key).schema)]
     return "\n".join(lines) + "\n"
 
 

@@ -1,4 +1,4 @@
-"""The once-only rule of the models (SPEC section 6): each event once, each rejected message once.
+"""The once-only rule of the models (docs/contract.md#once-only): each event, each rejected message once.
 
 The raw tables may hold an event more than once: Pub/Sub redelivers, BigQuery's insertId
 de-duplication is best effort, the pipeline's de-duplication window is bounded and archive

@@ -46,7 +46,8 @@ from transforms.errors import (
 from transforms.times import rfc3339
 
 MIB = 1024 * 1024
-# SPEC section 3 rejects arrays/objects nested deeper than 32 levels; the defects go well past it.
+# The contract (docs/contract.md) rejects arrays/objects nested deeper than 32 levels; the defects go
+# well past it.
 NESTING_LEVELS = 40
 
 # The defects cycle in this order, so a sample of len(DEFECT_CYCLE) malformed messages holds every

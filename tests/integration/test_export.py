@@ -1,4 +1,4 @@
-"""``make run``'s exports on the real BigQuery emulator: every column type as SPEC section 8 says
+"""``make run``'s exports on the real BigQuery emulator: every column type as the README says
 (dates ``YYYY-MM-DD``, timestamps RFC 3339 UTC, NUMERIC as decimal strings), read through the
 Storage Read API, and the same bytes the REST API and google-cloud-bigquery's row parsing give."""
 

@@ -1,7 +1,7 @@
 """Hand-written scenarios for the analytics layer, with the exact expected rows typed out.
 
 daily_active_users, retention_cohorts, funnel_daily, churn_classification and fact_events_daily
-(SPEC section 6), each built three ways on the real bqemulator that must give the same rows:
+(docs/models.md), each built three ways on the real bqemulator that must give the same rows:
 ``replay`` (the daily steps day by day; in the short scenario each step runs twice to prove a
 rerun changes nothing), ``backfill`` (each model's range SQL once) and ``chunked``
 (two backfills, the second starting from the state the first left). All five are ``range.sql``

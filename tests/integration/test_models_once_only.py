@@ -1,4 +1,4 @@
-"""Each event once and each rejected message once (SPEC section 6, docs/models.md "Once only"),
+"""Each event once and each rejected message once (docs/contract.md and docs/models.md, "Once only"),
 on the real bqemulator.
 
 Copies of raw rows — the same day, re-sent on a later processing day, of a late event — and copies

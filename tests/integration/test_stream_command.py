@@ -39,7 +39,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 10
 SEED = 5
-# The shape of run-summary.json (SPEC section 8): the reconciliation plus the models' rows.
+# The shape of run-summary.json (README, "What `make run` does"): the reconciliation plus the models' rows.
 RUN_SUMMARY_KEYS = [*reconcile({}), "models"]
 # The pipeline's default sliding windows, 60 s every 10 s: each event is in 6 of them.
 WINDOWS_PER_EVENT = 60 // 10

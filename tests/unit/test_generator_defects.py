@@ -1,5 +1,5 @@
 """The malformed messages: one defect each, every input code, and the code the generator records
-is the one the SPEC checker gives, as a file line and as Pub/Sub data."""
+is the one the contract checker (tests/generator_spec.py) gives, as a file line and as Pub/Sub data."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The simulated shop: a coherent story of valid events, written the way producers write them,
-and the timeline of when they arrive (late ones, re-sends). Judged by the SPEC checker."""
+and the timeline of when they arrive (late ones, re-sends). Judged by the contract checker
+(tests/generator_spec.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The generator's independent SPEC checker (tests/generator_spec.py), on hand-written lines."""
+"""The generator's independent contract checker (tests/generator_spec.py), on hand-written lines."""
 
 from __future__ import annotations
 

@@ -332,7 +332,7 @@ def test_the_rules_file_holds_declares_then_temp_functions_each_with_a_comment()
 
 
 def test_the_rules_say_what_the_spec_says():
-    """SPEC section 6, stated once here as the acceptance check of sql/rules.sql."""
+    """The product's business rules, stated once here as the acceptance check of sql/rules.sql."""
     assert rules.summary("customer_tier") == "bronze < 200 <= silver < 1000 <= gold < 5000 <= platinum"
     assert rules.summary("churn_status") == "active < 7 <= soft_churn < 14 <= churned < 30 <= hard_churn"
     assert rules.summary("is_low_stock") == "closing_quantity < 10"

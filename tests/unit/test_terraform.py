@@ -39,7 +39,7 @@ FLEX_DIR = ROOT / "flex-template"
 DEPLOY_DOC = ROOT / "docs" / "deploy.md"
 CATALOG: dict[str, dict[str, Any]] = json.loads((SCHEMAS_DIR / "tables.json").read_text())
 
-# SPEC section 4: the raw tables' partitioning, clustering and default expiration.
+# docs/contract.md, "Tables": the raw tables' partitioning, clustering and default expiration.
 SPEC_EVENTS_TABLES = {
     "events.orders": ("event_date", ["customer_id", "status"], 90),
     "events.inventory": ("event_date", ["product_id", "warehouse_id"], 90),

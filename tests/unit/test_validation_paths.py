@@ -311,7 +311,6 @@ def event_json_text(value: Any) -> str:
     return _EVENT_JSON.encode(value).decode("utf-8")
 
 
-
 def former_table_row(
     record: dict[str, Any],
     schema: list[dict[str, Any]],
