@@ -72,7 +72,14 @@ def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
     order_ids = sorted(r["event_id"] for r in table_rows(stack, dataset, "orders", PARTITIONS))
     assert order_ids == ["evt-order-1", "evt-order-2"]
     assert len(table_rows(stack, dataset, "inventory", PARTITIONS)) == 1
-    assert len(table_rows(stack, dataset, "user_activity", PARTITIONS)) == 1
+    (activity,) = table_rows(stack, dataset, "user_activity", PARTITIONS)
+    # Lineage of the Pub/Sub message, and the key the contract does not know, kept.
+    assert activity["message_id"] and activity["publish_time"]
+    assert activity["attributes"] == {"origin": "streaming-test"}
+    assert activity["extra_fields"] == {"client_version": "7.1"}
+    for row in table_rows(stack, dataset, "orders", PARTITIONS):
+        assert row["message_id"] and row["attributes"] == {"origin": "streaming-test"}
+        assert row["extra_fields"] is None
     dead = sorted((r["error_code"], r["stream"]) for r in table_rows(stack, dataset, "dead_letter"))
     assert dead == [("invalid_json", "unknown"), ("invalid_value", "orders")]
     for row in table_rows(stack, dataset, "dead_letter"):
