@@ -120,6 +120,18 @@ def table(results: dict[str, Any]) -> str:
                         _holds(holds),
                     )
                 )
+        if unknown := v["validators"].get("triage, unknown keys"):
+            ratio = unknown["events_per_s"] / core["events_per_s"]
+            rows.append(
+                (
+                    "  events with an unknown key (extra_fields)",
+                    f"{unknown['events_per_s']:,}/s",
+                    f"{core['events_per_s']:,}/s",
+                    f"{ratio:.2f}",
+                    ">= 0.5",
+                    _holds(ratio >= 0.5),
+                )
+            )
     if c := results.get("chain"):
         ratio = c["chain_over_bare_events_per_s"]
         rows.append(

@@ -77,6 +77,8 @@ LIMITS = {
     "msgspec": "rules beyond Meta (sums, signs, IP, timestamps, money >= 0) in __post_init__; "
     "country by pattern; no 1 MiB or nesting limits; no row shaping",
     "triage": "the whole contract (docs/contract.md), the exact error code and message, and the row",
+    "triage, unknown keys": "triage on the same lines, each with one key the contract does not know "
+    "(kept in extra_fields): the lenient decode and the walk that splits known from unknown",
 }
 
 
@@ -421,14 +423,30 @@ def timed_pass(check: Callable[[Any], bool], items: list[Any]) -> tuple[float, i
     return time.process_time() - started, accepted
 
 
-def validators() -> dict[str, tuple[Callable[[Any], bool], bool]]:
-    """name -> (check, whether it takes a ``Message`` rather than the line's bytes)."""
+# What ``triage, unknown keys`` times: each line as a producer that added a field would send it.
+UNKNOWN_KEYS = b'{"client_build": "2026.11.3", '
+
+
+def with_unknown_key(line: bytes) -> bytes:
+    """The line with one key the contract does not know, first in its object (a JSON object's
+    line; others as they are)."""
+    return UNKNOWN_KEYS + line[1:] if line.startswith(b"{") and not line.startswith(b"{}") else line
+
+
+def validators() -> dict[str, tuple[Callable[[Any], bool], str]]:
+    """name -> (check, what it takes: the line's bytes, its ``Message``, or the ``Message`` of the
+    line with an unknown key, ``with_unknown_key``)."""
+
+    def valid(message: Message) -> bool:
+        return isinstance(triage(message, NOW), ValidEvent)
+
     return {
-        "json.loads": (json_check, False),
-        "pydantic": (pydantic_check, False),
-        "jsonschema": (jsonschema_checker(), False),
-        "msgspec": (msgspec_check, False),
-        "triage": (lambda message: isinstance(triage(message, NOW), ValidEvent), True),
+        "json.loads": (json_check, "line"),
+        "pydantic": (pydantic_check, "line"),
+        "jsonschema": (jsonschema_checker(), "line"),
+        "msgspec": (msgspec_check, "line"),
+        "triage": (valid, "message"),
+        "triage, unknown keys": (valid, "message_unknown_keys"),
     }
 
 
@@ -437,7 +455,11 @@ def run(lines: list[bytes] | None = None, repeat: int = 3) -> dict[str, Any]:
     expected = None
     if lines is None:
         lines, expected = sample()
-    messages = [Message(data=line) for line in lines]
+    inputs = {
+        "line": lines,
+        "message": [Message(data=line) for line in lines],
+        "message_unknown_keys": [Message(data=with_unknown_key(line)) for line in lines],
+    }
     checks = validators()
     starts = range(0, len(lines), CHUNK_LINES)
     best = {name: [float("inf")] * len(starts) for name in checks}
@@ -447,8 +469,8 @@ def run(lines: list[bytes] | None = None, repeat: int = 3) -> dict[str, Any]:
     for _ in range(repeat):
         for index, start in enumerate(starts):
             gc.collect()
-            for name, (check, takes_message) in checks.items():
-                items = (messages if takes_message else lines)[start : start + CHUNK_LINES]
+            for name, (check, takes) in checks.items():
+                items = inputs[takes][start : start + CHUNK_LINES]
                 seconds, accepted[name][index] = timed_pass(check, items)
                 best[name][index] = min(best[name][index], seconds)
     best = {name: sum(chunks) for name, chunks in best.items()}
@@ -481,7 +503,7 @@ def run(lines: list[bytes] | None = None, repeat: int = 3) -> dict[str, Any]:
 
 def table(results: dict[str, Any]) -> str:
     """The figures as a fixed-width text table, with each baseline's limits under it."""
-    head = f"{'validator':<12}{'events/s':>11}{'us/event':>10}{'accepted':>10}{'vs pydantic':>13}"
+    head = f"{'validator':<22}{'events/s':>11}{'us/event':>10}{'accepted':>10}{'vs pydantic':>13}"
     promised = results["expected_valid"]
     rows = [
         f"{results['lines']:,} lines ({'' if promised is None else f'{promised:,} valid, '}"
@@ -490,7 +512,7 @@ def table(results: dict[str, Any]) -> str:
     ]
     for name, entry in results["validators"].items():
         rows.append(
-            f"{name:<12}{entry['events_per_s']:>11,}{entry['us_per_event']:>10.2f}{entry['accepted']:>10,}"
+            f"{name:<22}{entry['events_per_s']:>11,}{entry['us_per_event']:>10.2f}{entry['accepted']:>10,}"
             f"{entry['vs_pydantic']:>12.2f}x{entry['vs_jsonschema']:>14.2f}x"
         )
     rows += ["", *(f"{name}: {limit}" for name, limit in results["limits"].items())]
