@@ -24,7 +24,8 @@ help:
 	@echo "make run INPUT=... KEEP=1  add to the previous run's warehouse and archive, rebuild the models"
 	@echo "make test           the whole test suite, emulators included"
 	@echo "make browser        install Debian's chromium for the report's browser test (make test does it when missing)"
-	@echo "make lint           ruff, import-linter layer contracts, and checks that ddl/ and the generated SQL/docs are fresh"
+	@echo "make lint           ruff, import-linter layer contracts, fresh ddl/ and generated SQL/docs, no breaking schema change"
+	@echo "make ddl            regenerate ddl/, the docs' column tables and the scheduled SQL from schemas/ and sql/"
 	@echo "make bench          figures against baselines in the same run (validation, chain, make run, models, streaming) -> bench/results.json"
 	@echo "make fuzz           100,000 hostile inputs through triage, 10,000 through the pipeline on the emulators"
 	@echo "make soak           100,000 events through Pub/Sub into the streaming pipeline: events/s, memory, latency, reconciliation"
@@ -74,6 +75,7 @@ fmt: $(STAMP)
 
 ddl: $(STAMP)
 	$(PY) -m schemas.ddl
+	$(PY) -m warehouse.render
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -11,6 +11,7 @@ for Ctrl-C.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import signal
@@ -40,6 +41,10 @@ MIXED = "events"
 
 class EmulatorNotFound(RuntimeError):
     """An emulator binary is missing; the message says how to install it."""
+
+
+# Where make run keeps the local BigQuery warehouse (localdev.demo writes it).
+LOCAL_WAREHOUSE = Path(".local") / "bigquery"
 
 
 def free_port() -> int:
@@ -301,9 +306,9 @@ def add_new_columns(client, table, spec: TableSpec) -> list[str]:
     client.update_table(table, ["schema"])
     name = f"`{table.project}.{table.dataset_id}.{table.table_id}`"
     for column in fields:
-        client.query(
-            f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column['name']} {column_type(column)}"
-        ).result()
+        # The emulator's bare NUMERIC keeps 3 decimals; BigQuery's keeps 9 (38 digits in all).
+        kind = "NUMERIC(38, 9)" if column_type(column) == "NUMERIC" else column_type(column)
+        client.query(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column['name']} {kind}").result()
     return [column["name"] for column in fields]
 
 
@@ -459,11 +464,24 @@ def local_stack(root: Path | None = None, bigquery_data_dir: Path | None = None)
         stack.stop()
 
 
-def main() -> None:
-    with local_stack(Path(".local")) as stack:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Start the local emulators (Pub/Sub, BigQuery, GCS) on free loopback ports until Ctrl-C."
+    )
+    parser.add_argument(
+        "--warehouse",
+        action="store_true",
+        help=f"open the BigQuery warehouse that make run left in {LOCAL_WAREHOUSE}/ (default: an empty one)",
+    )
+    args = parser.parse_args(argv)
+    if args.warehouse and not LOCAL_WAREHOUSE.is_dir():
+        raise SystemExit(
+            f"error: --warehouse: no {LOCAL_WAREHOUSE}/ here; run make run first (in this folder)"
+        )
+    with local_stack(Path(".local"), bigquery_data_dir=LOCAL_WAREHOUSE if args.warehouse else None) as stack:
         for key, value in stack.env.items():
             print(f"export {key}={value}")
-        print(f"# BigQuery REST endpoint: {stack.bigquery_endpoint}")
+        print(f"# BigQuery REST endpoint: {stack.bigquery_endpoint}  (project {stack.project})")
         for name, emulator in stack.emulators.items():
             print(f"# {name}: pid {emulator.pid}")
         print("# Ctrl-C stops the stack.")

@@ -4,6 +4,8 @@
         [--code invalid_value ...] [--stream orders ...] [--dry-run] [--bigquery-endpoint URL]
     python -m recovery replay-archive --root gs://BUCKET/raw --start 2026-11-01 --end 2026-11-03 \\
         -- --project P [other pipeline options, e.g. --runner DataflowRunner ...]
+    python -m recovery promote-field --table orders --field coupon_code --start 2026-11-01 \\
+        --end 2026-11-30 [--dataset events] [--project P] [--dry-run] [--bigquery-endpoint URL]
 
 Without ``--bigquery-endpoint`` the BigQuery client uses Application Default Credentials.
 """
@@ -19,7 +21,7 @@ from datetime import date, datetime, timezone
 
 from pipeline.bigquery_client import bigquery_client
 from pipeline.options import IP_HASH_KEY_ENV
-from recovery import archive, dead_letters
+from recovery import archive, dead_letters, promote
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms.errors import ERROR_CODES
 from transforms.validation import IP_MODES
@@ -68,12 +70,59 @@ def parser() -> argparse.ArgumentParser:
         "(default: schemas/tables.json)",
     )
     ar.add_argument("pipeline_args", nargs=argparse.REMAINDER, help="-- then the pipeline's options")
+
+    pf = commands.add_parser(
+        "promote-field", help="move a new typed field's past values from extra_fields into its column"
+    )
+    pf.add_argument("--table", required=True, help=f"the raw table: {', '.join(STREAMS)}")
+    pf.add_argument("--field", required=True, help="a top-level typed field of the table in schemas/")
+    pf.add_argument("--start", type=_day, required=True, help="first event_date (partition)")
+    pf.add_argument("--end", type=_day, required=True, help="last event_date, inclusive")
+    pf.add_argument("--project", help="BigQuery project (default: the client's)")
+    pf.add_argument("--dataset", default="events", help="dataset of the raw tables")
+    pf.add_argument("--bigquery-endpoint", help="a local emulator, e.g. http://127.0.0.1:9050")
+    pf.add_argument("--dry-run", action="store_true", help="read and report; write nothing")
     return top
+
+
+def _promote_field(args: argparse.Namespace) -> int:
+    """The promote-field subcommand: one line per day with work, then the summary."""
+    if args.end < args.start:
+        raise ValueError(f"--end {args.end} is before --start {args.start}")
+    kind = promote.typed_kind(args.table, args.field)
+    from google.auth.exceptions import DefaultCredentialsError
+
+    try:
+        client = bigquery_client(args.project, args.bigquery_endpoint)
+    except DefaultCredentialsError:
+        raise ValueError(
+            "no Application Default Credentials: run `gcloud auth application-default login`, "
+            "or pass --bigquery-endpoint for a local emulator"
+        ) from None
+    except OSError:  # the client found no project
+        raise ValueError("--project: none given and none found in the environment") from None
+    report = promote.promote(
+        client,
+        args.project or client.project,
+        args.dataset,
+        args.table,
+        args.field,
+        args.start,
+        args.end,
+        dry_run=args.dry_run,
+        kind=kind,
+        progress=print,
+    )
+    for line in report.summary():
+        print(line)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        if args.command == "promote-field":
+            return _promote_field(args)
         if args.command == "replay-dead-letters":
             if args.end < args.start:
                 raise ValueError(f"--end {args.end} is before --start {args.start}")

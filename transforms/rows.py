@@ -48,7 +48,7 @@ def _json_cell(value: Any) -> Any:
 _JSON_VALUE = msgspec.json.Encoder(decimal_format="number", order="sorted")
 
 
-def _event_json_cell(value: Any) -> str:
+def event_json_text(value: Any) -> str:
     """JSON text of a value whose numbers may be ``Decimal``: written as JSON numbers, exactly as
     ``transforms.known_fields.json_safe`` kept them (``json.dumps`` would refuse a Decimal)."""
     return _JSON_VALUE.encode(value).decode("utf-8")
@@ -78,7 +78,7 @@ _EVENT_CELLS = {
     **_CELLS,
     "TIMESTAMP": _event_timestamp_cell,
     "DATE": _event_date_cell,
-    "JSON": _event_json_cell,
+    "JSON": event_json_text,
 }
 # The columns every raw row ends with, in the schema's order: the message's lineage and the
 # fields the contract does not know (``transforms.known_fields``).

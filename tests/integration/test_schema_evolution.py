@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from google.cloud import bigquery
@@ -124,12 +125,23 @@ def test_a_field_added_to_a_copy_of_the_schemas_loads_as_a_column_with_no_other_
     for package in ("pipeline", "transforms", "schemas", "localdev"):
         shutil.copytree(ROOT / package, copy_root / package, ignore=shutil.ignore_patterns("__pycache__"))
     schema_file = copy_root / "schemas" / "events" / "orders.json"
-    added = {"name": "coupon_code", "type": "STRING", "mode": "NULLABLE", "description": "Coupon code."}
-    schema_file.write_text(json.dumps([*json.loads(schema_file.read_text()), added], indent=2))
+    added = [
+        {"name": "coupon_code", "type": "STRING", "mode": "NULLABLE", "description": "Coupon code."},
+        {"name": "discount", "type": "NUMERIC", "mode": "NULLABLE", "description": "Discount."},
+    ]
+    schema_file.write_text(json.dumps([*json.loads(schema_file.read_text()), *added], indent=2))
     second = write_lines(
         tmp_path / "after.jsonl",
         [
-            encode({**ORDER, "event_id": "evt-order-2", "coupon_code": "SPRING", "gift_note": "hi"}),
+            encode(
+                {
+                    **ORDER,
+                    "event_id": "evt-order-2",
+                    "coupon_code": "SPRING",
+                    "discount": "-12345678901234567890.123456789",
+                    "gift_note": "hi",
+                }
+            ),
             encode({**ORDER, "event_id": "evt-order-3", "coupon_code": 15}),
         ],
     )
@@ -148,6 +160,7 @@ def test_a_field_added_to_a_copy_of_the_schemas_loads_as_a_column_with_no_other_
     assert rows["evt-order-1"]["coupon_code"] is None  # loaded before the change: still in extra_fields
     assert rows["evt-order-1"]["extra_fields"] == {"coupon_code": "WINTER"}
     assert rows["evt-order-2"]["coupon_code"] == "SPRING"
+    assert rows["evt-order-2"]["discount"] == Decimal("-12345678901234567890.123456789")
     assert rows["evt-order-2"]["extra_fields"] == {"gift_note": "hi"}
     (dead,) = table_rows(stack, dataset, "dead_letter")
     assert (dead["error_code"], dead["stream"]) == ("wrong_type", "orders")
