@@ -14,7 +14,8 @@ def bigquery_client(
     project: str | None, endpoint: str | None = None, location: str | None = None
 ) -> bigquery.Client:
     """Application Default Credentials against BigQuery, or anonymous credentials against the
-    local emulator at ``endpoint`` (``http://host:port``), which accepts any request."""
+    local emulator at ``endpoint`` (``http://host:port``), which accepts any request; there the
+    project defaults to the one local runs use, so no credentials are looked up for it."""
     from google.cloud import bigquery
 
     if not endpoint:
@@ -22,7 +23,7 @@ def bigquery_client(
     from google.auth.credentials import AnonymousCredentials
 
     return bigquery.Client(
-        project=project,
+        project=project or EMULATOR_PROJECT,
         credentials=AnonymousCredentials(),
         client_options={"api_endpoint": endpoint},
         location=location,
