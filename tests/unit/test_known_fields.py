@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from schemas import STREAMS, load_schema
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, encode
@@ -299,3 +301,47 @@ def test_a_nullable_field_added_to_a_copy_of_the_schemas_loads_as_a_column_with_
     }
     assert rows["nested_wrong"]["code"] == "wrong_type"
     assert "field 'shipping_address.floor' must be an integer" in rows["nested_wrong"]["reason"]
+
+
+# --- a property: whatever unknown keys a producer adds, where it may, they all come back ---------
+
+KNOWN_NAMES = {"event_type", "event_id", "items", "shipping_address", "metadata"} | {
+    path.rsplit(".", 1)[-1] for paths in RULE_FIELDS.values() for path in paths
+}
+unknown_keys = st.text(min_size=1, max_size=12).filter(lambda key: key not in KNOWN_NAMES)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+additions = st.dictionaries(unknown_keys, json_values, max_size=3)
+
+
+def known_columns(event: dict[str, Any]) -> dict[str, Any]:
+    outcome = both(Message(data=json.dumps(event).encode("utf-8")))
+    assert isinstance(outcome, ValidEvent), outcome
+    return {k: v for k, v in outcome.row.items() if k != "extra_fields"}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(top=additions, address=additions, item=additions, metadata=additions, at=st.integers(0, 1))
+def test_every_unknown_key_added_anywhere_comes_back_in_extra_fields(top, address, item, metadata, at):
+    order = copy.deepcopy(ORDER)
+    order.update(top)
+    order["shipping_address"].update(address)
+    order["items"][at].update(item)
+    order_kept: dict[str, Any] = dict(top)
+    if address:
+        order_kept["shipping_address"] = address
+    if item:
+        order_kept["items"] = [item if index == at else {} for index in range(len(order["items"]))]
+    activity_base = {k: v for k, v in USER_ACTIVITY.items() if k != "client_version"}
+    activity = copy.deepcopy(activity_base)
+    activity.update(top)
+    activity["metadata"].update(metadata)
+    activity_kept: dict[str, Any] = dict(top)
+    if metadata:
+        activity_kept["metadata"] = metadata
+    for event, base, kept in ((order, ORDER, order_kept), (activity, activity_base, activity_kept)):
+        assert extra_fields(event) == (json.loads(json.dumps(json_safe(kept))) if kept else None)
+        assert known_columns(event) == known_columns(base)  # the known columns are untouched
