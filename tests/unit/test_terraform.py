@@ -261,6 +261,17 @@ def test_table_resource_is_driven_by_the_schemas_catalog():
         assert needle in expirations, f"partition_expiration_days must use {needle}: {expirations}"
 
 
+def test_a_schema_edit_reaches_terraform_as_a_plain_update_of_the_schema_attribute():
+    """What offline checks can prove of "a NULLABLE column is added in place": the column list is
+    the schema file itself, and nothing on the resource turns a schema edit into a replacement
+    (``lifecycle.replace_triggered_by``) or hides it (``ignore_changes``). That the provider then
+    applies it in place is its rule (docs/schema-evolution.md), which ``schemas.compat`` mirrors."""
+    body = table_resource()
+    assert not blocks(body, "lifecycle"), (
+        "a lifecycle block on the tables would change how schema edits apply"
+    )
+
+
 def test_no_schema_or_table_metadata_is_copied_into_terraform():
     for path in tf_files():
         text = path.read_text()
