@@ -45,7 +45,7 @@ from schemas import EVENT_TYPE_BY_STREAM
 from transforms import known_fields
 from transforms.known_fields import has_typed_fields
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Message, ValidEvent
-from transforms.rows import event_shaper, lineage, lineage_shaper
+from transforms.rows import LINEAGE_COLUMNS, event_shaper, lineage, lineage_shaper
 from transforms.validation import (
     ACTIVITY_TYPES,
     AMOUNT_TOLERANCE,
@@ -166,6 +166,8 @@ _UNTYPED = msgspec.json.Decoder(float_hook=Decimal)
 # (as UTF-8 bytes sort). So sha256 of it is ``derive_event_id(obj)``.
 _CANONICAL = msgspec.json.Encoder(order="sorted")
 _to_builtins = msgspec.to_builtins
+# The last columns of a plain file line's row without unknown keys: no lineage, no extra fields.
+_NULL_TAIL = dict.fromkeys(LINEAGE_COLUMNS)
 
 
 # --- the rules, as the precise path applies them to what it accepts -----------------------------------
@@ -276,9 +278,11 @@ def _user_activity(event: UserActivity, limit: datetime) -> _Checked:
     return fields, moment
 
 
-# decoded type -> (stream, its contract, its row shaper)
-_CONTRACTS: dict[type, tuple[str, Callable[[Any, datetime], _Checked], Callable[[dict], dict]]] = {
-    kind: (stream, contract, event_shaper(stream))
+# decoded type -> (stream, its contract, its row shaper, the shaper of its LINEAGE_COLUMNS)
+_CONTRACTS: dict[
+    type, tuple[str, Callable[[Any, datetime], _Checked], Callable[[dict], dict], Callable[[dict], dict]]
+] = {
+    kind: (stream, contract, event_shaper(stream), lineage_shaper(stream))
     for stream, contract, kinds in (
         ("orders", _order, (Order, StrictOrder)),
         ("inventory", _inventory, (Inventory, StrictInventory)),
@@ -326,7 +330,7 @@ def accept(
             event_id = hashlib.sha256(canonical).hexdigest()
         elif not event_id.strip() or len(event_id) > MAX_EVENT_ID_CHARS:
             return None
-        stream, contract, shape = _CONTRACTS[type(event)]
+        stream, contract, shape, shape_tail = _CONTRACTS[type(event)]
         checked = contract(event, now + FUTURE_TOLERANCE)
         if checked is None:
             return None
@@ -334,19 +338,24 @@ def accept(
         if stream == "user_activity":
             fields["ip_address"] = _masked_ip(fields["ip_address"], ip_mode, ip_key)
         add_derived_columns(fields, event_id, EVENT_TYPE_BY_STREAM[stream], event_time, now)
-        tail = lineage(message)
         # Typed fields and keys the contract does not know: only a lenient decode can have them.
         # The columns come in the schema's order, as the precise path builds the event: the
         # contract's, the derived ones, the lineage, then the typed fields. Without typed fields,
-        # msgspec writes the first ones in one call and the lineage columns are added after
-        # them; a processing time of another zone or type is the row shaper's to write.
+        # msgspec writes the first ones in one call and the last four are added after them (all
+        # NULL for a plain file line without unknown keys, the usual batch event); a processing
+        # time of another zone or type is the row shaper's to write.
         if type(now) is datetime and now.tzinfo is timezone.utc and not has_typed_fields(stream):
-            tail["extra_fields"] = None if whole is None else known_fields.split(stream, whole, fields)
             row = _to_builtins(fields)
-            row.update(lineage_shaper(stream)(tail))
+            if whole is None and message.message_id is None and message.publish_time is None:
+                tail = _NULL_TAIL
+                row.update(tail)
+            else:
+                tail = lineage(message)
+                tail["extra_fields"] = None if whole is None else known_fields.split(stream, whole, fields)
+                row.update(shape_tail(tail))
             fields.update(tail)
         else:
-            fields.update(tail)
+            fields.update(lineage(message))
             fields["extra_fields"] = None if whole is None else known_fields.split(stream, whole, fields)
             row = shape(fields)
         return ValidEvent(message, stream, event_id, event_time, fields, row)
