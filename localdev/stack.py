@@ -195,11 +195,24 @@ def pubsub_emulator(log_dir: Path, project: str = PROJECT) -> Emulator:
     )
 
 
+# bqemulator with the fix that lets its Storage Write API take rows of tables with RECORD columns.
+BQEMULATOR_LAUNCHER = Path(__file__).with_name("bqemulator_launcher.py")
+
+
 def bigquery_emulator(log_dir: Path, project: str = PROJECT, data_dir: Path | None = None) -> Emulator:
+    """bqemulator on two free ports (REST, and gRPC for the Storage Read/Write APIs), started
+    through :mod:`localdev.bqemulator_launcher`."""
     install_duckdb_spatial()
+    try:
+        import bqemulator  # noqa: F401
+    except ImportError as exc:
+        raise EmulatorNotFound(
+            "bqemulator is not installed: run `make install` (pip install -e '.[dev]') to get it."
+        ) from exc
     port, grpc_port = free_port(), free_port()
     command = [
-        _venv_bin("bqemulator"),
+        sys.executable,
+        str(BQEMULATOR_LAUNCHER),
         "start",
         "--rest-port",
         str(port),

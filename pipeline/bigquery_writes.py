@@ -81,13 +81,29 @@ ENVELOPE_BYTES = len(_BODY_START) + len(_BODY_END)
 class BigQueryTarget:
     """Where the rows go: ``project`` (and ``endpoint``, a local emulator; None for BigQuery
     itself) for :func:`pipeline.bigquery_client.bigquery_client`; ``load_jobs``: by load jobs
-    (batch, :mod:`pipeline.bigquery_loads`) instead of streaming inserts; with ``report_every``
-    the rows written per table are counted on a progress bar."""
+    (batch, :mod:`pipeline.bigquery_loads`) instead of streaming inserts; ``storage_write_api``:
+    by the Storage Write API (:mod:`pipeline.storage_writes`; ``storage_endpoint`` is an
+    emulator's gRPC ``host:port``, None for BigQuery itself), each table's rows in
+    ``write_shards`` shards, appended in batches of at most ``batch_rows`` rows gathered for at
+    most ``batch_wait_s`` seconds; with ``report_every`` the rows written per table are counted
+    on a progress bar."""
 
     project: str
     endpoint: str | None = None
     report_every: int = 0
     load_jobs: bool = False
+    storage_write_api: bool = False
+    storage_endpoint: str | None = None
+    write_shards: int = 4
+    batch_rows: int = 500
+    batch_wait_s: float = 1.0
+
+    @property
+    def method(self) -> str:
+        """The ``--bigquery_write_method`` these rows go by."""
+        if self.load_jobs:
+            return "file_loads"
+        return "storage_write_api" if self.storage_write_api else "streaming_inserts"
 
 
 def table_parts(table: str) -> tuple[str, str, str]:

@@ -23,7 +23,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipeline.bigquery_writes import BigQueryTarget
 from pipeline.file_sink import FileTarget
-from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key, uses_load_jobs
+from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key, write_method
 from pipeline.reconciliation import counters, format_summary, reconcile, write_summary
 from pipeline.sinks import WriteEvents, failure_to_row, write_rows
 from pipeline.sources import (
@@ -54,11 +54,20 @@ def build_pipeline(
     streaming = options.view_as(StandardOptions).streaming
     project = bigquery_project(options)
     progress_every = opts.progress_every if opts.source == "files" else 0
+    method = write_method(options)
     target = (
         FileTarget(opts.output_dir)
         if opts.output_dir
         else BigQueryTarget(
-            project, opts.bigquery_endpoint, report_every=progress_every, load_jobs=uses_load_jobs(options)
+            project,
+            opts.bigquery_endpoint,
+            report_every=progress_every,
+            load_jobs=method == "file_loads",
+            storage_write_api=method == "storage_write_api",
+            storage_endpoint=opts.bigquery_storage_endpoint,
+            write_shards=opts.storage_write_shards,
+            batch_rows=opts.storage_write_batch_rows,
+            batch_wait_s=opts.storage_write_batch_wait_s,
         )
     )
 
@@ -89,7 +98,7 @@ def build_pipeline(
         refused,
     ) | "AllDeadLetters" >> beam.Flatten()
     dead_letters_refused = write_rows(
-        dead_letters, f"{project}:{opts.dataset}.{opts.dead_letter_table}", target
+        dead_letters, f"{project}:{opts.dataset}.{opts.dead_letter_table}", target, schema_table="dead_letter"
     )
     _ = dead_letters_refused | "DeadLetterWriteFailed" >> beam.Map(count_dead_letter_write_failures)
 
@@ -101,7 +110,12 @@ def build_pipeline(
         streaming,
         opts.batch_window_s,
     )
-    write_rows(metric_rows, f"{project}:{opts.dataset}.{opts.metrics_table}", target)
+    write_rows(
+        metric_rows,
+        f"{project}:{opts.dataset}.{opts.metrics_table}",
+        target,
+        schema_table="realtime_event_metrics",
+    )
 
 
 def run(argv: list[str] | None = None, clock: Callable[[], datetime] = utc_now) -> dict | None:

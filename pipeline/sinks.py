@@ -1,6 +1,7 @@
 """BigQuery sinks: raw tables, dead letters and metrics, by load jobs in batch
-(:class:`pipeline.bigquery_loads.LoadRows`) or streaming inserts
-(:class:`pipeline.bigquery_writes.WriteRows`, always in streaming).
+(:class:`pipeline.bigquery_loads.LoadRows`), by the Storage Write API in streaming
+(:class:`pipeline.storage_writes.WriteStorageRows`: exactly once per batch, offsets in Beam
+state) or by streaming inserts (:class:`pipeline.bigquery_writes.WriteRows`).
 
 Streaming inserts are batched per request, with ``event_id`` as BigQuery's insertId; load jobs
 append whole shards at once, under ids derived from their content. Either way a row BigQuery
@@ -25,6 +26,7 @@ import apache_beam as beam
 from pipeline.bigquery_loads import LoadRows
 from pipeline.bigquery_writes import RECEIVED, BigQueryTarget, WriteRows
 from pipeline.file_sink import FileTarget, WriteJsonLines
+from pipeline.storage_writes import WriteStorageRows
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms import errors
 from transforms.counters import count_rejection, stream_counter
@@ -39,11 +41,15 @@ def write_rows(
     table: str,
     target: BigQueryTarget | FileTarget,
     to_row: Callable[[Any], dict[str, Any]] | None = None,
+    schema_table: str | None = None,
 ):
-    """Append rows to the existing ``table`` (``project:dataset.table``) by streaming inserts or
-    load jobs, or with a :class:`FileTarget` (``--output_dir``) to JSON Lines files; returns the
-    refused rows. With ``to_row`` the elements are what it makes each row of: in the writing step
-    itself for files and load jobs, in a ``Shape_<table>`` step before streaming inserts."""
+    """Append rows to the existing ``table`` (``project:dataset.table``) by the Storage Write API,
+    streaming inserts or load jobs (``target.method``), or with a :class:`FileTarget`
+    (``--output_dir``) to JSON Lines files; returns the refused rows. With ``to_row`` the elements
+    are what it makes each row of: in the writing step itself for files and load jobs, in a
+    ``Shape_<table>`` step before streaming inserts and the Storage Write API. ``schema_table``:
+    the table's schema in ``schemas/events/`` for the Storage Write API's messages (default: the
+    table's own name)."""
     short = table.rsplit(".", 1)[-1]
     name = f"Write_{short}"
     if isinstance(target, FileTarget):
@@ -52,6 +58,8 @@ def write_rows(
         return rows | name >> LoadRows(table, target, to_row=to_row)
     if to_row is not None:
         rows = rows | f"Shape_{short}" >> beam.Map(to_row)
+    if target.storage_write_api:
+        return rows | name >> WriteStorageRows(table, target, schema_table)
     return rows | name >> WriteRows(table, target)
 
 

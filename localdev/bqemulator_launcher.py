@@ -1,0 +1,58 @@
+"""Start bqemulator with one fix, so its Storage Write API serves tables with RECORD columns.
+
+``python localdev/bqemulator_launcher.py start --rest-port ... --grpc-port ...`` runs bqemulator's
+own command line (``bqemulator.cli.main``), arguments unchanged, after one replacement:
+
+bqemulator 1.4.0's ``bqemulator.grpc_api.write_servicer._table_arrow_schema`` builds the Arrow
+schema an AppendRows request is converted to from the table's top-level fields only (name, type,
+mode), without the sub-fields of a RECORD column. Every append to a table with a RECORD column
+(``orders.items``, ``orders.shipping_address``, ``user_activity.metadata``) then fails with
+DuckDB's "Attempted to convert a STRUCT with no fields". The replacement builds the schema with
+the emulator's own recursive helper, the one its REST ``tabledata.insertAll`` uses
+(``bqemulator.api.routes.tabledata._fields_raw_from_schema`` then ``_build_arrow_schema``).
+
+If a bqemulator without that function (or those helpers) is installed, the launcher stops with a
+message saying so rather than start an emulator that cannot take nested rows. Run as a file, not
+as a module, so it needs nothing of this project on the path; ``localdev.stack`` starts it so.
+"""
+
+from __future__ import annotations
+
+import sys
+
+FIXED_VERSION = "1.4.0"
+
+
+def apply_fix() -> None:
+    """Replace ``write_servicer._table_arrow_schema`` (see the module's docstring)."""
+    try:
+        import bqemulator.grpc_api.write_servicer as write_servicer
+        from bqemulator.api.routes.tabledata import _build_arrow_schema, _fields_raw_from_schema
+    except ImportError as exc:
+        raise SystemExit(
+            f"localdev/bqemulator_launcher.py fixes bqemulator {FIXED_VERSION}, but cannot import what "
+            f"it fixes or uses ({exc}); install bqemulator=={FIXED_VERSION} (make install)"
+        ) from None
+    if not callable(getattr(write_servicer, "_table_arrow_schema", None)):
+        raise SystemExit(
+            "localdev/bqemulator_launcher.py: bqemulator.grpc_api.write_servicer._table_arrow_schema is "
+            f"gone (the fix is for bqemulator {FIXED_VERSION}); check whether this bqemulator still drops "
+            "RECORD sub-fields in the Storage Write API and drop or update the launcher"
+        )
+
+    def _table_arrow_schema(table_meta):
+        return _build_arrow_schema(_fields_raw_from_schema(table_meta.schema_.fields))
+
+    write_servicer._table_arrow_schema = _table_arrow_schema
+
+
+def main() -> int:
+    apply_fix()
+    from bqemulator.cli import main as bqemulator_main
+
+    sys.argv[0] = "bqemulator"
+    return bqemulator_main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
