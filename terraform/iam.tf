@@ -29,8 +29,11 @@ resource "google_project_iam_member" "dataflow_worker" {
   member  = google_service_account.dataflow.member
 }
 
-# Streaming inserts need only dataEditor on the dataset; batch runs write by
-# load jobs, which are BigQuery jobs and also need jobUser (on by default; a
+# Streaming jobs write by the Storage Write API (CreateWriteStream, AppendRows)
+# or by streaming inserts: neither is a BigQuery job, and both need only
+# bigquery.tables.updateData on the tables, which dataEditor on the events
+# dataset below holds. Batch runs write by load
+# jobs, which are BigQuery jobs and also need jobUser (on by default; a
 # streaming-only deployment can turn it off).
 resource "google_project_iam_member" "dataflow_bigquery_job_user" {
   count = var.dataflow_bigquery_job_user ? 1 : 0
@@ -40,6 +43,11 @@ resource "google_project_iam_member" "dataflow_bigquery_job_user" {
   member  = google_service_account.dataflow.member
 }
 
+# bigquery.tables.updateData, which every write method needs (Storage Write
+# API, streaming inserts, load jobs), with tables.get and datasets.get, on the
+# events dataset only. dataEditor is the narrowest predefined role holding
+# updateData (dataOwner and admin are broader); the pipeline writes five of the
+# dataset's tables and creates none.
 resource "google_bigquery_dataset_iam_member" "dataflow_events_editor" {
   project    = var.project_id
   dataset_id = google_bigquery_dataset.datasets["events"].dataset_id

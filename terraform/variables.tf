@@ -316,7 +316,7 @@ variable "access_log_retention_days" {
 # --- Service accounts and access -----------------------------------------------
 
 variable "dataflow_bigquery_job_user" {
-  description = "Grant the Dataflow service account roles/bigquery.jobUser on the project: batch runs on Dataflow (replays of the archive) write by load jobs, which are BigQuery jobs. Set false for a streaming-only deployment (streaming inserts need only dataEditor on the dataset), or run batch jobs with --bigquery_write_method streaming_inserts."
+  description = "Grant the Dataflow service account roles/bigquery.jobUser on the project: batch runs on Dataflow (replays of the archive) write by load jobs, which are BigQuery jobs. Set false for a streaming-only deployment (the Storage Write API and streaming inserts need only dataEditor on the dataset), or run batch jobs with --bigquery_write_method storage_write_api (or streaming_inserts)."
   type        = bool
   default     = true
 }

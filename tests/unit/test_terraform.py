@@ -774,6 +774,29 @@ def test_service_accounts_get_only_the_roles_they_need():
     assert '"events"' in expr(attr(dataset_grants["models_events_viewer"], "dataset_id"))
 
 
+def test_the_storage_write_api_needs_no_grant_beyond_data_editor_on_events():
+    """The streaming default (--bigquery_write_method storage_write_api) calls CreateWriteStream
+    and AppendRows, which need only bigquery.tables.updateData on the table (Google's Storage
+    Write API page: held by roles/bigquery.dataEditor), and no BigQuery job: the dataset-level
+    dataEditor grant covers it, with nothing on the project, provided the API is enabled."""
+    apis = resolve_local("${local.required_apis}")
+    assert "'bigquerystorage.googleapis.com'" in apis, "the Storage Write API is the BigQuery Storage API"
+    dataflow = "${google_service_account.dataflow.member}"
+    bigquery_grants = sorted(
+        (t, n, r) for t, n, r, m in _grants() if m == dataflow and r.startswith("roles/bigquery.")
+    )
+    assert bigquery_grants == [
+        ("google_bigquery_dataset_iam_member", "dataflow_events_editor", "roles/bigquery.dataEditor"),
+        ("google_project_iam_member", "dataflow_bigquery_job_user", "roles/bigquery.jobUser"),
+    ]
+    editor = resources_of("google_bigquery_dataset_iam_member")["dataflow_events_editor"]
+    assert expr(attr(editor, "dataset_id")) == '${google_bigquery_dataset.datasets["events"].dataset_id}'
+    # jobUser is only for batch load jobs, and optional: a streaming-only deployment drops it.
+    job_user = resources_of("google_project_iam_member")["dataflow_bigquery_job_user"]
+    assert expr(attr(job_user, "count")) == "${var.dataflow_bigquery_job_user?1:0}"
+    assert "Storage Write API" in attr(variables()["dataflow_bigquery_job_user"], "description")
+
+
 # --------------------------------------------------------------------------------------
 # Static security scan
 # --------------------------------------------------------------------------------------
