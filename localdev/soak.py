@@ -155,6 +155,7 @@ def run_soak(
             stack.bigquery_endpoint,
             archive_root,
             [f"--dedup_window_s={dedup_window_s}"],
+            storage_endpoint=stack.bigquery_storage_endpoint,
         )
         pipeline = StreamingPipeline(argv, workdir / "pipeline", stack.env, RunnerAdaptation())
         pipeline.start()

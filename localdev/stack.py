@@ -387,6 +387,11 @@ class LocalStack:
         return f"http://{self.emulators['bigquery'].host}"
 
     @property
+    def bigquery_storage_endpoint(self) -> str:
+        """``host:port`` of the BigQuery emulator's gRPC API (Storage Read and Write)."""
+        return self.emulators["bigquery"].grpc_host
+
+    @property
     def env(self) -> dict[str, str]:
         """Environment variables that point the official clients at the emulators."""
         return {
@@ -495,6 +500,7 @@ def main(argv: list[str] | None = None) -> None:
         for key, value in stack.env.items():
             print(f"export {key}={value}")
         print(f"# BigQuery REST endpoint: {stack.bigquery_endpoint}  (project {stack.project})")
+        print(f"# BigQuery Storage API (gRPC): {stack.bigquery_storage_endpoint}")
         for name, emulator in stack.emulators.items():
             print(f"# {name}: pid {emulator.pid}")
         print("# Ctrl-C stops the stack.")

@@ -312,6 +312,7 @@ def run_stream(
             stack.bigquery_endpoint,
             f"gs://{stack.bucket}/raw",
             [f"--archive_window_s={ARCHIVE_WINDOW_S}", *(pipeline_options or [])],
+            storage_endpoint=stack.bigquery_storage_endpoint,
         )
         pipeline = StreamingPipeline(
             argv, workdir / "pipeline", stack.env, RunnerAdaptation(idle_pull_s=IDLE_PULL_S)

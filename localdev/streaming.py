@@ -69,8 +69,10 @@ def pipeline_argv(
     bigquery_endpoint: str,
     archive_root: str | None = None,
     extra: Sequence[str] = (),
+    storage_endpoint: str | None = None,
 ) -> list[str]:
-    """``pipeline.main`` options for a local streaming run."""
+    """``pipeline.main`` options for a local streaming run; ``storage_endpoint``: the emulator's
+    gRPC ``host:port``, which the default write method (the Storage Write API) needs."""
     argv = [
         "--source=pubsub",
         "--streaming",
@@ -81,6 +83,8 @@ def pipeline_argv(
     ]
     if archive_root:
         argv.append(f"--archive_root={archive_root}")
+    if storage_endpoint:
+        argv.append(f"--bigquery_storage_endpoint={storage_endpoint}")
     return argv + list(extra)
 
 

@@ -9,9 +9,11 @@ protocol-buffer messages of a type built once per table from ``schemas/``
 1. **Shards.** Each row is keyed by a shard, a stable hash (CRC-32) of its insert id (its
    ``event_id``, else the SHA-256 of its JSON, :func:`pipeline.bigquery_writes.insert_id`) modulo
    ``shards`` (``--storage_write_shards``), after the rows are put in the global window.
-2. **Batches.** ``beam.GroupIntoBatches`` gathers each shard's rows, at most ``batch_rows`` per
-   batch and at most ``batch_wait_s`` seconds (processing time). A batch is the committed output
-   of its step: a retried bundle of the next step replays exactly the same batches.
+2. **Batches.** In streaming, ``beam.GroupIntoBatches`` gathers each shard's rows, at most
+   ``batch_rows`` per batch and at most ``batch_wait_s`` seconds (processing time); in batch
+   (where the method is chosen explicitly), a ``GroupByKey`` per shard cut into slices of
+   ``batch_rows``. A batch is the committed output of its step: a retried bundle of the next
+   step replays exactly the same batches.
 3. **Streams and offsets in state.** :class:`AppendBatches`, a stateful DoFn, holds per shard in
    Beam user state the name of a COMMITTED write stream of the table and the offset of its next
    row. It appends each batch at that offset (cut into requests of at most ``max_request_bytes``
@@ -60,6 +62,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, VarIntCoder
 from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.transforms.window import GlobalWindows
 
@@ -90,7 +93,9 @@ REQUEST_TIMEOUT_S = 60.0
 # gRPC status codes (google.rpc.Code) as AppendRows answers them, in a response or raised.
 OK, CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS = 0, 1, 2, 3, 4, 5, 6
 RESOURCE_EXHAUSTED, ABORTED, OUT_OF_RANGE, INTERNAL, UNAVAILABLE = 8, 10, 11, 13, 14
-TRANSIENT_CODES = frozenset({CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE})
+TRANSIENT_CODES = frozenset(
+    {CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE}
+)
 
 
 def shard_of(row: dict[str, Any], shards: int) -> int:
@@ -101,6 +106,19 @@ def shard_of(row: dict[str, Any], shards: int) -> int:
     except (TypeError, ValueError):  # not JSON: refused when encoded; any shard will do
         key = str(row.get("event_id", ""))
     return zlib.crc32(key.encode("utf-8", "surrogatepass")) % shards
+
+
+def slices(group: tuple[int, Any], size: int) -> Iterator[tuple[int, list[Any]]]:
+    """``(shard, rows)`` cut into ``(shard, at most size rows)`` batches, in order."""
+    shard, rows = group
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield shard, batch
+            batch = []
+    if batch:
+        yield shard, batch
 
 
 def table_path(table: str) -> str:
@@ -327,7 +345,9 @@ class AppendBatches(beam.DoFn):
                 continue
             # Refused as a whole, no row named: find the rows at fault by halves.
             if len(rows) == 1:
-                yield self._refuse(rows[0].row, [row_error("invalid", f"code {answer.code}: {answer.message}")])
+                yield self._refuse(
+                    rows[0].row, [row_error("invalid", f"code {answer.code}: {answer.message}")]
+                )
                 return
             half = len(rows) // 2
             yield from self._append(rows[:half])
@@ -377,8 +397,12 @@ class AppendBatches(beam.DoFn):
                 if answer.code not in TRANSIENT_CODES:
                     raise
                 delay = next(delays)
-                logger.warning("BigQuery %s: creating a write stream failed (%s); again in %.1f s",
-                               self.table_id, answer.message, delay)
+                logger.warning(
+                    "BigQuery %s: creating a write stream failed (%s); again in %.1f s",
+                    self.table_id,
+                    answer.message,
+                    delay,
+                )
                 self.retries.inc()
                 time.sleep(delay)
 
@@ -410,13 +434,24 @@ class WriteStorageRows(beam.PTransform):
         self.schema = load_schema("events", schema_table or table_parts(table)[2])
 
     def expand(self, rows):
-        shards = self.target.write_shards
-        batches = (
+        shards, batch_rows = self.target.write_shards, self.target.batch_rows
+        keyed = (
             rows
             | "GlobalWindow" >> beam.WindowInto(GlobalWindows())
-            | "KeyByShard" >> beam.Map(lambda row: (shard_of(row, shards), row))
-            | "Batch" >> beam.GroupIntoBatches(self.target.batch_rows, self.target.batch_wait_s)
+            | "KeyByShard"
+            >> beam.Map(lambda row: (shard_of(row, shards), row)).with_output_types(tuple[int, Any])
         )
+        if rows.pipeline.options.view_as(StandardOptions).streaming:
+            batches = keyed | "Batch" >> beam.GroupIntoBatches(batch_rows, self.target.batch_wait_s)
+        else:
+            # Batch: a shuffle, then fixed slices. (Beam 2.77's local batch runner drops the
+            # counters of bundles that GroupIntoBatches' end-of-window timer emits, and with them
+            # the reconciliation's counts of refused rows; a GroupByKey's output is counted.)
+            batches = (
+                keyed
+                | "GroupByShard" >> beam.GroupByKey()
+                | "Batch" >> beam.FlatMap(lambda group: slices(group, batch_rows))
+            )
         outputs = batches | "AppendRows" >> beam.ParDo(
             AppendBatches(self.table, self.target, self.schema)
         ).with_outputs(REFUSED)

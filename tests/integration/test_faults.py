@@ -155,13 +155,17 @@ def new_run(stack, tmp_path) -> Iterator:
         topic = f"faults-{name}-{suffix}"
         subscription = create_subscription(stack.project, topic, f"{topic}-pipeline", ack_deadline_s)
         archive = tmp_path / f"archive-{name}"
+        # Behind a fault proxy (REST), rows go by streaming inserts, the path the proxy sees;
+        # otherwise by the streaming default, the Storage Write API, on the emulator's gRPC port.
+        method = ["--bigquery_write_method=streaming_inserts"] if endpoint else []
         argv = pipeline_argv(
             [subscription],
             stack.project,
             datasets["events"],
             endpoint or stack.bigquery_endpoint,
             archive_root or str(archive),
-            [f"--archive_window_s={ARCHIVE_WINDOW_S}", *(extra or [])],
+            [f"--archive_window_s={ARCHIVE_WINDOW_S}", *method, *(extra or [])],
+            storage_endpoint=None if endpoint else stack.bigquery_storage_endpoint,
         )
         pipeline = StreamingPipeline(
             argv,

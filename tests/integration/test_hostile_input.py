@@ -210,6 +210,7 @@ def test_poison_messages_among_good_ones_do_not_stall_the_stream(stack, tmp_path
             f"--project={stack.project}",
             f"--dataset={dataset}",
             f"--bigquery_endpoint={stack.bigquery_endpoint}",
+            f"--bigquery_storage_endpoint={stack.bigquery_storage_endpoint}",
             f"--archive_root={tmp_path / 'archive'}",
             "--archive_window_s=5",
         ]

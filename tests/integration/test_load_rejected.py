@@ -111,6 +111,7 @@ def test_streaming_refused_row_becomes_load_rejected_dead_letter(stack):
             f"--project={stack.project}",
             f"--dataset={dataset}",
             f"--bigquery_endpoint={proxy.url}",
+            "--bigquery_write_method=streaming_inserts",  # the path the REST fault proxy sees
         ]
     )
     pipeline = beam.Pipeline(options=options)

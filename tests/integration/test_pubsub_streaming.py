@@ -35,6 +35,7 @@ def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
             f"--project={stack.project}",
             f"--dataset={dataset}",
             f"--bigquery_endpoint={stack.bigquery_endpoint}",
+            f"--bigquery_storage_endpoint={stack.bigquery_storage_endpoint}",
             f"--archive_root={tmp_path / 'archive'}",
             "--archive_window_s=5",
         ]

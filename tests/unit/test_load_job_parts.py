@@ -23,7 +23,7 @@ from pipeline.bigquery_loads import (
     shard_lines,
 )
 from pipeline.bigquery_writes import RECEIVED, REFUSED
-from pipeline.options import OptionsError, check_options, uses_load_jobs
+from pipeline.options import OptionsError, check_options, uses_load_jobs, write_method
 
 TABLE = "proj.events.orders"
 
@@ -108,26 +108,44 @@ def test_a_row_that_is_not_json_is_refused_before_any_job():
 
 
 @pytest.mark.parametrize(
-    ("argv", "load_jobs"),
+    ("argv", "method"),
     [
-        (["--source=files", "--input=x"], True),
-        (["--source=files", "--input=x", "--bigquery_write_method=streaming_inserts"], False),
-        (["--source=files", "--input=x", "--bigquery_write_method=file_loads"], True),
-        (["--source=pubsub", "--subscriptions=projects/p/subscriptions/s"], False),
+        (["--source=files", "--input=x"], "file_loads"),
+        (["--source=files", "--input=x", "--bigquery_write_method=streaming_inserts"], "streaming_inserts"),
+        (["--source=files", "--input=x", "--bigquery_write_method=file_loads"], "file_loads"),
+        (["--source=files", "--input=x", "--bigquery_write_method=storage_write_api"], "storage_write_api"),
+        (["--source=pubsub", "--subscriptions=projects/p/subscriptions/s"], "storage_write_api"),
         (
             [
                 "--source=pubsub",
                 "--subscriptions=projects/p/subscriptions/s",
                 "--bigquery_write_method=streaming_inserts",
             ],
-            False,
+            "streaming_inserts",
         ),
     ],
 )
-def test_batch_loads_by_jobs_and_streaming_by_inserts_unless_told(argv, load_jobs):
+def test_batch_loads_by_jobs_and_streaming_by_the_storage_write_api_unless_told(argv, method):
     options = PipelineOptions([*argv, "--project=p"])
     check_options(options)
-    assert uses_load_jobs(options) is load_jobs
+    assert write_method(options) == method
+    assert uses_load_jobs(options) is (method == "file_loads")
+
+
+def test_an_emulator_without_its_grpc_port_is_refused_for_the_storage_write_api():
+    argv = ["--source=pubsub", "--subscriptions=projects/p/subscriptions/s", "--project=p"]
+    with pytest.raises(OptionsError, match="--bigquery_storage_endpoint"):
+        check_options(PipelineOptions([*argv, "--bigquery_endpoint=http://127.0.0.1:9050"]))
+    check_options(
+        PipelineOptions(
+            [*argv, "--bigquery_endpoint=http://127.0.0.1:9050", "--bigquery_write_method=streaming_inserts"]
+        )
+    )
+    check_options(
+        PipelineOptions(
+            [*argv, "--bigquery_endpoint=http://127.0.0.1:9050", "--bigquery_storage_endpoint=127.0.0.1:9060"]
+        )
+    )
 
 
 def test_load_jobs_in_streaming_are_refused_naming_the_option():

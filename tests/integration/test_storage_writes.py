@@ -1,0 +1,322 @@
+"""The Storage Write API sink (pipeline.storage_writes) on the real emulator (bqemulator 1.4 started
+through localdev/bqemulator_launcher.py, so nested rows work):
+
+- a streaming run with the default write method writes every table (raw, dead_letter,
+  realtime_event_metrics) and reconciles, each row once;
+- a batch re-sent at an offset a previous attempt wrote (a bundle retried after its state was
+  rolled back) is recognised: counted, not written twice; a stream the emulator forgot (restart) is
+  replaced by a new one;
+- a request refused as a whole (bqemulator: a NUMERIC with 10 decimals) is cut down to the row at
+  fault, which alone is refused;
+- ``row_errors`` (which bqemulator never answers) through a test double of the write client at the
+  DoFn's client boundary (``AppendBatches.make_client``): the rows named become ``load_rejected``
+  dead letters with BigQuery's reason, the others are written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from typing import Any
+
+import pytest
+from google.cloud.bigquery_storage_v1 import types
+from google.rpc import status_pb2
+
+from localdev.streaming import (
+    RunnerAdaptation,
+    SteadyPublisher,
+    StreamingPipeline,
+    create_subscription,
+    drain,
+    feed,
+    landed,
+    pipeline_argv,
+)
+from pipeline.bigquery_writes import RECEIVED, REFUSED, BigQueryTarget
+from pipeline.reconciliation import is_balanced
+from pipeline.storage_writes import AppendBatches
+from schemas import STREAMS, load_schema
+from tests.events import ORDER, USER_ACTIVITY, changed, encode
+from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+
+pytestmark = pytest.mark.integration
+
+PARTITIONS = "event_date >= '1970-01-01'"
+
+
+class Count:
+    """Stands in for a Beam counter on a DoFn driven by hand."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def inc(self, n: int = 1) -> None:
+        self.value += n
+
+
+class State:
+    """Stands in for a Beam ReadModifyWrite state cell."""
+
+    def __init__(self, value: Any = None) -> None:
+        self.value = value
+
+    def read(self) -> Any:
+        return self.value
+
+    def write(self, value: Any) -> None:
+        self.value = value
+
+
+def counted(dofn: AppendBatches) -> AppendBatches:
+    for name in ("inserted", "requests", "retries", "refused", "recognised", "recreated"):
+        setattr(dofn, name, Count())
+    return dofn
+
+
+def order_row(n: int, **changes: Any) -> dict[str, Any]:
+    row = {
+        "order_id": f"ord-{n}",
+        "customer_id": "cust-1",
+        "order_date": "2026-11-01T08:15:00Z",
+        "status": "pending",
+        "items": [{"product_id": "p-1", "product_name": "Mug", "quantity": 2, "price": "4.10"}],
+        "shipping_address": {"street": "1 Karl Johans gate", "city": "Oslo", "country": "NO"},
+        "total_amount": "8.20",
+        "event_id": f"evt-{n}",
+        "event_type": "order",
+        "processed_timestamp": "2026-11-01T08:15:01.5Z",
+        "event_date": "2026-11-01",
+        "message_id": None,
+        "publish_time": None,
+        "attributes": None,
+        "extra_fields": json.dumps({"note": n}),
+        RECEIVED: {"data": "{}", "data_encoding": "utf-8"},
+    }
+    return {**row, **changes}
+
+
+def appender(stack, dataset: str, **kwargs: Any) -> AppendBatches:
+    target = BigQueryTarget(
+        stack.project,
+        stack.bigquery_endpoint,
+        storage_write_api=True,
+        storage_endpoint=stack.bigquery_storage_endpoint,
+    )
+    dofn = counted(
+        AppendBatches(f"{stack.project}:{dataset}.orders", target, load_schema("events", "orders"), **kwargs)
+    )
+    dofn.setup()
+    return dofn
+
+
+def append(dofn: AppendBatches, rows: list[dict], stream: State, offset: State) -> list:
+    return list(dofn.process((0, rows), stream, offset))
+
+
+def order_ids(stack, dataset: str) -> Counter:
+    return Counter(r["event_id"] for r in table_rows(stack, dataset, "orders", PARTITIONS))
+
+
+def test_a_batch_sent_again_at_its_offset_is_recognised_not_written_twice(stack):
+    dataset = fresh_dataset(stack, "swoffset")
+    dofn = appender(stack, dataset)
+    try:
+        stream, offset = State(), State()
+        first, second = [order_row(n) for n in range(3)], [order_row(n) for n in range(3, 5)]
+        assert append(dofn, first, stream, offset) == []
+        before = (stream.value, offset.value)
+        assert offset.value == 3 and stream.value.startswith(f"projects/{stack.project}/datasets/{dataset}/")
+
+        # The bundle that wrote ``second`` fails after the append: its state write is lost, and the
+        # retried bundle sends the same batch at the same offset.
+        assert append(dofn, second, stream, offset) == []
+        stream.value, offset.value = before
+        assert append(dofn, second, stream, offset) == []
+        assert dofn.recognised.value == 2 and offset.value == 5
+        assert append(dofn, [order_row(5)], stream, offset) == []
+        assert offset.value == 6 and dofn.inserted.value == 6
+
+        assert order_ids(stack, dataset) == Counter({f"evt-{n}": 1 for n in range(6)}), "each row once"
+        assert dofn.recreated.value == 0 and dofn.retries.value == 0
+
+        # A stream the emulator no longer knows (as after its restart): a new one from offset 0.
+        stream.value = stream.value.rsplit("/", 1)[0] + "/0123456789abcdef"
+        assert append(dofn, [order_row(6)], stream, offset) == []
+        assert (
+            dofn.recreated.value == 1 and offset.value == 1 and not stream.value.endswith("0123456789abcdef")
+        )
+        assert order_ids(stack, dataset)["evt-6"] == 1
+    finally:
+        dofn.teardown()
+
+
+def test_a_request_refused_as_a_whole_is_cut_down_to_the_row_at_fault(stack):
+    """bqemulator refuses a whole request for a NUMERIC of 10 decimals, naming no row."""
+    dataset = fresh_dataset(stack, "swbisect")
+    dofn = appender(stack, dataset)
+    try:
+        stream, offset = State(), State()
+        rows = [order_row(n) for n in range(8)]
+        rows[5] = order_row(5, total_amount="8.2000000001")
+        refused = append(dofn, rows, stream, offset)
+        [(tag, (table, row, errors))] = [(r.tag, r.value) for r in refused]
+        assert tag == REFUSED and table.endswith(".orders") and row["event_id"] == "evt-5"
+        assert errors[0]["reason"] == "invalid" and "Rescaling Decimal" in errors[0]["message"]
+        assert offset.value == 7 and dofn.inserted.value == 7 and dofn.refused.value == 1
+        assert order_ids(stack, dataset) == Counter({f"evt-{n}": 1 for n in range(8) if n != 5})
+    finally:
+        dofn.teardown()
+
+
+def test_rows_that_do_not_fit_their_columns_are_refused_before_sending(stack):
+    dataset = fresh_dataset(stack, "swencode")
+    dofn = appender(stack, dataset, max_request_bytes=2_000)
+    try:
+        stream, offset = State(), State()
+        rows = [
+            order_row(0, order_date="yesterday"),
+            order_row(1),
+            order_row(2, extra_fields=json.dumps({"big": "y" * 3000})),
+        ]
+        refused = [r.value for r in append(dofn, rows, stream, offset)]
+        assert [(row["event_id"], errors[0]["reason"]) for _, row, errors in refused] == [
+            ("evt-0", "invalid"),
+            ("evt-2", "tooLarge"),
+        ]
+        assert order_ids(stack, dataset) == Counter({"evt-1": 1})
+    finally:
+        dofn.teardown()
+
+
+class RowErrorsClient:
+    """The real write client, except that a request holding a row whose bytes contain one of
+    ``bad`` is answered as BigQuery answers it: the whole request refused (INVALID_ARGUMENT), the
+    bad rows named by index in ``row_errors``. bqemulator never answers so (test double at the
+    DoFn's client boundary, for this path only)."""
+
+    calls: list[int] = []
+
+    def __init__(self, real, bad: tuple[bytes, ...]) -> None:
+        self.real = real
+        self.bad = bad
+
+    def append_rows(self, requests, **kwargs):
+        requests = list(requests)
+        rows = list(requests[0].proto_rows.rows.serialized_rows)
+        RowErrorsClient.calls.append(len(rows))
+        orders = "/tables/orders/" in requests[0].write_stream
+        named = [i for i, data in enumerate(rows) if orders and any(b in data for b in self.bad)]
+        if not named:
+            return self.real.append_rows(iter(requests), **kwargs)
+        response = types.AppendRowsResponse(
+            error=status_pb2.Status(code=3, message="Errors found while processing rows."),
+            row_errors=[
+                types.RowError(
+                    index=i,
+                    code=types.RowError.RowErrorCode.FIELDS_ERROR,
+                    message="Field total_amount: NUMERIC value out of range",
+                )
+                for i in named
+            ],
+        )
+        return iter([response])
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+def test_row_errors_become_load_rejected_dead_letters_and_the_rest_is_written(stack, tmp_path, monkeypatch):
+    real = AppendBatches.make_client
+    RowErrorsClient.calls = []
+    monkeypatch.setattr(
+        AppendBatches,
+        "make_client",
+        lambda self: RowErrorsClient(real(self), (b"evt-refused-1", b"evt-refused-2")),
+    )
+    dataset = fresh_dataset(stack, "swrowerr")
+    payloads = [changed(ORDER, "event_id", f"evt-ok-{n}") for n in range(5)]
+    payloads[1:1] = [changed(ORDER, "event_id", "evt-refused-1")]
+    payloads.append(changed(ORDER, "event_id", "evt-refused-2"))
+    payloads.append(encode(USER_ACTIVITY))
+    source = write_lines(tmp_path / "in.jsonl", payloads)
+    summary = run_batch(
+        stack,
+        str(source),
+        dataset,
+        extra=[
+            "--bigquery_write_method=storage_write_api",
+            f"--bigquery_storage_endpoint={stack.bigquery_storage_endpoint}",
+            "--storage_write_shards=1",
+        ],
+    )
+    assert summary["loaded"]["orders"] == 5 and summary["rejected"] == {"load_rejected": 2}
+    assert sorted(order_ids(stack, dataset)) == [f"evt-ok-{n}" for n in range(5)]
+    dead = table_rows(stack, dataset, "dead_letter")
+    assert sorted(r["event_id"] for r in dead) == ["evt-refused-1", "evt-refused-2"]
+    for row in dead:
+        assert row["error_code"] == "load_rejected" and row["stage"] == "load" and row["stream"] == "orders"
+        assert "NUMERIC value out of range" in row["error_message"] and "fields_error" in row["error_message"]
+        assert json.loads(row["payload"])["event_id"] == row["event_id"], "the message as received"
+    # The orders' one request named two rows; the other five went again, at the same offset.
+    assert 7 in RowErrorsClient.calls and 5 in RowErrorsClient.calls
+
+
+def test_a_streaming_run_with_the_default_writes_every_table_once_and_reconciles(stack, tmp_path):
+    suffix = uuid.uuid4().hex[:8]
+    dataset = fresh_dataset(stack, "swstream")
+    topic = f"storage-write-{suffix}"
+    subscription = create_subscription(stack.project, topic, f"{topic}-pipeline")
+    argv = pipeline_argv(
+        [subscription],
+        stack.project,
+        dataset,
+        stack.bigquery_endpoint,
+        str(tmp_path / "archive"),
+        ["--archive_window_s=5", "--window_size_s=10", "--window_period_s=5"],
+        storage_endpoint=stack.bigquery_storage_endpoint,
+    )
+    assert not any(a.startswith("--bigquery_write_method") for a in argv), "the streaming default"
+    pipeline = StreamingPipeline(argv, tmp_path / "pipeline", stack.env, RunnerAdaptation(idle_pull_s=0.5))
+    pipeline.start()
+    try:
+        pipeline.wait_started()
+        messages = feed(600, run_id=suffix, invalid_every=10)
+        started = time.monotonic()
+        published = SteadyPublisher(stack.project, topic, 40.0).publish(
+            (m.event_id, m.data) for m in messages
+        )
+        done = drain(pipeline, published, quiet_s=8.0, timeout_s=240)
+        print(
+            f"published {published}; drained={done.drained} in {done.seconds:.1f} s after publishing "
+            f"({time.monotonic() - started:.1f} s in all)"
+        )
+    finally:
+        pipeline.stop()
+    status = done.status
+    assert done.drained, status
+    summary, counters = status["summary"], status["counters"]
+    assert is_balanced(summary) and summary["messages_in"] == published
+
+    valid = Counter(m.stream for m in messages if m.valid)
+    got = landed(stack.bigquery_client(), dataset)
+    print("landed", dict(got.raw_rows and Counter(got.raw_rows.values())), "dead letters", got.dead_letters)
+    assert got.raw_total == sum(valid.values()) and got.raw_duplicates == 0, "every event once"
+    assert got.dead_letters == sum(1 for m in messages if not m.valid)
+    for stream in STREAMS:
+        assert len(table_rows(stack, dataset, stream, PARTITIONS)) == valid[stream]
+    metrics = table_rows(stack, dataset, "realtime_event_metrics")
+    assert metrics, "realtime_event_metrics is written"
+
+    def counter(table: str, name: str) -> int:
+        return sum(
+            v for k, v in counters.items() if k.endswith(f"bigquery.{table}.{name}") or k == f"{table}.{name}"
+        )
+
+    print({k: v for k, v in counters.items() if "bigquery" in k})
+    for table, rows in [*((s, valid[s]) for s in STREAMS), ("dead_letter", got.dead_letters)]:
+        assert counter(table, "rows_inserted") == rows, (table, counters)
+    assert counter("realtime_event_metrics", "rows_inserted") == len(metrics)
+    assert sum(v for k, v in counters.items() if k.endswith(("rewrites_recognised", "rows_refused"))) == 0
