@@ -14,6 +14,15 @@ the emulator's own recursive helper, the one its REST ``tabledata.insertAll`` us
 If a bqemulator without that function (or those helpers) is installed, the launcher stops with a
 message saying so rather than start an emulator that cannot take nested rows. Run as a file, not
 as a module, so it needs nothing of this project on the path; ``localdev.stack`` starts it so.
+
+A second fix, :func:`apply_thread_fix`, for a race the first one exposes: bqemulator 1.4.0 runs
+its REST API on the asyncio loop's thread and its gRPC handlers (Storage Write and Read) on a
+thread pool, all on ONE DuckDB connection (``bqemulator.storage.engine.DuckDBEngine.connection``),
+which DuckDB does not allow to be used from two threads at once. An append while a REST query is
+being fetched made that query fail ("Attempting to execute an unsuccessful or closed pending query
+result") or answer another statement's rows. The fix gives every other thread its own cursor of
+the same database (DuckDB's way of sharing a database across threads), with the engine's session
+setting (``TimeZone = 'UTC'``); the thread that opened the connection keeps using it as before.
 """
 
 from __future__ import annotations
@@ -46,8 +55,46 @@ def apply_fix() -> None:
     write_servicer._table_arrow_schema = _table_arrow_schema
 
 
+def apply_thread_fix() -> None:
+    """Per-thread DuckDB cursors for threads other than the engine's own (see the docstring)."""
+    import threading
+
+    try:
+        from bqemulator.storage.engine import DuckDBEngine
+    except ImportError as exc:
+        raise SystemExit(f"localdev/bqemulator_launcher.py: cannot import DuckDBEngine ({exc})") from None
+    shared = DuckDBEngine.__dict__.get("connection")
+    if not isinstance(shared, property) or "start" not in DuckDBEngine.__dict__:
+        raise SystemExit(
+            "localdev/bqemulator_launcher.py: bqemulator.storage.engine.DuckDBEngine.connection is no longer "
+            f"a property (the fix is for bqemulator {FIXED_VERSION}); review the launcher"
+        )
+    start = DuckDBEngine.start
+
+    async def start_and_note_owner(self):
+        self._eventharbor_owner = threading.get_ident()
+        self._eventharbor_cursors = threading.local()
+        await start(self)
+
+    def connection(self):
+        main = shared.fget(self)
+        if threading.get_ident() == getattr(self, "_eventharbor_owner", None):
+            return main
+        local = self._eventharbor_cursors
+        cursor = getattr(local, "cursor", None)
+        if cursor is None or getattr(local, "main", None) is not main:
+            cursor = main.cursor()
+            cursor.execute("SET TimeZone = 'UTC'")
+            local.cursor, local.main = cursor, main
+        return cursor
+
+    DuckDBEngine.start = start_and_note_owner
+    DuckDBEngine.connection = property(connection)
+
+
 def main() -> int:
     apply_fix()
+    apply_thread_fix()
     from bqemulator.cli import main as bqemulator_main
 
     sys.argv[0] = "bqemulator"

@@ -369,8 +369,11 @@ class AppendBatches(beam.DoFn):
             rows=types.ProtoRows(serialized_rows=[row.data for row in rows]),
         )
         try:
+            # retry=None: the library's default retry would re-open the call with a request
+            # iterator already consumed, and hide the retries from the counters and the log.
             responses = self._client.append_rows(
                 iter([request]),
+                retry=None,
                 timeout=self.timeout_s,
                 metadata=(("x-goog-request-params", f"write_stream={self._stream}"),),
             )
@@ -389,6 +392,7 @@ class AppendBatches(beam.DoFn):
                 stream = self._client.create_write_stream(
                     parent=self.parent,
                     write_stream=types.WriteStream(type_=types.WriteStream.Type.COMMITTED),
+                    retry=None,
                     timeout=self.timeout_s,
                 )
                 return stream.name

@@ -147,6 +147,7 @@ def new_run(stack, tmp_path) -> Iterator:
         endpoint: str | None = None,
         env: dict[str, str] | None = None,
         archive_root: str | None = None,
+        storage_endpoint: str | None = None,
     ) -> Run:
         client = client or stack.bigquery_client()
         suffix = uuid.uuid4().hex[:8]
@@ -155,9 +156,11 @@ def new_run(stack, tmp_path) -> Iterator:
         topic = f"faults-{name}-{suffix}"
         subscription = create_subscription(stack.project, topic, f"{topic}-pipeline", ack_deadline_s)
         archive = tmp_path / f"archive-{name}"
-        # Behind a fault proxy (REST), rows go by streaming inserts, the path the proxy sees;
-        # otherwise by the streaming default, the Storage Write API, on the emulator's gRPC port.
-        method = ["--bigquery_write_method=streaming_inserts"] if endpoint else []
+        # Behind a fault proxy (REST endpoint given alone), rows go by streaming inserts, the path
+        # the proxy sees; otherwise by the streaming default, the Storage Write API, on the
+        # emulator's gRPC port (``storage_endpoint``, else the shared stack's).
+        proxied = endpoint is not None and storage_endpoint is None
+        method = ["--bigquery_write_method=streaming_inserts"] if proxied else []
         argv = pipeline_argv(
             [subscription],
             stack.project,
@@ -165,7 +168,7 @@ def new_run(stack, tmp_path) -> Iterator:
             endpoint or stack.bigquery_endpoint,
             archive_root or str(archive),
             [f"--archive_window_s={ARCHIVE_WINDOW_S}", *method, *(extra or [])],
-            storage_endpoint=None if endpoint else stack.bigquery_storage_endpoint,
+            storage_endpoint=None if proxied else storage_endpoint or stack.bigquery_storage_endpoint,
         )
         pipeline = StreamingPipeline(
             argv,
@@ -506,6 +509,58 @@ def test_bigquery_emulator_restarted_on_its_data_dir_while_the_pipeline_runs(new
         rows_kept_over_restart=rows_at_restart,
     )
     assert proxy.unreachable_answers > 0, "the pipeline met the outage"
+    assert rows_at_restart >= 150, "what was loaded before the stop survived the restart"
+    assert status["summary"]["messages_in"] == len(run.published), "each message read once"
+    assert sum(status["summary"]["loaded"].values()) == len({m.event_id for m in run.published if m.valid})
+    assert figures.lost == 0
+
+
+def test_bigquery_emulator_restarted_while_the_storage_write_api_appends(new_run, restartable_bigquery):
+    """The streaming default (the Storage Write API, straight to the emulator's gRPC port) while
+    bqemulator is stopped for 15 s and started again on its data directory and ports: appends
+    fail UNAVAILABLE and are retried with backoff; the restarted emulator no longer knows the
+    write streams (NOT_FOUND), so each shard opens a new one from offset 0; nothing is lost."""
+    started = time.monotonic()
+    emulator = restartable_bigquery
+    client = localstack.bigquery_client(f"http://{emulator.host}")
+    run = new_run(
+        "bq-restart-swa",
+        client=client,
+        endpoint=f"http://{emulator.host}",
+        storage_endpoint=emulator.grpc_host,
+    )
+    run.pipeline.start()
+    publishing = run.publish_in_background(feed(900, invalid_every=INVALID_EVERY))
+    wait_until(lambda: len(run.landed().raw_rows) >= 150, 120, 2, "first rows", run.pipeline.check)
+    emulator.stop()
+    stopped = time.monotonic()
+    time.sleep(15)
+    run.pipeline.check()
+    emulator.start()
+    outage_s = time.monotonic() - stopped
+    rows_at_restart = run.landed().raw_total
+    publishing.join(timeout=120)
+    run.wait_landed(timeout_s=150)
+    wait_archived(run)
+    run.settle()
+    status = run.stop()
+
+    counters = status["counters"]
+
+    def total(name: str) -> int:
+        return sum(v for k, v in counters.items() if k.startswith("bigquery.") and k.endswith(f".{name}"))
+
+    figures = check(
+        run,
+        started,
+        outage_s=round(outage_s, 1),
+        retries=total("retries"),
+        streams_recreated=total("streams_recreated"),
+        rewrites_recognised=total("rewrites_recognised"),
+        rows_kept_over_restart=rows_at_restart,
+    )
+    assert total("retries") > 0, "the pipeline met the outage"
+    assert total("streams_recreated") > 0, "the restarted emulator forgot the streams"
     assert rows_at_restart >= 150, "what was loaded before the stop survived the restart"
     assert status["summary"]["messages_in"] == len(run.published), "each message read once"
     assert sum(status["summary"]["loaded"].values()) == len({m.event_id for m in run.published if m.valid})
