@@ -93,6 +93,15 @@ REQUEST_TIMEOUT_S = 60.0
 # gRPC status codes (google.rpc.Code) as AppendRows answers them, in a response or raised.
 OK, CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS = 0, 1, 2, 3, 4, 5, 6
 RESOURCE_EXHAUSTED, ABORTED, OUT_OF_RANGE, INTERNAL, UNAVAILABLE = 8, 10, 11, 13, 14
+# An error known by its HTTP status only (google.api_core maps some so) -> its gRPC code.
+_HTTP_CODES = {
+    404: NOT_FOUND,
+    409: ABORTED,
+    429: RESOURCE_EXHAUSTED,
+    500: INTERNAL,
+    503: UNAVAILABLE,
+    504: DEADLINE_EXCEEDED,
+}
 TRANSIENT_CODES = frozenset(
     {CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE}
 )
@@ -162,7 +171,7 @@ def exception_answer(exc: Exception) -> Answer:
 
     if isinstance(exc, GoogleAPICallError):
         grpc_code = exc.grpc_status_code
-        code = grpc_code.value[0] if grpc_code is not None else UNKNOWN
+        code = grpc_code.value[0] if grpc_code is not None else _HTTP_CODES.get(exc.code or 0, UNKNOWN)
         return Answer(code, str(exc.message or exc))
     return Answer(UNAVAILABLE, f"{type(exc).__name__}: {exc}")
 
