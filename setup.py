@@ -13,6 +13,8 @@ JOB_PACKAGES = ["pipeline", "transforms", "schemas"]
 RUNTIME = [
     "apache-beam[gcp]==2.77.0",
     "google-cloud-bigquery>=3.20",
+    # pipeline/storage_writes.py appends through the Storage Write API (AppendRows over gRPC)
+    "google-cloud-bigquery-storage>=2.25,<3",
     "google-cloud-pubsub>=2.20",
     "google-cloud-storage>=2.16",
     "msgspec>=0.19",  # transforms/fast_path.py decodes the common valid event; bench's baseline too
