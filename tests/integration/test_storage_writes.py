@@ -10,7 +10,8 @@ through localdev/bqemulator_launcher.py, so nested rows work):
   fault, which alone is refused;
 - ``row_errors`` (which bqemulator never answers) through a test double of the write client at the
   DoFn's client boundary (``AppendBatches.make_client``): the rows named become ``load_rejected``
-  dead letters with BigQuery's reason, the others are written.
+  dead letters with BigQuery's reason, the others are written, in a batch run and in a streaming
+  run (there with the Pub/Sub metadata of the message as received).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ import uuid
 from collections import Counter
 from typing import Any
 
+import apache_beam as beam
 import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+from google.cloud import pubsub_v1
 from google.cloud.bigquery_storage_v1 import types
 from google.rpc import status_pb2
 
@@ -36,6 +40,7 @@ from localdev.streaming import (
     pipeline_argv,
 )
 from pipeline.bigquery_writes import RECEIVED, REFUSED, BigQueryTarget
+from pipeline.main import build_pipeline
 from pipeline.reconciliation import is_balanced
 from pipeline.storage_writes import AppendBatches
 from schemas import STREAMS, load_schema
@@ -320,3 +325,57 @@ def test_a_streaming_run_with_the_default_writes_every_table_once_and_reconciles
         assert counter(table, "rows_inserted") == rows, (table, counters)
     assert counter("realtime_event_metrics", "rows_inserted") == len(metrics)
     assert sum(v for k, v in counters.items() if k.endswith(("rewrites_recognised", "rows_refused"))) == 0
+
+
+def test_streaming_row_errors_become_load_rejected_dead_letters_with_the_message_as_received(
+    stack, monkeypatch
+):
+    """The same path in a streaming run (the DirectRunner in this process, so the test double
+    applies): the refused row's dead letter carries the Pub/Sub metadata as received."""
+    real = AppendBatches.make_client
+    monkeypatch.setattr(
+        AppendBatches, "make_client", lambda self: RowErrorsClient(real(self), (b"evt-refused",))
+    )
+    dataset = fresh_dataset(stack, "swstreamrej")
+    topic = f"sw-rejected-{uuid.uuid4().hex[:8]}"
+    subscription = create_subscription(stack.project, topic, f"{topic}-pipeline")
+    options = PipelineOptions(
+        pipeline_argv(
+            [subscription],
+            stack.project,
+            dataset,
+            stack.bigquery_endpoint,
+            storage_endpoint=stack.bigquery_storage_endpoint,
+        )
+    )
+    pipeline = beam.Pipeline(options=options)
+    build_pipeline(pipeline, options)
+    result = pipeline.run()
+    try:
+        publisher = pubsub_v1.PublisherClient()
+        for data in (
+            changed(ORDER, "event_id", "evt-refused"),
+            changed(ORDER, "event_id", "evt-accepted"),
+            b"{",
+        ):
+            publisher.publish(publisher.topic_path(stack.project, topic), data, origin="rejected").result(
+                timeout=30
+            )
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not (
+            len(table_rows(stack, dataset, "dead_letter")) >= 2
+            and table_rows(stack, dataset, "orders", PARTITIONS)
+        ):
+            time.sleep(2)
+    finally:
+        result.cancel()
+
+    dead = {r["error_code"]: r for r in table_rows(stack, dataset, "dead_letter")}
+    assert sorted(dead) == ["invalid_json", "load_rejected"]
+    refused = dead["load_rejected"]
+    assert (refused["stage"], refused["stream"], refused["event_id"]) == ("load", "orders", "evt-refused")
+    assert "NUMERIC value out of range" in refused["error_message"]
+    assert (
+        refused["message_id"] and refused["publish_time"] and refused["attributes"] == {"origin": "rejected"}
+    )
+    assert [r["event_id"] for r in table_rows(stack, dataset, "orders", PARTITIONS)] == ["evt-accepted"]
