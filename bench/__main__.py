@@ -1,7 +1,8 @@
 """``make bench``: EventHarbor's figures, each a ratio to a baseline measured in the same run.
 
-``python -m bench [--only validation,chain,make_run,models,streaming]`` prints one table and
-writes ``bench/results.json``. Sections:
+``python -m bench [--only validation,chain,make_run,models,streaming,storage_write]`` prints one
+table and writes ``bench/results.json`` (a run of some sections keeps the others' figures there).
+Sections:
 
 - validation: the validation core against ``json.loads``, pydantic v2, jsonschema and msgspec
   models of the same contracts, on the same lines (:mod:`bench.validation_bench`);
@@ -13,7 +14,10 @@ writes ``bench/results.json``. Sections:
 - models: each model's daily step on day 60 against day 1 at constant daily volume, and the
   backfill against the same days replayed (:mod:`bench.model_bench`);
 - streaming: publish to the Pub/Sub emulator -> row queryable in the BigQuery emulator, p50 and
-  p95 at a steady rate (``localdev.soak``).
+  p95 at a steady rate (``localdev.soak``);
+- storage_write: rows/s through the Storage Write API (the pipeline's ``AppendBatches``) against
+  streaming inserts (``InsertRows``) into the BigQuery emulator, the same rows, alternating
+  rounds, every round reconciled (:mod:`bench.write_bench`).
 """
 
 from __future__ import annotations
@@ -30,13 +34,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import model_bench, validation_bench
+from bench import model_bench, validation_bench, write_bench
 from bench.child import measure
 from bench.end_to_end import run_make_run
 from bench.sample import bench_sample
 
 RESULTS = Path(__file__).with_name("results.json")
-SECTIONS = ("validation", "chain", "make_run", "models", "streaming")
+SECTIONS = ("validation", "chain", "make_run", "models", "streaming", "storage_write")
 STREAM_EVENTS, STREAM_RATE = 3_000, 50.0
 
 
@@ -89,12 +93,17 @@ def section_streaming(context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def section_storage_write(context: dict[str, Any]) -> dict[str, Any]:
+    return write_bench.run(workdir=context["workdir"] / "storage-write")
+
+
 RUNNERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "validation": section_validation,
     "chain": section_chain,
     "make_run": section_make_run,
     "models": section_models,
     "streaming": section_streaming,
+    "storage_write": section_storage_write,
 }
 
 
@@ -199,11 +208,50 @@ def table(results: dict[str, Any]) -> str:
                 _holds(all(s["checks"].values())),
             )
         )
+    if w := results.get("storage_write"):
+        rows.append(
+            (
+                f"Storage Write API vs insertAll, {w['rows']:,} rows (emulator)",
+                f"{w['storage_write']['rows_per_s']:,}/s ({w['storage_write']['seconds']} s)",
+                f"insertAll {w['insert_all']['rows_per_s']:,}/s ({w['insert_all']['seconds']} s)",
+                f"{w['ratio']:.2f}",
+                "none: the emulator's cost a row is not BigQuery's",
+                _holds(w["reconciled"]),
+            )
+        )
+        rows.append(
+            (
+                "  bytes a row: protocol buffer vs JSON",
+                f"{w['proto_bytes_per_row']} B",
+                f"{w['json_bytes_per_row']} B",
+                f"{w['proto_bytes_per_row'] / w['json_bytes_per_row']:.2f}",
+                "-",
+                "",
+            )
+        )
     header = ("figure", "value", "baseline (same run)", "ratio", "target", "holds")
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in (header, *rows)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def merged(path: Path, results: dict[str, Any], chosen: list[str]) -> dict[str, Any]:
+    """What to write to ``path``: a run of every section as it is; a run of some sections
+    (``--only``) over the figures already there, so the others keep theirs. The file's
+    ``started``, ``machine`` and ``wall_seconds`` stay those of the run that wrote most of it;
+    each section run now carries its own ``started`` and ``machine``."""
+    if set(SECTIONS) <= set(chosen) or not path.exists():
+        return results
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return results
+    if not isinstance(previous, dict):
+        return results
+    for name in chosen:
+        previous[name] = {**results[name], "started": results["started"], "machine": results["machine"]}
+    return previous
 
 
 def _holds(value: bool | None) -> str:
@@ -235,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         results[name] = RUNNERS[name](context)
         results[name]["section_seconds"] = round(time.perf_counter() - section_started, 1)
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
-    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    args.out.write_text(json.dumps(merged(args.out, results, chosen), indent=2, default=str) + "\n")
     print(table(results))
     print(f"(wall {results['wall_seconds']} s; figures in {args.out})")
     return 0
