@@ -26,7 +26,7 @@ help:
 	@echo "make browser        install Debian's chromium for the report's browser test (make test does it when missing)"
 	@echo "make lint           ruff, import-linter layer contracts, fresh ddl/ and generated SQL/docs, no breaking schema change"
 	@echo "make ddl            regenerate ddl/, the docs' column tables and the scheduled SQL from schemas/ and sql/"
-	@echo "make bench          figures against baselines in the same run (validation, chain, make run, models, streaming) -> bench/results.json"
+	@echo "make bench          figures against baselines in the same run (validation, chain, make run, models, streaming, storage_write) -> bench/results.json"
 	@echo "make fuzz           100,000 hostile inputs through triage, 10,000 through the pipeline on the emulators"
 	@echo "make soak           100,000 events through Pub/Sub into the streaming pipeline: events/s, memory, latency, reconciliation"
 	@echo "make stream [DURATION=s] [RATE=n]  a live generated feed into the streaming pipeline until Ctrl-C; drains, reconciles"
