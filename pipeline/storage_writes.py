@@ -31,6 +31,14 @@ protocol-buffer messages of a type built once per table from ``schemas/``
      happens only when a batch some of whose rows were refused is replayed and recognised in full)
      is handled like a lost stream: nothing at that offset was written, so nothing is duplicated.
 
+Schema changes. Rows are encoded with the job's ``schemas/``; a write stream keeps the table
+schema of its creation, and a column added to the table reaches BigQuery's write path within
+minutes. A request refused because it has "more fields than BigQuery schema" (a job deployed
+with a new column before the table, or a stream older than the column) waits with backoff and
+goes to a new stream until the table takes it (``schema_waits``): held, never dropped or
+refused, and logged with what to do. The new stream is counted in ``streams_recreated`` and
+leaves the same window as a lost one.
+
 Failures. An answer with ``row_errors`` (BigQuery rejects the whole request and names the bad
 rows by index): those rows go to the ``refused`` output as ``(table, row, errors)``, exactly as
 :class:`pipeline.bigquery_writes.InsertRows` refuses them (they become ``load_rejected`` dead
@@ -47,7 +55,8 @@ The write client (a gRPC channel) is opened in ``setup`` on each worker and clos
 ``teardown``: to real BigQuery with Application Default Credentials, or in plaintext to an
 emulator's gRPC port (``BigQueryTarget.storage_endpoint``). Counters, in namespace
 ``eventharbor.bigquery.<table>`` as for streaming inserts: ``rows_inserted``, ``requests``,
-``retries``, ``rows_refused``, ``rewrites_recognised`` and ``streams_recreated``.
+``retries``, ``rows_refused``, ``rewrites_recognised``, ``streams_recreated`` and
+``schema_waits``.
 """
 
 from __future__ import annotations
@@ -102,6 +111,8 @@ _HTTP_CODES = {
     503: UNAVAILABLE,
     504: DEADLINE_EXCEEDED,
 }
+# How AppendRows refuses rows with a field the stream's schema lacks (an INVALID_ARGUMENT).
+SCHEMA_AHEAD = "Input schema has more fields than BigQuery schema"
 TRANSIENT_CODES = frozenset(
     {CANCELLED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE}
 )
@@ -224,6 +235,7 @@ class AppendBatches(beam.DoFn):
         self.refused = Metrics.counter(namespace, "rows_refused")
         self.recognised = Metrics.counter(namespace, "rewrites_recognised")
         self.recreated = Metrics.counter(namespace, "streams_recreated")
+        self.schema_waits = Metrics.counter(namespace, "schema_waits")
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -335,6 +347,25 @@ class AppendBatches(beam.DoFn):
                     answer.code,
                     answer.message,
                 )
+                self._stream, self._offset = self._create_stream(), 0
+                self.recreated.inc()
+                continue
+            if answer.code == INVALID_ARGUMENT and SCHEMA_AHEAD in answer.message:
+                # The rows carry a column the stream does not know: a stream keeps the table's
+                # schema of its creation, and BigQuery takes minutes to show a new column (or
+                # Terraform has not added it yet). A new stream, after a pause, until it knows it.
+                delay = next(delays)
+                logger.warning(
+                    "BigQuery %s: the table (or stream %s) lacks a column of schemas/ (%s); a new "
+                    "stream in %.1f s. If this lasts, apply Terraform (make deploy-infra): schema "
+                    "changes reach the table before the job",
+                    self.table_id,
+                    self._stream,
+                    answer.message,
+                    delay,
+                )
+                self.schema_waits.inc()
+                time.sleep(delay)
                 self._stream, self._offset = self._create_stream(), 0
                 self.recreated.inc()
                 continue

@@ -25,7 +25,7 @@ from typing import Any
 import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
-from google.cloud import pubsub_v1
+from google.cloud import bigquery, pubsub_v1
 from google.cloud.bigquery_storage_v1 import types
 from google.rpc import status_pb2
 
@@ -76,7 +76,7 @@ class State:
 
 
 def counted(dofn: AppendBatches) -> AppendBatches:
-    for name in ("inserted", "requests", "retries", "refused", "recognised", "recreated"):
+    for name in ("inserted", "requests", "retries", "refused", "recognised", "recreated", "schema_waits"):
         setattr(dofn, name, Count())
     return dofn
 
@@ -194,6 +194,88 @@ def test_rows_that_do_not_fit_their_columns_are_refused_before_sending(stack):
         assert order_ids(stack, dataset) == Counter({"evt-1": 1})
     finally:
         dofn.teardown()
+
+
+GIFT_NOTE = {"name": "gift_note", "type": "STRING", "mode": "NULLABLE", "description": "A new column."}
+
+
+def with_gift_note(stack, dataset: str, **kwargs: Any) -> AppendBatches:
+    """The orders appender of a job whose ``schemas/`` gained a NULLABLE ``gift_note``."""
+    dofn = appender(stack, dataset, **kwargs)
+    dofn.teardown()
+    dofn.schema = [*dofn.schema, GIFT_NOTE]
+    dofn.setup()
+    return dofn
+
+
+def test_a_column_added_to_the_table_while_its_stream_is_open_is_written_to(stack):
+    """Terraform adds a column, the job is updated with it, and the shard's stream (created before
+    the column) goes on: rows land with the new column's values, each once."""
+    dataset = fresh_dataset(stack, "swschema")
+    before = appender(stack, dataset)
+    stream, offset = State(), State()
+    try:
+        assert append(before, [order_row(n) for n in range(3)], stream, offset) == []
+    finally:
+        before.teardown()
+    client = stack.bigquery_client()
+    table = client.get_table(f"{stack.project}.{dataset}.orders")
+    table.schema = [*table.schema, bigquery.SchemaField("gift_note", "STRING")]
+    client.update_table(table, ["schema"])  # the emulator's metadata; the ALTER its storage (gap P7)
+    client.query(f"ALTER TABLE `{stack.project}.{dataset}.orders` ADD COLUMN gift_note STRING").result()
+
+    after = with_gift_note(stack, dataset)
+    try:
+        opened = stream.value
+        rows = [order_row(n, gift_note=f"note {n}") for n in range(3, 5)]
+        assert append(after, rows, stream, offset) == []
+        assert stream.value == opened and offset.value == 5
+    finally:
+        after.teardown()
+    notes = {r["event_id"]: r["gift_note"] for r in table_rows(stack, dataset, "orders", PARTITIONS)}
+    assert notes == {"evt-0": None, "evt-1": None, "evt-2": None, "evt-3": "note 3", "evt-4": "note 4"}
+
+
+class SchemaBehindClient:
+    """The real write client, except that the stream it is told is stale answers as BigQuery
+    answers rows with a column the stream does not know (bqemulator reads the table's schema at
+    each request, so never answers so; test double at the DoFn's client boundary)."""
+
+    def __init__(self, real, stale: str) -> None:
+        self.real = real
+        self.stale = stale
+        self.refusals = 0
+
+    def append_rows(self, requests, **kwargs):
+        requests = list(requests)
+        if requests[0].write_stream != self.stale:
+            return self.real.append_rows(iter(requests), **kwargs)
+        self.refusals += 1
+        message = (
+            "Input schema has more fields than BigQuery schema, extra fields: 'gift_note' "
+            f"Entity: {self.stale}"
+        )
+        return iter([types.AppendRowsResponse(error=status_pb2.Status(code=3, message=message))])
+
+    def __getattr__(self, name: str):
+        return getattr(self.real, name)
+
+
+def test_rows_a_stream_refuses_for_a_new_column_wait_for_a_new_stream_and_are_not_refused(stack):
+    dataset = fresh_dataset(stack, "swstale")
+    stream, offset = State(), State()
+    dofn = with_gift_note(stack, dataset, first_backoff_s=0.01)
+    try:
+        assert append(dofn, [order_row(0)], stream, offset) == []
+        stale = stream.value
+        dofn._client = SchemaBehindClient(dofn._client, stale)
+        rows = [order_row(n, gift_note="wrap it") for n in range(1, 4)]
+        assert append(dofn, rows, stream, offset) == [], "held, not refused"
+        assert dofn._client.refusals == 1 and stream.value != stale and offset.value == 3
+        assert dofn.schema_waits.value == 1 and dofn.recreated.value == 1 and dofn.refused.value == 0
+    finally:
+        dofn.teardown()
+    assert order_ids(stack, dataset) == Counter({f"evt-{n}": 1 for n in range(4)})
 
 
 class RowErrorsClient:

@@ -1084,7 +1084,7 @@ def _launcher():
 def test_flex_template_metadata_matches_the_pipeline_options_and_terraform():
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipeline.options import EventHarborOptions
+    from pipeline.options import WRITE_METHODS, EventHarborOptions
 
     metadata = json.loads((FLEX_DIR / "metadata.json").read_text())
     assert metadata["name"] and metadata["description"] and metadata["streaming"] is True
@@ -1103,6 +1103,14 @@ def test_flex_template_metadata_matches_the_pipeline_options_and_terraform():
     passed = set(re.findall(r"[{,]'?(\w+)'?[=:]", parameters.split("},", 1)[0])) | {"ip_hash_key_secret"}
     assert required <= passed <= set(params), (sorted(passed), sorted(params))
     assert re.fullmatch(params["subscriptions"]["regexes"][0], FAKE_OUTPUTS["subscriptions"])
+    # A streaming job's write method can be chosen at launch; load jobs are batch only.
+    method = params["bigquery_write_method"]["regexes"][0]
+    assert [m for m in WRITE_METHODS if re.fullmatch(method, m)] == [
+        "auto",
+        "streaming_inserts",
+        "storage_write_api",
+    ]
+    assert {"storage_write_shards", "storage_write_batch_rows", "storage_write_batch_wait_s"} <= set(params)
 
 
 def test_flex_template_image_matches_setup_py_and_the_launcher_defaults():
