@@ -46,6 +46,7 @@ from localdev.generator import GeneratorConfig, generate
 from transforms.messages import Message, ValidEvent
 from transforms.times import EPOCH
 from transforms.triage import triage
+from transforms.vocabulary import ACTIVITY_TYPES, INVENTORY_REASONS, ORDER_STATUSES, PLATFORMS
 
 SEED = 42
 SAMPLE_SIZE = 100_000
@@ -60,11 +61,7 @@ FUTURE_LIMIT = NOW + timedelta(days=1)
 INT64_MAX = 2**63 - 1
 EPOCH_MS_MIN, EPOCH_MS_MAX = -62_135_596_800_000, 253_402_300_799_999
 AMOUNT_TOLERANCE = Decimal("0.01")
-ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
-INVENTORY_REASONS = ("restock", "sale", "return", "damage")
 POSITIVE_REASONS = ("restock", "return")
-ACTIVITY_TYPES = ("login", "logout", "view_product", "add_to_cart", "remove_from_cart")
-PLATFORMS = ("web", "mobile", "tablet")
 COUNTRY_PATTERN = r"^[A-Za-z]{2}$"
 RFC3339_PATTERN = r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 

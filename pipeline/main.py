@@ -88,9 +88,7 @@ def build_pipeline(
             opts.archive_root, streaming, opts.archive_window_s
         )
 
-    unique, unique_by_stream = valid | "Deduplicate" >> DeduplicateEvents(
-        opts.dedup_window_s, streaming, by_stream=True
-    )
+    unique, unique_by_stream = valid | "Deduplicate" >> DeduplicateEvents(opts.dedup_window_s, streaming)
     refused = unique_by_stream | "WriteEvents" >> WriteEvents(project, opts.dataset, target)
 
     dead_letters = (

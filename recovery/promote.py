@@ -330,22 +330,6 @@ class PromotionReport:
             lines.append(f"  {code}: {_rows(count)}, e.g. " + " | ".join(self.examples.get(code, [])))
         return lines
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "table": self.table,
-            "field": self.field,
-            "kind": self.kind,
-            "start": self.start.isoformat(),
-            "end": self.end.isoformat(),
-            "dry_run": self.dry_run,
-            "promoted": self.promoted,
-            "left_in_extra_fields": self.left_in_extra_fields,
-            "examples": self.examples,
-            "already_columns": self.already_columns,
-            "changed_meanwhile": self.changed_meanwhile,
-            "update_statements": self.statements,
-        }
-
 
 # --- the runner ----------------------------------------------------------------------------------
 

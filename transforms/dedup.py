@@ -116,9 +116,8 @@ class DropRepeatedIds(beam.DoFn):
     EXPIRY = ReadModifyWriteStateSpec("expiry_micros", VarIntCoder())
     EXPIRE = TimerSpec("expire", TimeDomain.WATERMARK)
 
-    def __init__(self, window_s: float, by_stream: bool = False) -> None:
+    def __init__(self, window_s: float) -> None:
         self.window = Duration(seconds=window_s)
-        self.by_stream = by_stream
 
     def process(
         self,
@@ -137,8 +136,7 @@ class DropRepeatedIds(beam.DoFn):
             stream_counter(event.stream, "duplicates").inc()
             return
         yield event
-        if self.by_stream:
-            yield pvalue.TaggedOutput(event.stream, event)
+        yield pvalue.TaggedOutput(event.stream, event)
 
     @on_timer(EXPIRE)
     def forget(self, expiry=beam.DoFn.StateParam(EXPIRY)) -> None:
@@ -160,11 +158,8 @@ def copy_order(event: ValidEvent | EventCopy) -> tuple:
 class KeepOneCopy(beam.DoFn):
     """(event_id, copies) -> the copy ``copy_order`` puts first; counts the others as duplicates.
 
-    With ``by_stream``, the copy also goes to the output named by its stream.
+    The copy also goes to the output named by its stream.
     """
-
-    def __init__(self, by_stream: bool = False) -> None:
-        self.by_stream = by_stream
 
     def process(self, group: tuple[str, Iterable[EventCopy]]) -> Iterator[EventCopy]:
         _, copies = group
@@ -172,25 +167,21 @@ class KeepOneCopy(beam.DoFn):
         for other in others:
             stream_counter(other.stream, "duplicates").inc()
         yield kept
-        if self.by_stream:
-            yield pvalue.TaggedOutput(kept.stream, kept)
+        yield pvalue.TaggedOutput(kept.stream, kept)
 
 
 class DeduplicateEvents(beam.PTransform):
-    """ValidEvents -> ValidEvents with at most one event per ``event_id`` within ``window_s`` in
-    streaming; ValidEvents (or EventCopies) -> EventCopies with one event per ``event_id`` over
-    the whole run in batch.
+    """ValidEvents -> (every unique event, {stream: its unique events}): at most one event per
+    ``event_id`` within ``window_s`` in streaming (ValidEvents), one per ``event_id`` over the
+    whole run in batch (EventCopies). The step that de-duplicates routes each event too.
 
-    Both run in the global window, so a copy is compared across window bounds. With
-    ``by_stream``, returns (every unique event, {stream: its unique events}): the step that
-    de-duplicates routes each event too.
+    Both run in the global window, so a copy is compared across window bounds.
     """
 
-    def __init__(self, window_s: float = 600.0, streaming: bool = True, by_stream: bool = False) -> None:
+    def __init__(self, window_s: float = 600.0, streaming: bool = True) -> None:
         super().__init__()
         self.window_s = window_s
         self.streaming = streaming
-        self.by_stream = by_stream
 
     def expand(self, events):
         if self.streaming:
@@ -200,7 +191,7 @@ class DeduplicateEvents(beam.PTransform):
                 | "KeyByEventId"
                 >> beam.Map(lambda e: (e.event_id, e)).with_output_types(tuple[str, ValidEvent])
             )
-            label, keep = "DropRepeatedIds", beam.ParDo(DropRepeatedIds(self.window_s, self.by_stream))
+            label, keep = "DropRepeatedIds", beam.ParDo(DropRepeatedIds(self.window_s))
         else:
             # Batch input (files) is in the global window already.
             keyed = (
@@ -208,9 +199,7 @@ class DeduplicateEvents(beam.PTransform):
                 | "KeyByEventId" >> beam.Map(keyed_copy).with_output_types(tuple[str, EventCopy])
                 | "GroupByEventId" >> beam.GroupByKey()
             )
-            label, keep = "KeepOneCopy", beam.ParDo(KeepOneCopy(self.by_stream)).with_output_types(EventCopy)
-        if not self.by_stream:
-            return keyed | label >> keep
+            label, keep = "KeepOneCopy", beam.ParDo(KeepOneCopy()).with_output_types(EventCopy)
         outputs = keyed | label >> keep.with_outputs(*STREAMS, main="unique")
         return outputs.unique, {stream: outputs[stream] for stream in STREAMS}
 

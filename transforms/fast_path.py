@@ -47,20 +47,23 @@ from transforms.known_fields import has_typed_fields
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Message, ValidEvent
 from transforms.rows import LINEAGE_COLUMNS, event_shaper, lineage, lineage_shaper
 from transforms.validation import (
-    ACTIVITY_TYPES,
     AMOUNT_TOLERANCE,
     FUTURE_TOLERANCE,
     INT64_RANGE,
-    INVENTORY_SIGNS,
-    ISO_COUNTRIES,
     MAX_EVENT_ID_CHARS,
     MAX_NESTING,
-    ORDER_STATUSES,
-    PLATFORMS,
     SURROGATE_ESCAPE,
     add_derived_columns,
     mask_ip,
     parse_timestamp,
+)
+from transforms.vocabulary import (
+    ACTIVITY_TYPES,
+    INVENTORY_REASONS,
+    INVENTORY_SIGNS,
+    ISO_COUNTRIES,
+    ORDER_STATUSES,
+    PLATFORMS,
 )
 
 # Typical events are a few hundred bytes; longer ones take the precise path.
@@ -75,7 +78,6 @@ _int_max_str_digits: Callable[[], int] = getattr(sys, "get_int_max_str_digits", 
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=INT64_RANGE[1])]
 QuantityChange = Annotated[int, msgspec.Meta(ge=-100, le=100)]
 Timestamp = int | str  # epoch milliseconds or RFC 3339 text; parse_timestamp judges either
-INVENTORY_REASONS = tuple(INVENTORY_SIGNS)
 # The event's fields (Python types, ip_address not yet masked) and its time, or None: not provably valid.
 _Checked = tuple[dict[str, Any], datetime] | None
 

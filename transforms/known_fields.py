@@ -32,8 +32,7 @@ from transforms import errors
 from transforms.errors import Rejection
 from transforms.validation import (
     INT64_RANGE,
-    NUMERIC_MAX_ABS,
-    NUMERIC_MAX_SCALE,
+    decimal_number,
     json_type,
     parse_timestamp,
     show,
@@ -96,7 +95,6 @@ RULE_FIELDS: dict[str, frozenset[str]] = {
 # The types a typed field may have: each has one unambiguous JSON form (see typed_value).
 TYPED = ("STRING", "INTEGER", "INT64", "NUMERIC", "BOOLEAN", "BOOL", "TIMESTAMP", "DATE", "JSON")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # The integers BigQuery's JSON type holds exactly (INT64 and UINT64).
 _JSON_INT_RANGE = (-(2**63), 2**64 - 1)
 
@@ -225,7 +223,7 @@ def typed_value(kind: str, value: Any, path: str) -> Any:
             )
         return number
     if kind == "NUMERIC":
-        return _numeric(value, path)
+        return decimal_number(value, path)
     return _date(value, path)
 
 
@@ -236,29 +234,6 @@ def _of_type(value: Any, kind: type, expected: str, path: str) -> Any:
             errors.WRONG_TYPE, f"field '{path}' must be {expected}, got {json_type(value)} {show(value)}"
         )
     return value
-
-
-def _numeric(value: Any, path: str) -> Decimal:
-    text_ok = isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip())
-    if isinstance(value, bool) or not (isinstance(value, (int, Decimal)) or text_ok):
-        raise Rejection(
-            errors.WRONG_TYPE,
-            f"field '{path}' must be a decimal number, got {json_type(value)} {show(value)}",
-        )
-    try:
-        amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:  # an exponent beyond Decimal's context
-        raise Rejection(errors.INVALID_VALUE, f"field '{path}' is out of range: {show(value)}") from None
-    if (
-        not amount.is_finite()
-        or abs(amount) >= NUMERIC_MAX_ABS
-        or -amount.as_tuple().exponent > NUMERIC_MAX_SCALE
-    ):
-        raise Rejection(
-            errors.INVALID_VALUE,
-            f"field '{path}' does not fit BigQuery NUMERIC (< 1e29, at most 9 decimals): {show(value)}",
-        )
-    return amount
 
 
 def _date(value: Any, path: str) -> date:

@@ -165,10 +165,3 @@ def triage(
     if isinstance(parsed, Failure):
         return parsed
     return validate_message(message, parsed, now, ip_mode, ip_key)
-
-
-def describe(outcome: ValidEvent | Failure) -> tuple[str, str, str]:
-    """(kind, stream, code) of an outcome: ``("valid", stream, "")`` or ``("failure", stream, code)``."""
-    if isinstance(outcome, ValidEvent):
-        return "valid", outcome.stream, ""
-    return "failure", outcome.stream, outcome.code

@@ -21,6 +21,7 @@ from schemas import STREAM_BY_EVENT_TYPE, UNKNOWN_STREAM
 from transforms import errors
 from transforms.errors import Rejection
 from transforms.times import EPOCH, rfc3339
+from transforms.vocabulary import ACTIVITY_TYPES, INVENTORY_SIGNS, ISO_COUNTRIES, ORDER_STATUSES, PLATFORMS
 
 MAX_PAYLOAD_BYTES = 1024 * 1024
 MAX_NESTING = 32
@@ -31,23 +32,9 @@ AMOUNT_TOLERANCE = Decimal("0.01")
 NUMERIC_MAX_SCALE = 9
 NUMERIC_MAX_ABS = Decimal("1e29")
 
-ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled")
-INVENTORY_SIGNS = {"restock": 1, "return": 1, "sale": -1, "damage": -1}
-ACTIVITY_TYPES = ("login", "logout", "view_product", "add_to_cart", "remove_from_cart")
-PLATFORMS = ("web", "mobile", "tablet")
 IP_MODES = ("raw", "truncate", "hash")
 # The bits ``truncate`` keeps: the first 24 of an IPv4 address, the first 48 of an IPv6 one.
 _TRUNCATE_KEEP = {4: (1 << 32) - (1 << 8), 6: (1 << 128) - (1 << 80)}
-ISO_COUNTRIES = frozenset(
-    """AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT
-    BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER
-    ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID
-    IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV
-    LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR
-    NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL
-    SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC
-    VE VG VI VN VU WF WS YE YT ZA ZM ZW""".split()
-)
 _RFC3339 = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$",
 )
@@ -285,27 +272,24 @@ _DECIMAL_TEXT = re.compile(
 )
 
 
-def _decimal(obj: dict[str, Any], key: str, path: str) -> Decimal:
-    """A non-negative exact decimal, given as a JSON number or a numeric string."""
-    value = _get(obj, key, path)
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
+def decimal_number(value: Any, path: str, non_negative: bool = False) -> Decimal:
+    """An exact decimal that fits BigQuery NUMERIC, given as a JSON number or a numeric string."""
+    text_ok = isinstance(value, str) and _DECIMAL_TEXT.fullmatch(value.strip())
+    if isinstance(value, bool) or not (isinstance(value, (int, Decimal)) or text_ok):
         raise Rejection(
             errors.WRONG_TYPE,
             f"field '{path}' must be a decimal number, got {json_type(value)} {show(value)}",
         )
-    if isinstance(value, str) and not _DECIMAL_TEXT.fullmatch(value.strip()):
-        raise Rejection(errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {show(value)}")
     try:
         amount = Decimal(value.strip()) if isinstance(value, str) else Decimal(value)
-    except InvalidOperation:
-        raise Rejection(
-            errors.WRONG_TYPE, f"field '{path}' must be a decimal number, got {show(value)}"
-        ) from None
+    except InvalidOperation:  # an exponent beyond Decimal's context
+        raise Rejection(errors.INVALID_VALUE, f"field '{path}' is out of range: {show(value)}") from None
     if not amount.is_finite():
         raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be a finite number, got {show(value)}")
-    if amount < 0:
+    if non_negative and amount < 0:
         raise Rejection(errors.INVALID_VALUE, f"field '{path}' must be >= 0, got {show(value)}")
-    if amount >= NUMERIC_MAX_ABS or -amount.as_tuple().exponent > NUMERIC_MAX_SCALE:
+    # copy_abs, not abs(): abs() rounds to the context and overflows on an exponent like 1E+999999999999999999
+    if amount.copy_abs() >= NUMERIC_MAX_ABS or -amount.as_tuple().exponent > NUMERIC_MAX_SCALE:
         raise Rejection(
             errors.INVALID_VALUE,
             f"field '{path}' does not fit BigQuery NUMERIC (< 1e29, at most 9 decimals): {show(value)}",
@@ -412,7 +396,9 @@ def _order(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime
                 "product_id": _string(raw, "product_id", f"{path}.product_id"),
                 "product_name": _string(raw, "product_name", f"{path}.product_name"),
                 "quantity": quantity,
-                "price": _decimal(raw, "price", f"{path}.price"),
+                "price": decimal_number(
+                    _get(raw, "price", f"{path}.price"), f"{path}.price", non_negative=True
+                ),
             }
         )
     address = _object(obj, "shipping_address", "shipping_address")
@@ -424,7 +410,7 @@ def _order(obj: dict[str, Any], now: datetime) -> tuple[dict[str, Any], datetime
             "field 'shipping_address.country' must be an ISO 3166-1 alpha-2 code, "
             f"got {show(address['country'])}",
         )
-    total = _decimal(obj, "total_amount", "total_amount")
+    total = decimal_number(_get(obj, "total_amount", "total_amount"), "total_amount", non_negative=True)
     computed = sum((i["quantity"] * i["price"] for i in items), Decimal(0))
     if abs(total - computed) > AMOUNT_TOLERANCE:
         raise Rejection(

@@ -96,7 +96,7 @@ def test_by_stream_routes_each_unique_event_to_its_streams_output():
     stock = valid(INVENTORY)
     events = [order("o-1"), order("o-1", "shipped"), order("o-2"), stock]
     with TestPipeline() as p:
-        unique, by_stream = p | beam.Create(events) | DeduplicateEvents(streaming=False, by_stream=True)
+        unique, by_stream = p | beam.Create(events) | DeduplicateEvents(streaming=False)
         assert set(by_stream) == set(STREAMS)
         assert_that(
             unique | "AllIds" >> beam.Map(lambda e: e.event_id), equal_to(["o-1", "o-2", stock.event_id])

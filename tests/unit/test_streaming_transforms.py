@@ -156,14 +156,14 @@ def test_streaming_dedup_drops_copies_within_the_window_and_forgets_after_it():
         .advance_watermark_to_infinity()
     )
     with streaming_pipeline() as p:
-        unique = p | stream | DeduplicateEvents(window_s=60)
+        unique, _ = p | stream | DeduplicateEvents(window_s=60)
         assert_that(unique | beam.Map(lambda e: e.event_id), equal_to(["x", "y", "x"]))
 
 
 def test_batch_dedup_covers_the_whole_run():
     events = [order_event("x", 0), order_event("x", 5000), order_event("y", 1), order_event("x", 86400)]
     with TestPipeline() as p:
-        unique = p | beam.Create(events) | DeduplicateEvents(window_s=60, streaming=False)
+        unique, _ = p | beam.Create(events) | DeduplicateEvents(window_s=60, streaming=False)
         assert_that(unique | beam.Map(lambda e: e.event_id), equal_to(["x", "y"]))
 
 
@@ -177,7 +177,7 @@ def test_batch_dedup_keeps_the_earliest_published_copy_whatever_the_input_order(
     copies = [published_copy("late", 50), published_copy("unpublished", None), published_copy("first", 10)]
     for ordering in (copies, copies[::-1]):
         with TestPipeline() as p:
-            unique = p | beam.Create(ordering) | DeduplicateEvents(streaming=False)
+            unique, _ = p | beam.Create(ordering) | DeduplicateEvents(streaming=False)
             assert_that(unique | beam.Map(lambda e: e.message.message_id), equal_to(["first"]))
 
 
