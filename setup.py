@@ -18,10 +18,12 @@ RUNTIME = [
     "google-cloud-pubsub>=2.20",
     "google-cloud-storage>=2.16",
     "msgspec>=0.19",  # transforms/fast_path.py decodes the common valid event; bench's baseline too
-    "tqdm",  # progress bars of local runs (pipeline/progress.py) and the model runner
 ]
 
 LOCAL_STACK = [
+    # progress bars of local runs (--progress_every, pipeline/progress.py) and the model runner;
+    # not shipped to workers, which never draw them
+    "tqdm",
     "bqemulator==1.4.0",
     "duckdb==1.5.5",
     "duckdb-extension-spatial==1.5.5",

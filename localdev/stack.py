@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline.bigquery_client import EMULATOR_PROJECT
-from pipeline.bigquery_client import bigquery_client as pipeline_bigquery_client
 from schemas import STREAMS, TableSpec, all_tables, bigquery_table, load_schema, schema_fields
 from schemas.ddl import column_type
+from warehouse.clients import EMULATOR_PROJECT, tool_client
 
 PROJECT = EMULATOR_PROJECT
 BUCKET = "eventharbor-archive"
@@ -256,7 +255,7 @@ def storage_emulator(log_dir: Path, data_dir: Path | None = None) -> Emulator:
 
 def bigquery_client(endpoint: str, project: str = PROJECT):
     """A google-cloud-bigquery client for the emulator at ``endpoint`` (http://host:port)."""
-    return pipeline_bigquery_client(project, endpoint)
+    return tool_client(project, endpoint)
 
 
 def bigquery_read_client(grpc_host: str):

@@ -7,15 +7,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from google.cloud import bigquery
 
-EMULATOR_PROJECT = "eventharbor-local"  # the project id local runs use; the emulators accept any
-
 
 def bigquery_client(
     project: str | None, endpoint: str | None = None, location: str | None = None
 ) -> bigquery.Client:
     """Application Default Credentials against BigQuery, or anonymous credentials against the
-    local emulator at ``endpoint`` (``http://host:port``), which accepts any request; there the
-    project defaults to the one local runs use, so no credentials are looked up for it."""
+    local emulator at ``endpoint`` (``http://host:port``), which accepts any request."""
     from google.cloud import bigquery
 
     if not endpoint:
@@ -23,7 +20,7 @@ def bigquery_client(
     from google.auth.credentials import AnonymousCredentials
 
     return bigquery.Client(
-        project=project or EMULATOR_PROJECT,
+        project=project,
         credentials=AnonymousCredentials(),
         client_options={"api_endpoint": endpoint},
         location=location,

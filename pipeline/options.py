@@ -6,6 +6,8 @@ import os
 
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
+from pipeline.progress import check_progress_available
+from pipeline.storage_writes import DEFAULT_BATCH_ROWS, DEFAULT_BATCH_WAIT_S, DEFAULT_SHARDS
 from transforms import known_fields
 from transforms.validation import IP_MODES
 
@@ -116,20 +118,20 @@ class EventHarborOptions(PipelineOptions):
         group.add_argument(
             "--storage_write_shards",
             type=int,
-            default=4,
+            default=DEFAULT_SHARDS,
             help="storage_write_api: write streams per table (rows are sharded by a hash of their "
             "event_id); each shard appends its batches in order.",
         )
         group.add_argument(
             "--storage_write_batch_rows",
             type=int,
-            default=500,
+            default=DEFAULT_BATCH_ROWS,
             help="storage_write_api: rows per batch (one AppendRows request unless over ~9 MB).",
         )
         group.add_argument(
             "--storage_write_batch_wait_s",
             type=float,
-            default=1.0,
+            default=DEFAULT_BATCH_WAIT_S,
             help="storage_write_api: how long at most a batch gathers rows before it is appended, s.",
         )
         group.add_argument(
@@ -190,6 +192,8 @@ def check_options(options: PipelineOptions) -> EventHarborOptions:
         raise OptionsError("--storage_write_shards and --storage_write_batch_rows must be >= 1")
     if opts.storage_write_batch_wait_s <= 0:
         raise OptionsError("--storage_write_batch_wait_s must be > 0")
+    if opts.progress_every and (problem := check_progress_available()):
+        raise OptionsError(problem)
     if opts.ip_mode == "hash" and not ip_hash_key(opts):
         raise OptionsError(
             f"--ip_mode hash needs --ip_hash_key or the {IP_HASH_KEY_ENV} environment variable"

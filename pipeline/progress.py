@@ -1,18 +1,32 @@
 """Counting progress bars (tqdm, on stderr) for long local runs: messages read, rows written.
 
 Only built when ``--progress_every N`` asks for them (``make run`` does); a bar redraws every N
-counts, so the cost per message is one integer add.
+counts, so the cost per message is one integer add. tqdm is a local-run dependency (the ``local``
+extra), not one the job ships to workers: it is imported only when a bar is built, and
+:func:`check_progress_available` refuses ``--progress_every`` without it before the run starts.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
+from typing import Any
 
-from tqdm import tqdm
+
+def check_progress_available() -> str | None:
+    """Why ``--progress_every`` cannot draw bars here, or None when it can."""
+    if importlib.util.find_spec("tqdm") is None:
+        return (
+            "--progress_every draws progress bars with tqdm, a local-run dependency the job does not "
+            "ship: pip install tqdm (or eventharbor[local]), or leave --progress_every unset"
+        )
+    return None
 
 
-def counting_bar(desc: str, unit: str, every: int) -> tqdm:
-    """An open-ended bar (no total) showing the count and its rate, redrawn every ``every``."""
+def counting_bar(desc: str, unit: str, every: int) -> Any:
+    """An open-ended tqdm bar (no total) showing the count and its rate, redrawn every ``every``."""
+    from tqdm import tqdm
+
     return tqdm(
         desc=desc,
         unit=unit,

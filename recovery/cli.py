@@ -19,12 +19,12 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-from pipeline.bigquery_client import bigquery_client
 from pipeline.options import IP_HASH_KEY_ENV
 from recovery import archive, dead_letters, promote
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms.errors import ERROR_CODES
 from transforms.validation import IP_MODES
+from warehouse.clients import tool_client
 from warehouse.render import raw_partition_expiration_days
 
 
@@ -93,7 +93,7 @@ def _promote_field(args: argparse.Namespace) -> int:
     from google.auth.exceptions import DefaultCredentialsError
 
     try:
-        client = bigquery_client(args.project, args.bigquery_endpoint)
+        client = tool_client(args.project, args.bigquery_endpoint)
     except DefaultCredentialsError:
         raise ValueError(
             "no Application Default Credentials: run `gcloud auth application-default login`, "
@@ -129,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             key = os.environ.get(IP_HASH_KEY_ENV)
             if args.ip_mode == "hash" and not key:
                 raise ValueError(f"--ip-mode hash needs the key in {IP_HASH_KEY_ENV}")
-            client = bigquery_client(args.project, args.bigquery_endpoint)
+            client = tool_client(args.project, args.bigquery_endpoint)
             selection = dead_letters.Selection(args.start, args.end, tuple(args.code), tuple(args.stream))
             result = dead_letters.replay(
                 client,

@@ -21,7 +21,7 @@ credentials; otherwise Application Default Credentials), ``--events-dataset``,
 
 Python API: :func:`backfill` (returns ``{model: row count}``), :func:`run_scheduled` (returns
 the build log row), :func:`plan_day`, :func:`plan_backfill`, :func:`execute`, :func:`row_counts`,
-:func:`make_client`.
+:func:`warehouse.clients.tool_client`.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from tqdm import tqdm
 
-from pipeline.bigquery_client import EMULATOR_PROJECT, bigquery_client
 from warehouse import render
+from warehouse.clients import tool_client
 from warehouse.graph import model_names
 from warehouse.sql import check_datasets, date_literal, model_sql, step_script
 
@@ -276,13 +276,6 @@ def describe_build(build: Mapping[str, object]) -> str:
     return text
 
 
-def make_client(
-    project: str | None = None, endpoint: str | None = None, location: str | None = None
-) -> bigquery.Client:
-    """A google-cloud-bigquery client: the emulator at ``endpoint`` (anonymous), else ADC."""
-    return bigquery_client(project or (EMULATOR_PROJECT if endpoint else None), endpoint, location)
-
-
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m warehouse.runner", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -363,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.dry_run:
         execute(None, steps, progress, dry_run=True)
         return 0
-    client = make_client(args.project, args.bigquery_endpoint, args.location)
+    client = tool_client(args.project, args.bigquery_endpoint, args.location)
     execute(client, steps, progress)
     for model, count in row_counts(client, datasets, models).items():
         print(f"{datasets['analytics']}.{model}\t{count}")
@@ -379,7 +372,7 @@ def _main_scheduled(args: argparse.Namespace, datasets: dict[str, str]) -> int:
     if args.dry_run:
         print(render.scheduled_script(args.run_date, datasets, **settings), end="")
         return 0
-    client = make_client(args.project, args.bigquery_endpoint, args.location)
+    client = tool_client(args.project, args.bigquery_endpoint, args.location)
     if not args.quiet:
         print(f"scheduled run {args.run_date}: one script, every model ...", file=sys.stderr, flush=True)
     build = run_scheduled(client, args.run_date, datasets, **settings)
