@@ -1,4 +1,4 @@
-"""The run report (localdev/report.py): built from a hand-written export folder, checked in real Chromium.
+"""The run report (localdev/report/): built from a hand-written export folder, checked in real Chromium.
 
 The browser is Debian's ``chromium`` (``make browser`` installs it; ``make test`` depends on that),
 driven by Python Playwright through ``executable_path``, headless, with a new empty profile. The
@@ -17,7 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from localdev.report import CHARTS, Exports, render, write_report
+from localdev.report import charts, data, render, write_report
+from localdev.report.charts import PANELS, draw
+from localdev.report.data import Exports, PlatformDay, StreamDay
+from localdev.report.page import page
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / ".local"
@@ -106,7 +109,7 @@ def open_report(report: Path, screenshot: Path | None = None, width: int = 1400)
                 page.goto(report.resolve().as_uri(), wait_until="load")
                 page.wait_for_function(
                     "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
-                    arg=len(CHARTS),
+                    arg=len(PANELS),
                     timeout=30_000,
                 )
                 page.wait_for_timeout(500)  # let plotly finish its resize pass
@@ -127,7 +130,7 @@ def assert_renders(seen: Rendered) -> None:
     assert seen.page_errors == [] and seen.console_errors == [], (seen.page_errors, seen.console_errors)
     assert seen.refused == [], f"the page fetched {seen.refused}"
     assert all(u.startswith(("file://", "data:", "blob:")) for u in seen.requests), seen.requests
-    assert len(seen.charts) == len(CHARTS), [c["id"] for c in seen.charts]
+    assert len(seen.charts) == len(PANELS), [c["id"] for c in seen.charts]
     for chart in seen.charts:
         assert chart["svgs"] >= 1, chart
         assert chart["traces"], f"{chart['section']}: no data traces"
@@ -172,6 +175,19 @@ def _dead_letter(
         "publish_time": None,
         "event_id": None,
         "message_time": failed_at if message_time == _FAILED_AT else message_time,
+    }
+
+
+def _fact(day: str, stream: str, event_type: str, total: int, errors: int | None = None) -> dict:
+    """An analytics.fact_events_daily export row (error_events only on the '(all)' rows)."""
+    return {
+        "date": day,
+        "stream": stream,
+        "event_type": event_type,
+        "total_events": total,
+        "error_events": errors,
+        "unique_sessions": None,
+        "avg_session_duration_s": None,
     }
 
 
@@ -282,6 +298,22 @@ def fixture_tables() -> dict[str, list[dict]]:
         {"week": "2026-11-02", "stream": s, "messages": 40, "dead_letters": n, "error_rate": n / 40}
         for s, n in (("orders", 2), ("inventory", 1), ("user_activity", 0))
     ]
+    # as the model holds the rows above: each event once, each rejected message once on the day of
+    # its message time (orders' copy failing on 11-03 and user_activity's replay on 11-09 included)
+    errors = {
+        ("2026-11-02", "orders"): 1,
+        ("2026-11-03", "inventory"): 1,
+        ("2026-11-04", "unknown"): 1,
+        ("2026-11-04", "user_activity"): 1,
+    }
+    types = {
+        "orders": ["pending", "shipped", "delivered"],
+        "inventory": ["restock", "sale"],
+        "user_activity": ["login", "view_product", "add_to_cart", "logout"],
+    }
+    facts = [_fact(d, s, t, 1) for d in DAYS for s, ts in types.items() for t in ts]
+    facts += [_fact(d, s, "(all)", len(ts), errors.get((d, s), 0)) for d in DAYS for s, ts in types.items()]
+    facts.append(_fact("2026-11-04", "unknown", "(all)", 0, 1))
     return {
         "events.orders": orders,
         "events.inventory": inventory,
@@ -295,6 +327,7 @@ def fixture_tables() -> dict[str, list[dict]]:
         "analytics.inventory_daily_balance": inventory_balance,
         "analytics.customer_daily_balance": customers,
         "analytics.weekly_error_rate": weekly,
+        "analytics.fact_events_daily": facts,
     }
 
 
@@ -317,26 +350,74 @@ def write_exports(local: Path, tables: dict[str, list[dict]], summary: dict | No
     return export
 
 
-def _chart(data: Exports, key: str):
-    return {chart.key: chart for chart in (make(data) for make in CHARTS)}[key]
+def _chart(tables: Exports, key: str) -> charts.Chart:
+    return {chart.key: chart for chart in draw(tables)}[key]
 
 
-# --------------------------------------------------------------------------- what the charts compute
+# --------------------------------------------------------------------------- what the charts show
 
 
-def test_each_event_and_each_rejected_message_counts_once(tmp_path):
-    data = Exports(write_exports(tmp_path, fixture_tables()))
-    fig = _chart(data, "messages_per_day").figure
+def _bars(fig) -> tuple[dict, dict]:
+    """The messages chart's bars: (messages, dead letters), each {stream: {day: count}}."""
     top = {t.name: dict(zip(t.x, t.y, strict=True)) for t in fig.data if t.showlegend is not False}
     dead = {t.name: dict(zip(t.x, t.y, strict=True)) for t in fig.data if t.showlegend is False}
-    assert top["orders"]["2026-11-02"] == 3 + 1  # three events (one row twice) + one rejected message
-    assert dead["orders"] == {"2026-11-02": 1, "2026-11-03": 0, "2026-11-04": 0}
-    assert dead["inventory"]["2026-11-03"] == 1  # no message_time: dated by failed_at
-    assert dead["unknown"]["2026-11-04"] == 1 and dead["user_activity"]["2026-11-04"] == 1  # not 11-09
-    assert fig.layout.xaxis.type == "date" and fig.layout.xaxis2.type == "date"
+    return top, dead
 
-    codes = _chart(data, "dead_letters_by_code")
-    assert sum(sum(t.x) for t in codes.figure.data) == 4
+
+def test_messages_per_day_are_fact_events_daily_all_rows(tmp_path):
+    tables = fixture_tables()
+    exports = Exports(write_exports(tmp_path / "a", tables))
+    assert data.messages_per_day(exports) == sorted(
+        (
+            StreamDay(r["date"], r["stream"], r["total_events"], r["error_events"])
+            for r in tables["analytics.fact_events_daily"]
+            if r["event_type"] == "(all)"
+        ),
+        key=lambda d: (d.day, d.stream),
+    )
+    chart = _chart(exports, "messages_per_day")
+    top, dead = _bars(chart.figure)
+    assert top["orders"]["2026-11-02"] == 3 + 1  # the model's total_events + error_events
+    assert dead["orders"] == {"2026-11-02": 1, "2026-11-03": 0, "2026-11-04": 0}
+    assert dead["inventory"]["2026-11-03"] == 1
+    assert dead["unknown"]["2026-11-04"] == 1 and top["unknown"]["2026-11-04"] == 1
+    assert "from analytics.fact_events_daily" in chart.caption
+
+    # the model's numbers, whatever the raw tables hold: the raw exports are not read at all
+    for row in tables["analytics.fact_events_daily"]:
+        if (row["date"], row["stream"], row["event_type"]) == ("2026-11-02", "orders", "(all)"):
+            row["total_events"] = 7
+    for raw in ("events.orders", "events.inventory", "events.user_activity", "events.dead_letter"):
+        del tables[raw]
+    top, dead = _bars(_chart(Exports(write_exports(tmp_path / "b", tables)), "messages_per_day").figure)
+    assert top["orders"]["2026-11-02"] == 7 + 1 and dead["orders"]["2026-11-02"] == 1
+
+    del tables["analytics.fact_events_daily"]
+    missing = _chart(Exports(write_exports(tmp_path / "c", tables)), "messages_per_day")
+    assert missing.figure.data == ()
+    assert [a.text for a in missing.figure.layout.annotations][-1] == "no rows in analytics.fact_events_daily"
+
+
+def test_rejections_are_dated_by_their_message_time_not_the_run_day(tmp_path):
+    # user_activity's message failed on 2026-11-09 (a replay) but its event is of 2026-11-04: the
+    # model dates it there, and so does the chart; the axis ends with the last message day
+    fig = _chart(Exports(write_exports(tmp_path, fixture_tables())), "messages_per_day").figure
+    top, dead = _bars(fig)
+    assert dead["user_activity"] == {"2026-11-02": 0, "2026-11-03": 0, "2026-11-04": 1}
+    assert all("2026-11-09" not in t.x for t in fig.data)
+    assert fig.layout.xaxis.range == ("2026-11-02", "2026-11-05")  # the whole of 11-04, no more
+
+    # of a message rejected twice, its first rejection by message time counts (dead letters by code)
+    dead_letters = [
+        _dead_letter(7, "orders", "late_copy", "2026-11-09T10:00:00Z", "m-7", "2026-11-01T10:00:00Z"),
+        _dead_letter(7, "orders", "first", "2026-11-08T10:00:00Z", "m-7", "2026-11-01T09:00:00Z"),
+    ]
+    assert [r["error_code"] for r in data.first_copies(dead_letters)] == ["first"]
+
+
+def test_dead_letters_by_code_count_each_rejected_message_once(tmp_path):
+    codes = _chart(Exports(write_exports(tmp_path, fixture_tables())), "dead_letters_by_code")
+    assert sum(sum(t.x) for t in codes.figure.data) == 4  # 5 rows, one a copy
     assert "(4, each once)" in codes.caption
 
 
@@ -348,7 +429,14 @@ def test_weekly_error_rate_is_read_from_the_model_only(tmp_path):
         {"week": "2026-10-26", "stream": "orders", "messages": 8, "dead_letters": 1, "error_rate": 0.125},
         {"week": "2026-11-02", "stream": "unknown", "messages": 1, "dead_letters": 1, "error_rate": 1.0},
     ]
-    model = _chart(Exports(write_exports(tmp_path / "a", tables)), "weekly_error_rate")
+    exports = Exports(write_exports(tmp_path / "a", tables))
+    read = data.weekly_error_rate(exports)
+    assert read.exported
+    assert sorted((r.week, r.stream, r.messages, r.dead_letters, r.error_rate) for r in read.rates) == sorted(
+        (r["week"], r["stream"], r["messages"], r["dead_letters"], r["error_rate"])
+        for r in tables["analytics.weekly_error_rate"]
+    )
+    model = _chart(exports, "weekly_error_rate")
     assert "from analytics.weekly_error_rate." in model.caption
     rates = {t.name: list(zip(t.x, t.y, strict=True)) for t in model.figure.data}
     # the model's rates as they are (the raw exports would give orders 1 / 10 that week), weeks in order
@@ -364,7 +452,7 @@ def test_weekly_error_rate_is_read_from_the_model_only(tmp_path):
     assert [a.text for a in missing.figure.layout.annotations] == ["no analytics.weekly_error_rate export"]
 
 
-def test_date_axes_are_dates_in_ascending_order_whatever_the_export_order(tmp_path):
+def test_daily_active_users_are_the_model_rows_on_a_date_axis_in_order(tmp_path):
     tables = fixture_tables()
     # mobile has a day web lacks, and the export lists the days newest first
     tables["analytics.daily_active_users"] = [
@@ -374,46 +462,71 @@ def test_date_axes_are_dates_in_ascending_order_whatever_the_export_order(tmp_pa
         {"date": "2026-11-03", "platform": "mobile", "dau": 1},
         {"date": "2026-11-02", "platform": "mobile", "dau": 3},
     ]
-    data = Exports(write_exports(tmp_path, tables))
-    dau = _chart(data, "daily_active_users").figure
-    assert dau.layout.xaxis.type == "date"
-    assert {t.name: list(t.x) for t in dau.data} == {
-        "mobile": ["2026-11-02", "2026-11-03", "2026-11-04"],
-        "web": ["2026-11-02", "2026-11-04"],
+    tables["analytics.fact_events_daily"].reverse()
+    exports = Exports(write_exports(tmp_path, tables))
+    assert {(r.day, r.platform, r.dau) for r in data.daily_active_users(exports)} == {
+        (r["date"], r["platform"], r["dau"]) for r in tables["analytics.daily_active_users"]
     }
-    for key in ("messages_per_day", "churn"):
-        fig = _chart(data, key).figure
+    dau = _chart(exports, "daily_active_users").figure
+    assert dau.layout.xaxis.type == "date"
+    assert {t.name: list(zip(t.x, t.y, strict=True)) for t in dau.data} == {
+        "mobile": [("2026-11-02", 3), ("2026-11-03", 1), ("2026-11-04", 2)],
+        "web": [("2026-11-02", 5), ("2026-11-04", 4)],
+    }
+    for key in ("messages_per_day", "churn", "weekly_error_rate"):
+        fig = _chart(exports, key).figure
         assert fig.layout.xaxis.type == "date", key
         assert all(list(t.x) == sorted(t.x) for t in fig.data), key
 
 
+def test_charts_put_days_in_order_whatever_order_their_records_come_in():
+    # the order a held-out sample's DAU rows came in, which once reached the x axis as it was
+    held_out = ["2024-03-02", "2024-03-05", "2024-03-03", "2024-03-01", "2024-03-04"]
+    dau = charts.daily_active_users([PlatformDay(d, "web", n) for n, d in enumerate(held_out)]).figure
+    [web] = dau.data
+    assert list(web.x) == sorted(held_out) and list(web.y) == [3, 0, 2, 4, 1]
+    assert dau.layout.xaxis.type == "date" and dau.layout.xaxis.tick0 == "2024-03-01"
+
+    messages = charts.messages_per_day([StreamDay(d, "orders", 10, 1) for d in held_out]).figure
+    assert all(list(t.x) == sorted(held_out) for t in messages.data)
+    assert messages.layout.xaxis.range == ("2024-03-01", "2024-03-06")
+
+
 def test_latest_pane_latest_balance_and_top_values(tmp_path):
-    data = Exports(write_exports(tmp_path, fixture_tables()))
-    shares = {t.name: dict(zip(t.y, t.x, strict=True)) for t in _chart(data, "event_types").figure.data}
+    tables = Exports(write_exports(tmp_path, fixture_tables()))
+    shares = {t.name: dict(zip(t.y, t.x, strict=True)) for t in _chart(tables, "event_types").figure.data}
     assert shares["orders"] == {"pending": 2 / 6, "shipped": 4 / 6}  # pane 1 of each window, not pane 0
 
-    stock = _chart(data, "lowest_stock")
+    stock = _chart(tables, "lowest_stock")
     [bars] = stock.figure.data
     assert list(bars.x) == [25, 20, 15, 10, 5]  # on the latest day, the lowest at the top
     assert list(bars.y)[-1] == "prod-5 · wh-01" and list(bars.marker.color)[-1] == "#d62728"  # low stock
     assert "on 2026-11-04" in stock.caption
 
-    [customers] = _chart(data, "top_customers").figure.data
+    [customers] = _chart(tables, "top_customers").figure.data
     assert list(customers.y)[-1] == "cust-2" and list(customers.x)[-1] == 3 * 3 * 100.25
 
-    [funnel] = _chart(data, "funnel").figure.data
+    [funnel] = _chart(tables, "funnel").figure.data
     assert list(funnel.x) == [30, 15, 6]
-    churn = _chart(data, "churn")
+    churn = _chart(tables, "churn")
     assert "latest (2026-11-04): active 1, soft_churn 1, churned 1, hard_churn 1" in churn.caption
 
 
 def test_the_page_is_self_contained_with_the_run_summary_in_its_header(tmp_path):
-    page = render(write_exports(tmp_path, fixture_tables()), SUMMARY)
-    assert page.count("<script") == 1 + len(CHARTS)  # plotly.js once, then one newPlot per chart
-    assert "<script src" not in page and "<link" not in page
+    html = render(write_exports(tmp_path, fixture_tables()), SUMMARY)
+    assert html.count("<script") == 1 + len(PANELS)  # plotly.js once, then one newPlot per chart
+    assert "<script src" not in html and "<link" not in html
     for label in ("messages in", "loaded", "rejected", "duplicates"):
-        assert f"<span>{label}</span>" in page
-    assert "<b>61</b>" in page and "<b>27</b>" in page and "<b>4</b>" in page
+        assert f"<span>{label}</span>" in html
+    assert "<b>61</b>" in html and "<b>27</b>" in html and "<b>4</b>" in html
+    assert "events from 2026-11-02 to 2026-11-04" in html  # the model's days with loaded events
+
+
+def test_the_page_lays_out_the_charts_it_is_given():
+    chart = charts.messages_per_day([StreamDay("2024-03-01", "orders", 2, 1)])
+    html = page([chart], None, "a subtitle <b>")
+    assert html.count("<script") == 2 and 'id="messages_per_day"' in html
+    assert "a subtitle &lt;b&gt;" in html and "run-summary.json was not found" in html
 
 
 # --------------------------------------------------------------------------- in Chromium
@@ -436,9 +549,9 @@ def test_report_with_no_exports_still_renders_labelled_empty_panels(tmp_path):
     seen = open_report(report)
 
     assert seen.page_errors == [] and seen.console_errors == [] and seen.refused == []
-    assert len(seen.charts) == len(CHARTS)
+    assert len(seen.charts) == len(PANELS)
     empty = [c for c in seen.charts if any(a.startswith("no ") for a in c["annotations"])]
-    assert len(empty) == len(CHARTS), [c["id"] for c in seen.charts if c not in empty]
+    assert len(empty) == len(PANELS), [c["id"] for c in seen.charts if c not in empty]
     assert "run-summary.json was not found" in report.read_text()
 
 
