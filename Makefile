@@ -90,7 +90,7 @@ soak: $(STAMP)
 
 .PHONY: stream
 stream: $(STAMP)
-	$(PY) -m localdev.stream $(if $(DURATION),--duration $(DURATION)) $(if $(RATE),--rate $(RATE)) $(if $(PIPELINE_ARGS),-- $(PIPELINE_ARGS))
+	$(PY) -m localdev.live_stream $(if $(DURATION),--duration $(DURATION)) $(if $(RATE),--rate $(RATE)) $(if $(PIPELINE_ARGS),-- $(PIPELINE_ARGS))
 
 backfill: $(STAMP)
 	@test -n "$(START)" -a -n "$(END)" || { echo "usage: make backfill START=YYYY-MM-DD END=YYYY-MM-DD" >&2; exit 2; }

@@ -1,9 +1,9 @@
 """``make soak``: a long steady feed through the Pub/Sub emulator into the streaming pipeline.
 
 ``python -m localdev.soak [--events 100000] [--rate 40]`` starts the local emulators, the
-streaming pipeline on the DirectRunner (``localdev.streaming``) on the mixed subscription, and
-publishes a generated sample (three streams, a few percent invalid messages and re-sends) at a
-steady rate. It prints, and writes to ``.local/soak-summary.json``:
+streaming pipeline on the DirectRunner (the harness in ``localdev/streaming/``) on the mixed
+subscription, and publishes a generated sample (three streams, a few percent invalid messages
+and re-sends) at a steady rate. It prints, and writes to ``.local/soak-summary.json``:
 
 - events/s: the publish rate, and what the pipeline sustained end to end (messages read per
   second from the first publish until the last message was read), with the largest backlog;
@@ -24,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -33,17 +34,10 @@ from tqdm import tqdm
 
 from localdev.generator import GeneratorConfig, SampleMessage, generate
 from localdev.stack import MIXED, local_stack
-from localdev.streaming import (
-    Outcomes,
-    RunnerAdaptation,
-    SteadyPublisher,
-    StreamingPipeline,
-    drain,
-    landed,
-    percentile,
-    pipeline_argv,
-    visible_ids,
-)
+from localdev.streaming.direct_runner import RunnerAdaptation
+from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
+from localdev.streaming.polls import landed, visible_ids
+from localdev.streaming.publishing import Outcomes, SteadyPublisher
 from pipeline.reconciliation import is_balanced
 
 LOCAL = Path(".local")
@@ -68,6 +62,15 @@ def soak_sample(events: int, seed: int, today: date | None = None) -> list[Sampl
         if len(messages) >= events:
             return messages[:events]
         per_day = math.ceil(per_day * 1.1)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` (0..1) percentile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))
+    return ordered[rank]
 
 
 def expected(messages: list[SampleMessage]) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """Faults on the emulators: at-least-once in, exactly-once out (issue 11, item 3).
 
-Each test runs the streaming pipeline as a child process (``localdev.streaming``) on a
-subscription of its own, publishes a steady feed of unique events (every tenth one invalid),
-injects one fault, and then prints and checks:
+Each test runs the streaming pipeline as a child process (the harness in ``localdev/streaming/``)
+on a subscription of its own, publishes a steady feed of unique events (every tenth one invalid;
+``tests/streaming_feed.py``), injects one fault, and then prints and checks:
 
 - published: messages published (re-sends included) and distinct event_ids;
 - loaded: distinct event_ids in the raw tables plus those in dead_letter;
@@ -32,22 +32,15 @@ import pytest
 
 from localdev import stack as localstack
 from localdev.stack import Emulator, create_tables
-from localdev.streaming import (
-    Checkpoints,
-    FeedMessage,
-    Landed,
-    RunnerAdaptation,
-    SteadyPublisher,
-    StreamingPipeline,
-    create_subscription,
-    feed,
-    landed,
-    pipeline_argv,
-    wait_until,
-)
+from localdev.streaming.checkpoints import Checkpoints, create_subscription
+from localdev.streaming.direct_runner import RunnerAdaptation
+from localdev.streaming.harness import StreamingPipeline, pipeline_argv
+from localdev.streaming.polls import Landed, landed, wait_until
+from localdev.streaming.publishing import SteadyPublisher
 from pipeline.reconciliation import is_balanced
 from schemas import STREAMS
 from tests.fault_proxy import FaultProxy
+from tests.streaming_feed import FeedMessage, feed
 from warehouse import runner as models
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
-from localdev.streaming import create_subscription
+from localdev.streaming.checkpoints import create_subscription
 from pipeline.main import build_pipeline
 from tests.events import ORDER, changed
 from tests.fault_proxy import FaultProxy

@@ -29,16 +29,11 @@ from google.cloud import bigquery, pubsub_v1
 from google.cloud.bigquery_storage_v1 import types
 from google.rpc import status_pb2
 
-from localdev.streaming import (
-    RunnerAdaptation,
-    SteadyPublisher,
-    StreamingPipeline,
-    create_subscription,
-    drain,
-    feed,
-    landed,
-    pipeline_argv,
-)
+from localdev.streaming.checkpoints import create_subscription
+from localdev.streaming.direct_runner import RunnerAdaptation
+from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
+from localdev.streaming.polls import landed
+from localdev.streaming.publishing import SteadyPublisher
 from pipeline.bigquery_writes import RECEIVED, REFUSED, BigQueryTarget
 from pipeline.main import build_pipeline
 from pipeline.reconciliation import is_balanced
@@ -46,6 +41,7 @@ from pipeline.storage_writes import AppendBatches
 from schemas import STREAMS, load_schema
 from tests.events import ORDER, USER_ACTIVITY, changed, encode
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+from tests.streaming_feed import feed
 
 pytestmark = pytest.mark.integration
 

@@ -1,4 +1,4 @@
-"""``make stream`` (``python -m localdev.stream``) end to end on the real emulators, as a command.
+"""``make stream`` (``python -m localdev.live_stream``) end to end on the real emulators, as a command.
 
 Each test runs the command in a session of its own (as a terminal's foreground job), watches
 the processes it starts, and checks what it leaves behind: exit code 0, a
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from localdev.stream import EVENT_TIME_FIELD, LATE_S, ON_TIME_DELAY, Feed
-from localdev.streaming import process_tree
+from localdev.live_feed import EVENT_TIME_FIELD, LATE_S, ON_TIME_DELAY, Feed
+from localdev.streaming.processes import process_tree
 from pipeline.reconciliation import is_balanced, reconcile
 from schemas import STREAMS
 from transforms.messages import Failure, Message
@@ -54,14 +54,14 @@ def _started_at(pid: int) -> str | None:
 
 
 class StreamCommand:
-    """``python -m localdev.stream`` as a child in its own session, its descendants recorded."""
+    """``python -m localdev.live_stream`` as a child in its own session, its descendants recorded."""
 
     def __init__(self, local: Path, *options: str) -> None:
         self.local = local
         self.stderr_path = local / "stream.stderr"
         self.stdout_path = local / "stream.stdout"
         local.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "localdev.stream", "--local", str(local), "--seed", str(SEED)]
+        command = [sys.executable, "-m", "localdev.live_stream", "--local", str(local), "--seed", str(SEED)]
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [*command, "--rate", str(RATE), *options],
