@@ -134,6 +134,46 @@ def local_values() -> dict[str, str]:
     return values
 
 
+def parsed_locals() -> dict[str, Any]:
+    """{name: value} of every local value as parsed: object and list literals as dicts and lists,
+    anything else as its expression text."""
+    values = {}
+    for _, doc in load_all():
+        for entry in doc.get("locals", []):
+            for name, value in entry.items():
+                if not is_meta(name):
+                    values[name] = clean(value[0] if ATTRIBUTES_WRAPPED else value)
+    return values
+
+
+def each_value(value: Any, entry: dict[str, Any]) -> Any:
+    """An argument of a for_each resource for one instance: ``each.value.x`` replaced by the
+    instance's x (its value when ``${each.value.x}`` is the whole argument, its text inside a
+    template, a string literal inside a larger expression)."""
+    if not isinstance(value, str):
+        return value
+    whole = re.fullmatch(r"\$\{each\.value\.(\w+)\}", value)
+    if whole:
+        return entry[whole.group(1)]
+    text = re.sub(r"\$\{each\.value\.(\w+)\}", lambda m: str(entry[m.group(1)]), value)
+    return re.sub(r"\beach\.value\.(\w+)", lambda m: json.dumps(entry[m.group(1)]), text)
+
+
+def for_each_instances(body: dict) -> dict[str, dict[str, Any]]:
+    """{key: {argument: value}} of a resource whose for_each reads a local map of objects
+    (``local.x``, or a for expression over it that filters entries): each argument with
+    ``each.value.<field>`` replaced by the entry's field. Every entry of the map is listed; what
+    a filter leaves out is for the caller to check."""
+    match = re.search(r"\blocal\.(\w+)", str(attr(body, "for_each")))
+    assert match, f"for_each reads no local: {attr(body, 'for_each')}"
+    entries = parsed_locals()[match.group(1)]
+    arguments = {key: attr(body, key) for key in body if not is_meta(key) and key != "for_each"}
+    return {
+        key: {name: each_value(value, entry) for name, value in arguments.items()}
+        for key, entry in entries.items()
+    }
+
+
 def resolve_local(expression: str) -> str:
     """Follow ``${local.x}`` to the expression that defines local x."""
     match = re.fullmatch(r"\$\{local\.(\w+)\}", expr(expression))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from tests.terraform_hcl import (
     attr,
     expr,
+    for_each_instances,
+    is_meta,
     resolve_local,
     resources,
     resources_of,
@@ -15,13 +17,24 @@ from tests.terraform_hcl import (
 )
 
 
-def _grants() -> list[tuple[str, str, str, str]]:
-    """(resource type, name, role, member expression) of every IAM member resource."""
-    grants = []
+def _grant_arguments() -> dict[tuple[str, str], dict]:
+    """{(resource type, name): arguments} of every IAM member grant. A resource that is a
+    for_each over a local map of grants (``each.value.role``) counts as one grant per entry,
+    named by its key."""
+    found = {}
     for (rtype, name), body in resources().items():
-        if rtype.endswith("_iam_member"):
-            grants.append((rtype, name, attr(body, "role"), expr(attr(body, "member"))))
-    return grants
+        if not rtype.endswith("_iam_member"):
+            continue
+        if "each.value.role" in expr(attr(body, "role")):
+            found |= {(rtype, key): args for key, args in for_each_instances(body).items()}
+        else:
+            found[(rtype, name)] = {key: attr(body, key) for key in body if not is_meta(key)}
+    return found
+
+
+def _grants() -> list[tuple[str, str, str, str]]:
+    """(resource type, name, role, member expression) of every IAM member grant."""
+    return [(t, n, args["role"], expr(args["member"])) for (t, n), args in _grant_arguments().items()]
 
 
 def test_service_accounts_get_only_the_roles_they_need():
@@ -52,17 +65,21 @@ def test_service_accounts_get_only_the_roles_they_need():
         "roles/storage.legacyBucketReader",
         "roles/storage.objectAdmin",
     ]
-    editor = resources_of("google_bigquery_dataset_iam_member")["dataflow_events_editor"]
-    assert expr(attr(editor, "dataset_id")) == '${google_bigquery_dataset.datasets["events"].dataset_id}'
+    editor = _grant_arguments()[("google_bigquery_dataset_iam_member", "dataflow_events_editor")]
+    assert expr(editor["dataset_id"]) == '${google_bigquery_dataset.datasets["events"].dataset_id}'
 
     assert roles(models_sa) == [
         "roles/bigquery.dataEditor",
         "roles/bigquery.dataViewer",
         "roles/bigquery.jobUser",
     ]
-    dataset_grants = resources_of("google_bigquery_dataset_iam_member")
-    assert '"analytics"' in expr(attr(dataset_grants["models_analytics_editor"], "dataset_id"))
-    assert '"events"' in expr(attr(dataset_grants["models_events_viewer"], "dataset_id"))
+    grants = _grant_arguments()
+    assert '"analytics"' in expr(
+        grants[("google_bigquery_dataset_iam_member", "models_analytics_editor")]["dataset_id"]
+    )
+    assert '"events"' in expr(
+        grants[("google_bigquery_dataset_iam_member", "models_events_viewer")]["dataset_id"]
+    )
 
 
 def test_the_storage_write_api_needs_no_grant_beyond_data_editor_on_events():
@@ -80,8 +97,8 @@ def test_the_storage_write_api_needs_no_grant_beyond_data_editor_on_events():
         ("google_bigquery_dataset_iam_member", "dataflow_events_editor", "roles/bigquery.dataEditor"),
         ("google_project_iam_member", "dataflow_bigquery_job_user", "roles/bigquery.jobUser"),
     ]
-    editor = resources_of("google_bigquery_dataset_iam_member")["dataflow_events_editor"]
-    assert expr(attr(editor, "dataset_id")) == '${google_bigquery_dataset.datasets["events"].dataset_id}'
+    editor = _grant_arguments()[("google_bigquery_dataset_iam_member", "dataflow_events_editor")]
+    assert expr(editor["dataset_id"]) == '${google_bigquery_dataset.datasets["events"].dataset_id}'
     # jobUser is only for batch load jobs, and optional: a streaming-only deployment drops it.
     job_user = resources_of("google_project_iam_member")["dataflow_bigquery_job_user"]
     assert expr(attr(job_user, "count")) == "${var.dataflow_bigquery_job_user?1:0}"
