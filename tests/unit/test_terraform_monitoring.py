@@ -1,12 +1,10 @@
-"""Offline checks of terraform/monitoring.tf and terraform/dashboards/pipeline.json.
+"""Offline checks of terraform/monitoring.tf: its alert policies and scheduled checks.
 
 Every alert policy: documented, wired to var.notification_channels, its threshold from a
-variable, its filter naming a metric type (on its monitored resource) from KNOWN_METRICS, the
-list below taken from Google Cloud's metric reference, with an aligner that metric kind allows.
-The two scheduled checks' SQL parses as BigQuery SQL and reads columns that exist in schemas/.
-The dashboard renders (tests/terraform_templates.py; Terraform's own templatefile() renders it the
-same, tests/infra/test_terraform_cli.py) to JSON whose every chart names a known metric, and its
-charts cover throughput, dead letters, backlog, freshness and the scheduled models.
+variable, its filter naming a metric type (on its monitored resource) from KNOWN_METRICS
+(tests/terraform_metrics.py, from Google Cloud's metric reference), with an aligner that metric
+kind allows. The scheduled checks' SQL parses as BigQuery SQL and reads columns that exist in
+schemas/. The dashboard is checked in test_terraform_dashboard.py.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from tests.terraform_hcl import (
     is_meta,
     parsed_locals,
 )
-from tests.terraform_templates import DASHBOARD, DASHBOARD_VALUES, render_dashboard
+from tests.terraform_metrics import KNOWN_METRICS, RATE_ALIGNERS, metric_types, resource_types
 
 # Parsed once: the HCL does not change during a test run.
 resources_of = functools.cache(tf.resources_of)
@@ -47,38 +45,6 @@ def variable_default(name: str) -> Any:
 
 MONITORING_TF = TF_DIR / "monitoring.tf"
 
-# Metric type -> (monitored resource type, metric kind, metric labels), as Google Cloud's metric
-# lists (cloud.google.com/monitoring/api/metrics_gcp) describe them.
-KNOWN_METRICS: dict[str, tuple[str, str, set[str]]] = {
-    "pubsub.googleapis.com/subscription/oldest_unacked_message_age": ("pubsub_subscription", "GAUGE", set()),
-    "pubsub.googleapis.com/subscription/num_undelivered_messages": ("pubsub_subscription", "GAUGE", set()),
-    "pubsub.googleapis.com/subscription/sent_message_count": (
-        "pubsub_subscription",
-        "DELTA",
-        {"delivery_type"},
-    ),
-    "dataflow.googleapis.com/job/data_watermark_age": ("dataflow_job", "GAUGE", {"job_id"}),
-    "dataflow.googleapis.com/job/system_lag": ("dataflow_job", "GAUGE", {"job_id"}),
-    "dataflow.googleapis.com/job/is_failed": ("dataflow_job", "GAUGE", set()),
-    # Beam counters: the running total, labelled metric_name (the counter's name), job_id and
-    # ptransform; the counter's namespace is not exported.
-    "dataflow.googleapis.com/job/user_counter": (
-        "dataflow_job",
-        "GAUGE",
-        {"metric_name", "job_id", "ptransform"},
-    ),
-    "bigquerydatatransfer.googleapis.com/transfer_config/completed_runs": (
-        "bigquery_dts_config",
-        "DELTA",
-        {"completion_state", "run_cause"},
-    ),
-    "bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows": (
-        "bigquery_dts_config",
-        "GAUGE",
-        set(),
-    ),
-}
-RATE_ALIGNERS = {"ALIGN_RATE", "ALIGN_DELTA"}  # valid for DELTA and CUMULATIVE metrics only
 
 # What each policy must watch, and the variables its threshold comes from (for the two
 # check-based policies the threshold is in the check's SQL, and the policy fires on rows > 0).
@@ -107,14 +73,6 @@ CHECKS = {
 }
 # The table each check reads (a raw-table check reads the raw tables it names).
 CHECK_TABLES = {"dead_letter_rate": {"events.dead_letter"}, "late_data": {"analytics.model_builds"}}
-
-
-def _metric_types(filter_text: str) -> list[str]:
-    return re.findall(r'metric\.type\s*=\s*\\?"([^"\\]+)\\?"', filter_text)
-
-
-def _resource_types(filter_text: str) -> list[str]:
-    return re.findall(r'resource\.type\s*=\s*\\?"([^"\\]+)\\?"', filter_text)
 
 
 def _dynamic_blocks(body: dict) -> dict[str, dict]:
@@ -248,10 +206,10 @@ def test_alert_policy_is_documented_wired_and_thresholded_by_variables(name):
     referenced = set()
     for kind, condition in conditions:
         filter_text = resolve_filter(condition["filter"])
-        (metric,) = _metric_types(filter_text)
+        (metric,) = metric_types(filter_text)
         assert metric in KNOWN_METRICS, f"{name}: unknown metric type {metric}"
         resource, metric_kind, _ = KNOWN_METRICS[metric]
-        assert _resource_types(filter_text) == [resource], f"{name}: {metric} is written on {resource}"
+        assert resource_types(filter_text) == [resource], f"{name}: {metric} is written on {resource}"
         aggregation = condition["aggregations"]
         aligner = aggregation["per_series_aligner"]
         assert metric_kind != "GAUGE" or aligner not in RATE_ALIGNERS, f"{name}: {aligner} on a GAUGE"
@@ -263,7 +221,7 @@ def test_alert_policy_is_documented_wired_and_thresholded_by_variables(name):
         referenced |= set(re.findall(r"var\.(\w+)", used))
         if kind == "condition_threshold":
             assert condition["comparison"] == "COMPARISON_GT"
-    assert any(metric_suffix in f for _, c in conditions for f in _metric_types(resolve_filter(c["filter"])))
+    assert any(metric_suffix in f for _, c in conditions for f in metric_types(resolve_filter(c["filter"])))
     if name in CHECKS:
         # Fires on any row of its check's last run; the thresholds are in the check's SQL.
         sql_local, check_variables = CHECKS[name]
@@ -454,112 +412,6 @@ def test_monitoring_variables_have_sane_defaults():
     )
     assert defaults["dataflow_system_lag_max_seconds"] <= defaults["dataflow_data_freshness_max_seconds"]
     assert defaults["backlog_max_age_seconds"] < defaults["message_retention_seconds"]
-
-
-# --------------------------------------------------------------------------------------
-# Dashboard
-# --------------------------------------------------------------------------------------
-
-
-def _dashboard_resource() -> dict:
-    (dashboard,) = resources_of("google_monitoring_dashboard").values()
-    return dashboard
-
-
-def test_dashboard_is_read_from_the_repository_with_every_placeholder_passed():
-    dashboard = _dashboard_resource()
-    assert expr(attr(dashboard, "count")) == "${local.monitoring}"
-    call = expr(attr(dashboard, "dashboard_json"))
-    assert call.startswith('${templatefile("${path.module}/dashboards/pipeline.json",'), call
-    passed = set(re.findall(r"[{,]'?(\w+)'?[=:]", call.split('",', 1)[1]))
-    placeholders = set(re.findall(r"(?<!\$)\$\{(\w+)\}", DASHBOARD.read_text()))
-    assert passed == placeholders == set(DASHBOARD_VALUES), (passed, placeholders)
-
-
-def _promql_metrics(query: str) -> list[str]:
-    """Cloud Monitoring metric types a PromQL query reads, written domain_com:path_name."""
-    legacy = {}
-    for metric in KNOWN_METRICS:
-        domain, path = metric.split("/", 1)
-        legacy[domain.replace(".", "_") + ":" + re.sub(r"[./]", "_", path)] = metric
-    names = re.findall(r"([a-z_]+_googleapis_com:[a-z_]+)\{", query)
-    assert names, query
-    return [legacy.get(name, name) for name in names]
-
-
-def dashboard_charts(text: str) -> list[tuple[str, list[str]]]:
-    """(title, metric types) of every chart; every widget that is not text must be a chart."""
-    charts = []
-    for tile in json.loads(text)["mosaicLayout"]["tiles"]:
-        widget = tile["widget"]
-        if "text" in widget:
-            continue
-        assert set(widget) == {"title", "xyChart"}, widget
-        metrics = []
-        for dataset in widget["xyChart"]["dataSets"]:
-            query = dataset["timeSeriesQuery"]
-            if "prometheusQuery" in query:
-                metrics += _promql_metrics(query["prometheusQuery"])
-                continue
-            spec = query["timeSeriesFilter"]
-            (metric,) = _metric_types(spec["filter"])
-            resource = KNOWN_METRICS.get(metric, ("?", "?", set()))
-            assert _resource_types(spec["filter"]) == [resource[0]], (widget["title"], metric)
-            aligner = spec["aggregation"]["perSeriesAligner"]
-            assert resource[1] != "GAUGE" or aligner not in RATE_ALIGNERS, (widget["title"], aligner)
-            for field in spec["aggregation"].get("groupByFields", []):
-                label = field.split(".")[-1]
-                assert field.startswith("resource.") or label in resource[2], (widget["title"], field)
-            metrics.append(metric)
-        charts.append((widget["title"], metrics))
-    return charts
-
-
-def test_dashboard_json_parses_and_every_chart_names_a_known_metric():
-    text = render_dashboard()
-    dashboard = json.loads(text)
-    assert dashboard["displayName"] == "EventHarbor prod: pipeline"
-    layout = dashboard["mosaicLayout"]
-    occupied = set()
-    for tile in layout["tiles"]:
-        assert tile["xPos"] + tile["width"] <= layout["columns"] == 48, tile["widget"].get("title")
-        cells = {
-            (x, y)
-            for x in range(tile["xPos"], tile["xPos"] + tile["width"])
-            for y in range(tile["yPos"], tile["yPos"] + tile["height"])
-        }
-        assert not cells & occupied, f"tiles overlap at {tile['widget'].get('title')}"
-        occupied |= cells
-    charts = dashboard_charts(text)
-    assert len(charts) >= 10
-    for title, metrics in charts:
-        assert metrics and all(m in KNOWN_METRICS for m in metrics), (title, metrics)
-    assert "eventharbor-streaming" in text and "${resource.labels.subscription_id}" in text
-
-
-def test_dashboard_covers_throughput_dead_letters_backlog_freshness_and_models():
-    charts = dashboard_charts(render_dashboard())
-    sections = {
-        "Throughput": {
-            "pubsub.googleapis.com/subscription/sent_message_count",
-            "dataflow.googleapis.com/job/user_counter",
-        },
-        "Dead letters": {"dataflow.googleapis.com/job/user_counter"},
-        "Backlog": {"pubsub.googleapis.com/subscription/oldest_unacked_message_age"},
-        "Freshness": {
-            "dataflow.googleapis.com/job/data_watermark_age",
-            "dataflow.googleapis.com/job/system_lag",
-        },
-        "Scheduled models": {"bigquerydatatransfer.googleapis.com/transfer_config/completed_runs"},
-    }
-    for section, needed in sections.items():
-        seen = {m for title, metrics in charts if title.lower().startswith(section.lower()) for m in metrics}
-        assert needed <= seen, f"dashboard: the {section} charts must show {sorted(needed - seen)}"
-    text = render_dashboard()
-    assert 'metric_name=~\\"rejected_.*\\"' in text, (
-        "dead letters by error code: the rejected_<code> counters"
-    )
-    assert "sum by (metric_name)" in text
 
 
 def test_outputs_expose_the_dashboard_and_policies():
