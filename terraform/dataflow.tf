@@ -85,7 +85,7 @@ resource "google_dataflow_flex_template_job" "pipeline" {
 
   depends_on = [
     google_project_iam_member.dataflow_worker,
-    google_bigquery_dataset_iam_member.dataflow_events_editor,
+    google_bigquery_dataset_iam_member.service_accounts,
     google_pubsub_subscription_iam_member.dataflow_subscriber,
     google_pubsub_subscription_iam_member.dataflow_viewer,
     google_storage_bucket_iam_member.dataflow_object_admin,

@@ -20,6 +20,36 @@ resource "google_service_account" "models" {
   depends_on = [google_project_service.apis]
 }
 
+# --- Dataset-level grants of both service accounts ----------------------------------
+#
+# By name: the dataset (a key of var.dataset_ids), member and role. (The project-level grants
+# below stay one resource each: checkov cannot read the roles of a for_each over a map that a
+# condition filters, as dataflow_bigquery_job_user's would be.)
+
+locals {
+  dataset_grants = {
+    # bigquery.tables.updateData, which every write method needs (Storage Write
+    # API, streaming inserts, load jobs), with tables.get and datasets.get, on the
+    # events dataset only. dataEditor is the narrowest predefined role holding
+    # updateData (dataOwner and admin are broader); the pipeline writes five of the
+    # dataset's tables and creates none.
+    dataflow_events_editor = { dataset = "events", member = google_service_account.dataflow.member, role = "roles/bigquery.dataEditor" }
+
+    # The scheduled models build the analytics dataset from the events dataset.
+    models_analytics_editor = { dataset = "analytics", member = google_service_account.models.member, role = "roles/bigquery.dataEditor" }
+    models_events_viewer    = { dataset = "events", member = google_service_account.models.member, role = "roles/bigquery.dataViewer" }
+  }
+}
+
+resource "google_bigquery_dataset_iam_member" "service_accounts" {
+  for_each = local.dataset_grants
+
+  project    = var.project_id
+  dataset_id = google_bigquery_dataset.datasets[each.value.dataset].dataset_id
+  role       = each.value.role
+  member     = each.value.member
+}
+
 # --- Dataflow workers ----------------------------------------------------------
 
 # Project level by necessity: a worker VM must be able to lease Dataflow work items.
@@ -32,7 +62,7 @@ resource "google_project_iam_member" "dataflow_worker" {
 # Streaming jobs write by the Storage Write API (CreateWriteStream, AppendRows)
 # or by streaming inserts: neither is a BigQuery job, and both need only
 # bigquery.tables.updateData on the tables, which dataEditor on the events
-# dataset below holds. Batch runs write by load
+# dataset above holds. Batch runs write by load
 # jobs, which are BigQuery jobs and also need jobUser (on by default; a
 # streaming-only deployment can turn it off).
 resource "google_project_iam_member" "dataflow_bigquery_job_user" {
@@ -41,18 +71,6 @@ resource "google_project_iam_member" "dataflow_bigquery_job_user" {
   project = var.project_id
   role    = "roles/bigquery.jobUser"
   member  = google_service_account.dataflow.member
-}
-
-# bigquery.tables.updateData, which every write method needs (Storage Write
-# API, streaming inserts, load jobs), with tables.get and datasets.get, on the
-# events dataset only. dataEditor is the narrowest predefined role holding
-# updateData (dataOwner and admin are broader); the pipeline writes five of the
-# dataset's tables and creates none.
-resource "google_bigquery_dataset_iam_member" "dataflow_events_editor" {
-  project    = var.project_id
-  dataset_id = google_bigquery_dataset.datasets["events"].dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.dataflow.member
 }
 
 resource "google_pubsub_subscription_iam_member" "dataflow_subscriber" {
@@ -137,20 +155,6 @@ resource "google_service_account_iam_member" "pipeline_deployers_act_as" {
 }
 
 # --- Scheduled models ------------------------------------------------------------
-
-resource "google_bigquery_dataset_iam_member" "models_analytics_editor" {
-  project    = var.project_id
-  dataset_id = google_bigquery_dataset.datasets["analytics"].dataset_id
-  role       = "roles/bigquery.dataEditor"
-  member     = google_service_account.models.member
-}
-
-resource "google_bigquery_dataset_iam_member" "models_events_viewer" {
-  project    = var.project_id
-  dataset_id = google_bigquery_dataset.datasets["events"].dataset_id
-  role       = "roles/bigquery.dataViewer"
-  member     = google_service_account.models.member
-}
 
 # Running a query job is a project-level permission in BigQuery.
 resource "google_project_iam_member" "models_job_user" {

@@ -1,6 +1,6 @@
 # Shared names, labels and the project-level plumbing (APIs, service agents).
 # Resources are split by service: bigquery.tf, pubsub.tf, storage.tf, iam.tf,
-# scheduled_queries.tf, dataflow.tf.
+# scheduled_queries.tf, dataflow.tf, monitoring.tf; moved.tf moves state of renamed resources.
 
 locals {
   labels = merge(

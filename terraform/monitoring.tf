@@ -1,4 +1,4 @@
-# Monitoring as code: alert policies, two scheduled BigQuery checks and the pipeline dashboard
+# Monitoring as code: alert policies, three scheduled BigQuery checks and the pipeline dashboard
 # (dashboards/pipeline.json). Everything here is off with monitoring_enabled = false; thresholds
 # are variables (variables.tf, "Monitoring"), notification channels come from
 # var.notification_channels (an empty list still opens incidents in the console, it pages nobody).
@@ -125,13 +125,21 @@ locals {
     WHERE rows_beyond_horizon > 0 OR days_beyond_horizon > 0 OR rows_in_expired_partitions > 0
   EOT
 
+  # The scheduled checks: a plain SELECT each, without a destination; only the number of rows
+  # its last run returned matters (last_execution_job_rows).
+  check_queries = {
+    dead_letter_rate    = local.dead_letter_rate_check_sql
+    raw_table_freshness = local.raw_table_freshness_check_sql
+    late_data           = local.late_data_check_sql
+  }
+
   # config_id of a transfer config: the last segment of its name
-  # (projects/P/locations/L/transferConfigs/ID).
+  # (projects/P/locations/L/transferConfigs/ID). A list per check: empty while monitoring is off.
   models_config_ids = [for config in google_bigquery_data_transfer_config.models : reverse(split("/", config.name))[0]]
   check_config_ids = {
-    dead_letter_rate    = [for config in google_bigquery_data_transfer_config.dead_letter_rate_check : reverse(split("/", config.name))[0]]
-    raw_table_freshness = [for config in google_bigquery_data_transfer_config.raw_table_freshness_check : reverse(split("/", config.name))[0]]
-    late_data           = [for config in google_bigquery_data_transfer_config.late_data_check : reverse(split("/", config.name))[0]]
+    for check in keys(local.check_queries) : check => [
+      for name, config in google_bigquery_data_transfer_config.checks : reverse(split("/", config.name))[0] if name == check
+    ]
   }
   scheduled_config_ids = concat(local.models_config_ids, flatten(values(local.check_config_ids)))
 
@@ -140,498 +148,328 @@ locals {
   dts_filter                   = "resource.type = \"bigquery_dts_config\""
   alert_duration               = "${var.alert_duration_seconds}s"
 
+  # What the alert on a scheduled check watches: the rows its last run returned.
+  check_filters = {
+    for check, ids in local.check_config_ids :
+    check => "${local.dts_filter} AND metric.type = \"bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows\" AND resource.labels.config_id = one_of(${join(", ", [for id in ids : "\"${id}\""])})"
+  }
+
   runbook = "docs/deploy.md, section Monitoring, and README.md, section Operations"
 }
 
 # --- Scheduled BigQuery checks ------------------------------------------------------
 
-resource "google_bigquery_data_transfer_config" "dead_letter_rate_check" {
-  count = local.monitoring
+resource "google_bigquery_data_transfer_config" "checks" {
+  for_each = var.monitoring_enabled ? local.check_queries : {}
 
   project              = var.project_id
-  display_name         = "${var.name_prefix}-check-dead-letter-rate"
-  location             = var.bigquery_location
-  data_source_id       = "scheduled_query"
-  schedule             = var.monitoring_check_schedule
-  service_account_name = google_service_account.models.email
-
-  # A plain SELECT without a destination: only its row count matters (last_execution_job_rows).
-  params = {
-    query = local.dead_letter_rate_check_sql
-  }
-
-  depends_on = [
-    google_bigquery_table.tables,
-    google_bigquery_dataset_iam_member.models_events_viewer,
-    google_project_iam_member.models_job_user,
-    google_service_account_iam_member.models_token_minter,
-  ]
-}
-
-resource "google_bigquery_data_transfer_config" "raw_table_freshness_check" {
-  count = local.monitoring
-
-  project              = var.project_id
-  display_name         = "${var.name_prefix}-check-raw-table-freshness"
+  display_name         = "${var.name_prefix}-check-${replace(each.key, "_", "-")}"
   location             = var.bigquery_location
   data_source_id       = "scheduled_query"
   schedule             = var.monitoring_check_schedule
   service_account_name = google_service_account.models.email
 
   params = {
-    query = local.raw_table_freshness_check_sql
+    query = each.value
   }
 
   depends_on = [
     google_bigquery_table.tables,
-    google_bigquery_dataset_iam_member.models_events_viewer,
-    google_project_iam_member.models_job_user,
-    google_service_account_iam_member.models_token_minter,
-  ]
-}
-
-resource "google_bigquery_data_transfer_config" "late_data_check" {
-  count = local.monitoring
-
-  project              = var.project_id
-  display_name         = "${var.name_prefix}-check-late-data"
-  location             = var.bigquery_location
-  data_source_id       = "scheduled_query"
-  schedule             = var.monitoring_check_schedule
-  service_account_name = google_service_account.models.email
-
-  params = {
-    query = local.late_data_check_sql
-  }
-
-  depends_on = [
-    google_bigquery_table.tables,
-    google_bigquery_dataset_iam_member.models_analytics_editor,
+    google_bigquery_dataset_iam_member.service_accounts,
     google_project_iam_member.models_job_user,
     google_service_account_iam_member.models_token_minter,
   ]
 }
 
 # --- Alert policies ---------------------------------------------------------------------
+#
+# One policy per entry of alert_policies: its title (after "EventHarbor <env>: "), severity,
+# conditions, documentation subject and content, and auto_close where incidents should close by
+# themselves. A condition with a threshold fires while its metric stays above it for its
+# duration; one without fires when the metric is absent for its duration. Each condition aligns
+# its series over period with ALIGN_MAX unless it names an aligner (and a reducer and group_by).
 
-resource "google_monitoring_alert_policy" "backlog" {
-  count = local.monitoring
+locals {
+  alert_policies = {
+    backlog = {
+      title      = "Pub/Sub backlog growing"
+      severity   = "ERROR"
+      auto_close = "1800s"
+      conditions = [{
+        display_name = "Oldest unacknowledged message older than ${var.backlog_max_age_seconds}s"
+        filter       = "resource.type = \"pubsub_subscription\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND ${local.dataflow_subscription_filter}"
+        threshold    = var.backlog_max_age_seconds
+        duration     = local.alert_duration
+        period       = "60s"
+      }]
+      subject = "backlog on $${resource.label.subscription_id}"
+      content = <<-EOT
+        The oldest message on Pub/Sub subscription `$${resource.label.subscription_id}` has waited more than
+        ${var.backlog_max_age_seconds} seconds: the Dataflow job `${var.dataflow_job_name}` is not keeping up, or not running.
 
-  project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: Pub/Sub backlog growing"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = var.notification_channels
-  user_labels           = local.labels
+        1. Is the job running? (Dataflow > Jobs; the "job failed or silent" alert covers a failed job.)
+        2. Look at the dashboard's backlog and throughput charts: is the publish rate up, or did the job slow down?
+        3. If the job is healthy but saturated, raise `dataflow_max_workers` and update it (`UPDATE=1 make deploy-pipeline`).
 
-  conditions {
-    display_name = "Oldest unacknowledged message older than ${var.backlog_max_age_seconds}s"
-
-    condition_threshold {
-      filter          = "resource.type = \"pubsub_subscription\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\" AND ${local.dataflow_subscription_filter}"
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.backlog_max_age_seconds
-      duration        = local.alert_duration
-
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
+        Threshold: variable `backlog_max_age_seconds`. Runbook: ${local.runbook}.
+      EOT
     }
-  }
 
-  alert_strategy {
-    auto_close = "1800s"
-  }
+    pubsub_dead_letters = {
+      title    = "messages on the Pub/Sub dead-letter topic"
+      severity = "WARNING"
+      conditions = [{
+        display_name = "Undelivered messages on ${google_pubsub_subscription.dead_letter.name} above ${var.pubsub_dead_letter_max_messages}"
+        filter       = "resource.type = \"pubsub_subscription\" AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.dead_letter.name}\""
+        threshold    = var.pubsub_dead_letter_max_messages
+        duration     = local.alert_duration
+        period       = "300s"
+      }]
+      subject = "Pub/Sub dead-lettered messages"
+      content = <<-EOT
+        Pub/Sub moved messages to `${google_pubsub_topic.dead_letter.name}` after ${var.max_delivery_attempts} delivery attempts:
+        the job received them but never acknowledged them (a crash loop, or a message that kills the worker).
+        Bad events are not the cause: the pipeline acknowledges those and writes them to `events.dead_letter`.
 
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: backlog on $${resource.label.subscription_id}"
-    content   = <<-EOT
-      The oldest message on Pub/Sub subscription `$${resource.label.subscription_id}` has waited more than
-      ${var.backlog_max_age_seconds} seconds: the Dataflow job `${var.dataflow_job_name}` is not keeping up, or not running.
+        Inspect them on subscription `${google_pubsub_subscription.dead_letter.name}` and replay them into a source topic
+        once the job is fixed. Threshold: variable `pubsub_dead_letter_max_messages`. Runbook: ${local.runbook}.
+      EOT
+    }
 
-      1. Is the job running? (Dataflow > Jobs; the "job failed or silent" alert covers a failed job.)
-      2. Look at the dashboard's backlog and throughput charts: is the publish rate up, or did the job slow down?
-      3. If the job is healthy but saturated, raise `dataflow_max_workers` and update it (`UPDATE=1 make deploy-pipeline`).
+    dataflow_freshness = {
+      title    = "Dataflow job falling behind"
+      severity = "ERROR"
+      conditions = [
+        {
+          display_name = "Data freshness (watermark age) above ${var.dataflow_data_freshness_max_seconds}s"
+          filter       = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/data_watermark_age\""
+          threshold    = var.dataflow_data_freshness_max_seconds
+          duration     = local.alert_duration
+          period       = "60s"
+        },
+        {
+          display_name = "System lag above ${var.dataflow_system_lag_max_seconds}s"
+          filter       = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/system_lag\""
+          threshold    = var.dataflow_system_lag_max_seconds
+          duration     = local.alert_duration
+          period       = "60s"
+        },
+      ]
+      subject = "${var.dataflow_job_name} is falling behind"
+      content = <<-EOT
+        The streaming job `${var.dataflow_job_name}` has data older than ${var.dataflow_data_freshness_max_seconds}s not yet fully
+        processed (data freshness), or an element waiting more than ${var.dataflow_system_lag_max_seconds}s (system lag).
 
-      Threshold: variable `backlog_max_age_seconds`. Runbook: ${local.runbook}.
-    EOT
+        Check the job's stages for a bottleneck or stuck step (Dataflow > job > Execution details), worker errors in the
+        job logs, and BigQuery insert errors. Sustained load needs more workers (`dataflow_max_workers`).
+
+        Thresholds: variables `dataflow_data_freshness_max_seconds`, `dataflow_system_lag_max_seconds`. Runbook: ${local.runbook}.
+      EOT
+    }
+
+    dataflow_job_failed = {
+      title    = "Dataflow job failed or silent"
+      severity = "CRITICAL"
+      conditions = [
+        {
+          display_name = "Job reports failure"
+          filter       = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/is_failed\""
+          threshold    = 0
+          duration     = "0s"
+          period       = "60s"
+        },
+        # A job that failed before launch, was cancelled or drained reports nothing: absence of its
+        # system lag for dataflow_job_absent_minutes means no streaming job is running under this name.
+        {
+          display_name = "No job metrics for ${var.dataflow_job_absent_minutes} minutes"
+          filter       = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/system_lag\""
+          duration     = "${var.dataflow_job_absent_minutes * 60}s"
+          period       = "300s"
+        },
+      ]
+      subject = "${var.dataflow_job_name} failed or stopped"
+      content = <<-EOT
+        The streaming job `${var.dataflow_job_name}` failed, or has reported no metrics for ${var.dataflow_job_absent_minutes} minutes
+        (cancelled, drained, or failed before it started). Messages wait on the subscriptions meanwhile (retention
+        ${var.message_retention_seconds}s), so nothing is lost while it is brought back.
+
+        Read the job's error logs, fix the cause, and start it again with `make deploy-pipeline` (or the Flex Template job).
+        Absence window: variable `dataflow_job_absent_minutes`. Runbook: ${local.runbook}.
+      EOT
+    }
+
+    dead_letter_rate = {
+      title    = "dead-letter rate high on a stream"
+      severity = "WARNING"
+      conditions = [{
+        display_name = "A stream's dead-letter share above ${var.dead_letter_rate_threshold} over ${var.dead_letter_rate_window_minutes} minutes"
+        filter       = local.check_filters.dead_letter_rate
+        threshold    = 0
+        duration     = "0s"
+        period       = "300s"
+      }]
+      subject = "dead-letter rate above ${var.dead_letter_rate_threshold}"
+      content = <<-EOT
+        The scheduled check `${var.name_prefix}-check-dead-letter-rate` found streams where more than ${var.dead_letter_rate_threshold} of the
+        messages of the last ${var.dead_letter_rate_window_minutes} minutes became dead letters (at least ${var.dead_letter_min_count}).
+        Its last run's results (BigQuery > Scheduled queries > run history) list the streams.
+
+        Which error codes? `SELECT stream, error_code, COUNT(*) FROM events.dead_letter WHERE failed_at >
+        TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL ${var.dead_letter_rate_window_minutes} MINUTE) GROUP BY 1, 2`, or the dashboard's
+        "dead letters by error code" chart. A producer sending a new shape is the usual cause; fix it, then replay the
+        dead letters (README, Replaying dead letters).
+
+        Thresholds: variables `dead_letter_rate_threshold`, `dead_letter_rate_window_minutes`, `dead_letter_min_count`.
+        Runbook: ${local.runbook}.
+      EOT
+    }
+
+    scheduled_query_failed = {
+      title    = "scheduled query run failed"
+      severity = "ERROR"
+      conditions = [{
+        display_name = "More than ${var.scheduled_query_failures_allowed} unsuccessful runs in an hour"
+        filter       = "${local.dts_filter} AND metric.type = \"bigquerydatatransfer.googleapis.com/transfer_config/completed_runs\" AND metric.labels.completion_state != \"SUCCEEDED\" AND resource.labels.config_id = one_of(${join(", ", [for id in local.scheduled_config_ids : "\"${id}\""])})"
+        threshold    = var.scheduled_query_failures_allowed
+        duration     = "0s"
+        period       = "3600s"
+        aligner      = "ALIGN_SUM"
+        reducer      = "REDUCE_SUM"
+        group_by     = ["resource.label.config_id"]
+      }]
+      subject = "scheduled query $${resource.label.config_id} did not succeed"
+      content = <<-EOT
+        A run of scheduled query `$${resource.label.config_id}` ended FAILED or CANCELLED: the daily models
+        (`${var.name_prefix}-daily-models`) or one of the monitoring checks (`${var.name_prefix}-check-*`).
+        A failed models run stops at the failing model, so the models after it did not build that day.
+
+        Read the run's error (BigQuery > Scheduled queries > the query > Run history), fix it, then rebuild the day:
+        `make backfill START=YYYY-MM-DD END=YYYY-MM-DD` or "Schedule backfill" on the scheduled query.
+        A failing check leaves its alert at its last result: fix it before trusting that alert again.
+
+        Threshold: variable `scheduled_query_failures_allowed`. Runbook: ${local.runbook}.
+      EOT
+    }
+
+    raw_table_freshness = {
+      title    = "raw table not receiving rows"
+      severity = "ERROR"
+      conditions = [{
+        display_name = "A raw table has no row processed in ${var.raw_table_stale_minutes} minutes"
+        filter       = local.check_filters.raw_table_freshness
+        threshold    = 0
+        duration     = "0s"
+        period       = "300s"
+      }]
+      subject = "raw table stale for ${var.raw_table_stale_minutes} minutes"
+      content = <<-EOT
+        The scheduled check `${var.name_prefix}-check-raw-table-freshness` found raw tables among
+        ${join(", ", var.raw_tables_monitored)} whose newest row was processed more than ${var.raw_table_stale_minutes} minutes ago.
+        Its last run's results name them.
+
+        Nothing published (the topic's publish rate on the dashboard), the job not running (see the job alerts), or every
+        row refused by BigQuery (a spike of `load_rejected` dead letters) are the usual causes. Leave a quiet table out
+        with `raw_tables_monitored`.
+
+        Threshold: variable `raw_table_stale_minutes`. Runbook: ${local.runbook}.
+      EOT
+    }
+
+    late_data = {
+      title      = "late data beyond the models' horizon"
+      severity   = "WARNING"
+      auto_close = "86400s"
+      conditions = [{
+        display_name = "The latest models run met rows it could not absorb"
+        filter       = local.check_filters.late_data
+        threshold    = 0
+        duration     = "0s"
+        period       = "300s"
+      }]
+      subject = "late data the models did not absorb"
+      content = <<-EOT
+        The latest run of the daily models (`${var.name_prefix}-daily-models`) found rows it could not build into
+        the models: rows for days more than ${var.late_data_horizon_days} days (`late_data_horizon_days`) before the
+        day it built, days it should have rebuilt but could not (a schedule stopped for longer than the horizon), or
+        raw rows in partitions older than the raw tables' partition expiration, which BigQuery deletes.
+
+        1. See what: `SELECT * EXCEPT (partition_rows) FROM analytics.model_builds ORDER BY finished_at DESC LIMIT 5`.
+        2. Rebuild the affected days up to the last built day: `make backfill START=<first day> END=<built_through>`
+           (`python -m warehouse.runner backfill`), which the next scheduled run continues from.
+        3. Rows in expired partitions are gone from BigQuery; the raw archive keeps them.
+
+        Horizon: variable `late_data_horizon_days`. Runbook: ${local.runbook}.
+      EOT
+    }
   }
 }
 
-resource "google_monitoring_alert_policy" "pubsub_dead_letters" {
-  count = local.monitoring
+resource "google_monitoring_alert_policy" "alerts" {
+  for_each = { for name, policy in local.alert_policies : name => policy if var.monitoring_enabled }
 
   project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: messages on the Pub/Sub dead-letter topic"
+  display_name          = "EventHarbor ${var.env}: ${each.value.title}"
   combiner              = "OR"
-  severity              = "WARNING"
+  severity              = each.value.severity
   notification_channels = var.notification_channels
   user_labels           = local.labels
 
-  conditions {
-    display_name = "Undelivered messages on ${google_pubsub_subscription.dead_letter.name} above ${var.pubsub_dead_letter_max_messages}"
+  dynamic "conditions" {
+    for_each = each.value.conditions
+    content {
+      display_name = conditions.value.display_name
 
-    condition_threshold {
-      filter          = "resource.type = \"pubsub_subscription\" AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.labels.subscription_id = \"${google_pubsub_subscription.dead_letter.name}\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.pubsub_dead_letter_max_messages
-      duration        = local.alert_duration
+      dynamic "condition_threshold" {
+        for_each = can(conditions.value.threshold) ? [conditions.value] : []
+        content {
+          filter          = condition_threshold.value.filter
+          comparison      = "COMPARISON_GT"
+          threshold_value = condition_threshold.value.threshold
+          duration        = condition_threshold.value.duration
 
-      aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_MAX"
+          aggregations {
+            alignment_period     = condition_threshold.value.period
+            per_series_aligner   = try(condition_threshold.value.aligner, "ALIGN_MAX")
+            cross_series_reducer = try(condition_threshold.value.reducer, null)
+            group_by_fields      = try(condition_threshold.value.group_by, null)
+          }
+
+          trigger {
+            count = 1
+          }
+        }
       }
 
-      trigger {
-        count = 1
+      dynamic "condition_absent" {
+        for_each = can(conditions.value.threshold) ? [] : [conditions.value]
+        content {
+          filter   = condition_absent.value.filter
+          duration = condition_absent.value.duration
+
+          aggregations {
+            alignment_period   = condition_absent.value.period
+            per_series_aligner = "ALIGN_MAX"
+          }
+
+          trigger {
+            count = 1
+          }
+        }
       }
+    }
+  }
+
+  dynamic "alert_strategy" {
+    for_each = can(each.value.auto_close) ? [each.value.auto_close] : []
+    content {
+      auto_close = alert_strategy.value
     }
   }
 
   documentation {
     mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: Pub/Sub dead-lettered messages"
-    content   = <<-EOT
-      Pub/Sub moved messages to `${google_pubsub_topic.dead_letter.name}` after ${var.max_delivery_attempts} delivery attempts:
-      the job received them but never acknowledged them (a crash loop, or a message that kills the worker).
-      Bad events are not the cause: the pipeline acknowledges those and writes them to `events.dead_letter`.
-
-      Inspect them on subscription `${google_pubsub_subscription.dead_letter.name}` and replay them into a source topic
-      once the job is fixed. Threshold: variable `pubsub_dead_letter_max_messages`. Runbook: ${local.runbook}.
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "dataflow_freshness" {
-  count = local.monitoring
-
-  project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: Dataflow job falling behind"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = var.notification_channels
-  user_labels           = local.labels
-
-  conditions {
-    display_name = "Data freshness (watermark age) above ${var.dataflow_data_freshness_max_seconds}s"
-
-    condition_threshold {
-      filter          = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/data_watermark_age\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.dataflow_data_freshness_max_seconds
-      duration        = local.alert_duration
-
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  conditions {
-    display_name = "System lag above ${var.dataflow_system_lag_max_seconds}s"
-
-    condition_threshold {
-      filter          = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/system_lag\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.dataflow_system_lag_max_seconds
-      duration        = local.alert_duration
-
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: ${var.dataflow_job_name} is falling behind"
-    content   = <<-EOT
-      The streaming job `${var.dataflow_job_name}` has data older than ${var.dataflow_data_freshness_max_seconds}s not yet fully
-      processed (data freshness), or an element waiting more than ${var.dataflow_system_lag_max_seconds}s (system lag).
-
-      Check the job's stages for a bottleneck or stuck step (Dataflow > job > Execution details), worker errors in the
-      job logs, and BigQuery insert errors. Sustained load needs more workers (`dataflow_max_workers`).
-
-      Thresholds: variables `dataflow_data_freshness_max_seconds`, `dataflow_system_lag_max_seconds`. Runbook: ${local.runbook}.
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "dataflow_job_failed" {
-  count = local.monitoring
-
-  project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: Dataflow job failed or silent"
-  combiner              = "OR"
-  severity              = "CRITICAL"
-  notification_channels = var.notification_channels
-  user_labels           = local.labels
-
-  conditions {
-    display_name = "Job reports failure"
-
-    condition_threshold {
-      filter          = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/is_failed\""
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-
-      aggregations {
-        alignment_period   = "60s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  # A job that failed before launch, was cancelled or drained reports nothing: absence of its
-  # system lag for dataflow_job_absent_minutes means no streaming job is running under this name.
-  conditions {
-    display_name = "No job metrics for ${var.dataflow_job_absent_minutes} minutes"
-
-    condition_absent {
-      filter   = "${local.dataflow_job_filter} AND metric.type = \"dataflow.googleapis.com/job/system_lag\""
-      duration = "${var.dataflow_job_absent_minutes * 60}s"
-
-      aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: ${var.dataflow_job_name} failed or stopped"
-    content   = <<-EOT
-      The streaming job `${var.dataflow_job_name}` failed, or has reported no metrics for ${var.dataflow_job_absent_minutes} minutes
-      (cancelled, drained, or failed before it started). Messages wait on the subscriptions meanwhile (retention
-      ${var.message_retention_seconds}s), so nothing is lost while it is brought back.
-
-      Read the job's error logs, fix the cause, and start it again with `make deploy-pipeline` (or the Flex Template job).
-      Absence window: variable `dataflow_job_absent_minutes`. Runbook: ${local.runbook}.
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "dead_letter_rate" {
-  count = local.monitoring
-
-  project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: dead-letter rate high on a stream"
-  combiner              = "OR"
-  severity              = "WARNING"
-  notification_channels = var.notification_channels
-  user_labels           = local.labels
-
-  conditions {
-    display_name = "A stream's dead-letter share above ${var.dead_letter_rate_threshold} over ${var.dead_letter_rate_window_minutes} minutes"
-
-    condition_threshold {
-      filter          = "${local.dts_filter} AND metric.type = \"bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows\" AND resource.labels.config_id = one_of(${join(", ", [for id in local.check_config_ids.dead_letter_rate : "\"${id}\""])})"
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-
-      aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: dead-letter rate above ${var.dead_letter_rate_threshold}"
-    content   = <<-EOT
-      The scheduled check `${var.name_prefix}-check-dead-letter-rate` found streams where more than ${var.dead_letter_rate_threshold} of the
-      messages of the last ${var.dead_letter_rate_window_minutes} minutes became dead letters (at least ${var.dead_letter_min_count}).
-      Its last run's results (BigQuery > Scheduled queries > run history) list the streams.
-
-      Which error codes? `SELECT stream, error_code, COUNT(*) FROM events.dead_letter WHERE failed_at >
-      TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL ${var.dead_letter_rate_window_minutes} MINUTE) GROUP BY 1, 2`, or the dashboard's
-      "dead letters by error code" chart. A producer sending a new shape is the usual cause; fix it, then replay the
-      dead letters (README, Replaying dead letters).
-
-      Thresholds: variables `dead_letter_rate_threshold`, `dead_letter_rate_window_minutes`, `dead_letter_min_count`.
-      Runbook: ${local.runbook}.
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "scheduled_query_failed" {
-  count = local.monitoring
-
-  project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: scheduled query run failed"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = var.notification_channels
-  user_labels           = local.labels
-
-  conditions {
-    display_name = "More than ${var.scheduled_query_failures_allowed} unsuccessful runs in an hour"
-
-    condition_threshold {
-      filter          = "${local.dts_filter} AND metric.type = \"bigquerydatatransfer.googleapis.com/transfer_config/completed_runs\" AND metric.labels.completion_state != \"SUCCEEDED\" AND resource.labels.config_id = one_of(${join(", ", [for id in local.scheduled_config_ids : "\"${id}\""])})"
-      comparison      = "COMPARISON_GT"
-      threshold_value = var.scheduled_query_failures_allowed
-      duration        = "0s"
-
-      aggregations {
-        alignment_period     = "3600s"
-        per_series_aligner   = "ALIGN_SUM"
-        cross_series_reducer = "REDUCE_SUM"
-        group_by_fields      = ["resource.label.config_id"]
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: scheduled query $${resource.label.config_id} did not succeed"
-    content   = <<-EOT
-      A run of scheduled query `$${resource.label.config_id}` ended FAILED or CANCELLED: the daily models
-      (`${var.name_prefix}-daily-models`) or one of the monitoring checks (`${var.name_prefix}-check-*`).
-      A failed models run stops at the failing model, so the models after it did not build that day.
-
-      Read the run's error (BigQuery > Scheduled queries > the query > Run history), fix it, then rebuild the day:
-      `make backfill START=YYYY-MM-DD END=YYYY-MM-DD` or "Schedule backfill" on the scheduled query.
-      A failing check leaves its alert at its last result: fix it before trusting that alert again.
-
-      Threshold: variable `scheduled_query_failures_allowed`. Runbook: ${local.runbook}.
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "raw_table_freshness" {
-  count = local.monitoring
-
-  project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: raw table not receiving rows"
-  combiner              = "OR"
-  severity              = "ERROR"
-  notification_channels = var.notification_channels
-  user_labels           = local.labels
-
-  conditions {
-    display_name = "A raw table has no row processed in ${var.raw_table_stale_minutes} minutes"
-
-    condition_threshold {
-      filter          = "${local.dts_filter} AND metric.type = \"bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows\" AND resource.labels.config_id = one_of(${join(", ", [for id in local.check_config_ids.raw_table_freshness : "\"${id}\""])})"
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-
-      aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: raw table stale for ${var.raw_table_stale_minutes} minutes"
-    content   = <<-EOT
-      The scheduled check `${var.name_prefix}-check-raw-table-freshness` found raw tables among
-      ${join(", ", var.raw_tables_monitored)} whose newest row was processed more than ${var.raw_table_stale_minutes} minutes ago.
-      Its last run's results name them.
-
-      Nothing published (the topic's publish rate on the dashboard), the job not running (see the job alerts), or every
-      row refused by BigQuery (a spike of `load_rejected` dead letters) are the usual causes. Leave a quiet table out
-      with `raw_tables_monitored`.
-
-      Threshold: variable `raw_table_stale_minutes`. Runbook: ${local.runbook}.
-    EOT
-  }
-}
-
-resource "google_monitoring_alert_policy" "late_data" {
-  count = local.monitoring
-
-  project               = var.project_id
-  display_name          = "EventHarbor ${var.env}: late data beyond the models' horizon"
-  combiner              = "OR"
-  severity              = "WARNING"
-  notification_channels = var.notification_channels
-  user_labels           = local.labels
-
-  conditions {
-    display_name = "The latest models run met rows it could not absorb"
-
-    condition_threshold {
-      filter          = "${local.dts_filter} AND metric.type = \"bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows\" AND resource.labels.config_id = one_of(${join(", ", [for id in local.check_config_ids.late_data : "\"${id}\""])})"
-      comparison      = "COMPARISON_GT"
-      threshold_value = 0
-      duration        = "0s"
-
-      aggregations {
-        alignment_period   = "300s"
-        per_series_aligner = "ALIGN_MAX"
-      }
-
-      trigger {
-        count = 1
-      }
-    }
-  }
-
-  alert_strategy {
-    auto_close = "86400s"
-  }
-
-  documentation {
-    mime_type = "text/markdown"
-    subject   = "EventHarbor ${var.env}: late data the models did not absorb"
-    content   = <<-EOT
-      The latest run of the daily models (`${var.name_prefix}-daily-models`) found rows it could not build into
-      the models: rows for days more than ${var.late_data_horizon_days} days (`late_data_horizon_days`) before the
-      day it built, days it should have rebuilt but could not (a schedule stopped for longer than the horizon), or
-      raw rows in partitions older than the raw tables' partition expiration, which BigQuery deletes.
-
-      1. See what: `SELECT * EXCEPT (partition_rows) FROM analytics.model_builds ORDER BY finished_at DESC LIMIT 5`.
-      2. Rebuild the affected days up to the last built day: `make backfill START=<first day> END=<built_through>`
-         (`python -m warehouse.runner backfill`), which the next scheduled run continues from.
-      3. Rows in expired partitions are gone from BigQuery; the raw archive keeps them.
-
-      Horizon: variable `late_data_horizon_days`. Runbook: ${local.runbook}.
-    EOT
+    subject   = "EventHarbor ${var.env}: ${each.value.subject}"
+    content   = each.value.content
   }
 }
 

@@ -172,15 +172,7 @@ output "dataflow_job_id" {
 
 output "alert_policy_ids" {
   description = "Resource name of each alert policy of monitoring.tf (empty when monitoring_enabled is false)."
-  value = var.monitoring_enabled ? {
-    backlog                = google_monitoring_alert_policy.backlog[0].name
-    pubsub_dead_letters    = google_monitoring_alert_policy.pubsub_dead_letters[0].name
-    dataflow_freshness     = google_monitoring_alert_policy.dataflow_freshness[0].name
-    dataflow_job_failed    = google_monitoring_alert_policy.dataflow_job_failed[0].name
-    dead_letter_rate       = google_monitoring_alert_policy.dead_letter_rate[0].name
-    scheduled_query_failed = google_monitoring_alert_policy.scheduled_query_failed[0].name
-    raw_table_freshness    = google_monitoring_alert_policy.raw_table_freshness[0].name
-  } : {}
+  value       = { for name, policy in google_monitoring_alert_policy.alerts : name => policy.name }
 }
 
 output "monitoring_dashboard_id" {
@@ -190,9 +182,5 @@ output "monitoring_dashboard_id" {
 
 output "monitoring_checks" {
   description = "Resource names of the scheduled BigQuery checks behind the dead-letter rate, raw-table freshness and late-data alerts."
-  value = {
-    dead_letter_rate    = one(google_bigquery_data_transfer_config.dead_letter_rate_check[*].name)
-    raw_table_freshness = one(google_bigquery_data_transfer_config.raw_table_freshness_check[*].name)
-    late_data           = one(google_bigquery_data_transfer_config.late_data_check[*].name)
-  }
+  value       = { for check in keys(local.check_queries) : check => try(google_bigquery_data_transfer_config.checks[check].name, null) }
 }

@@ -56,8 +56,7 @@ resource "google_bigquery_data_transfer_config" "models" {
 
   depends_on = [
     google_bigquery_table.tables,
-    google_bigquery_dataset_iam_member.models_analytics_editor,
-    google_bigquery_dataset_iam_member.models_events_viewer,
+    google_bigquery_dataset_iam_member.service_accounts,
     google_project_iam_member.models_job_user,
     google_service_account_iam_member.models_token_minter,
   ]

