@@ -6,6 +6,10 @@ Two things only the template needs:
 - ``--ip_hash_key_secret projects/P/secrets/S/versions/V`` is read from Secret Manager, as the
   job's service account, into ``EVENTHARBOR_IP_HASH_KEY`` (what ``--ip_mode hash`` uses), so
   the key itself never appears among the job's visible options.
+
+Everything else goes to ``pipeline.main``, which refuses an option neither EventHarbor nor Beam
+knows (naming the nearest one) before the job is built. Errors end as one line in the launcher's
+console log (``pipeline/commands.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ import base64
 import os
 import runpy
 import sys
+from collections.abc import Sequence
 
+from pipeline.commands import CommandError, run_command
 from pipeline.options import IP_HASH_KEY_ENV
 
+PROG = "flex-template/launch.py"
 SECRET_FLAG = "--ip_hash_key_secret"
 
 
@@ -49,13 +56,21 @@ def access_secret(version: str) -> str:
     response = AuthorizedSession(credentials).get(
         f"https://secretmanager.googleapis.com/v1/{version}:access", timeout=60
     )
-    response.raise_for_status()
+    if not response.ok:
+        hint = (
+            "the job's service account needs roles/secretmanager.secretAccessor on it"
+            if response.status_code == 403
+            else "check that the secret version exists and is enabled"
+        )
+        raise CommandError(
+            f"{SECRET_FLAG} {version}: Secret Manager answered HTTP {response.status_code}; {hint}"
+        )
     # Like the deploy script's $(gcloud secrets versions access ...): trailing newlines dropped.
     return base64.b64decode(response.json()["payload"]["data"]).decode("utf-8").rstrip("\r\n")
 
 
-def main(argv: list[str]) -> None:
-    args, secret = launcher_args(argv)
+def main(argv: Sequence[str]) -> None:
+    args, secret = launcher_args(list(argv))
     if secret:
         os.environ[IP_HASH_KEY_ENV] = access_secret(secret)
     sys.argv = [sys.argv[0], *args]
@@ -63,4 +78,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    sys.exit(run_command(main, PROG))

@@ -1,4 +1,4 @@
-"""EventHarbor pipeline entry point: ``python -m pipeline.main [options]``.
+"""EventHarbor pipeline entry point: ``python -m pipeline.main [options]`` (``--help`` lists them).
 
 Batch over files on the DirectRunner, or streaming from Pub/Sub on Dataflow (or
 the DirectRunner), with the same graph:
@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import apache_beam as beam
@@ -22,8 +22,10 @@ from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline.bigquery_writes import BigQueryTarget
+from pipeline.command_line import PROG, check_known_options, help_text, wants_help
+from pipeline.commands import run_command
 from pipeline.file_sink import FileTarget
-from pipeline.options import OptionsError, bigquery_project, check_options, ip_hash_key, write_method
+from pipeline.options import bigquery_project, check_options, ip_hash_key, write_method
 from pipeline.reconciliation import counters, format_summary, reconcile, write_summary
 from pipeline.sinks import WriteEvents, failure_to_row, write_rows
 from pipeline.sources import (
@@ -116,16 +118,17 @@ def build_pipeline(
     )
 
 
-def run(argv: list[str] | None = None, clock: Callable[[], datetime] = utc_now) -> dict | None:
-    """Run the pipeline; for batch runs return (and print) the reconciliation summary."""
+def run(argv: Sequence[str] | None = None, clock: Callable[[], datetime] = utc_now) -> dict | None:
+    """Run the pipeline; for batch runs return (and print) the reconciliation summary.
+
+    Unknown options and bad option values raise :class:`~pipeline.commands.UsageError` (an
+    :class:`~pipeline.options.OptionsError` is one) before anything is read or started."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    check_known_options(argv)
     options = PipelineOptions(argv)
-    try:
-        opts = check_options(options)
-        if opts.source == "files":
-            check_inputs_exist(input_patterns(opts.input))
-    except OptionsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+    opts = check_options(options)
+    if opts.source == "files":
+        check_inputs_exist(input_patterns(opts.input))
     pipeline = beam.Pipeline(options=options)
     build_pipeline(pipeline, options, clock)
     # Everything alive now (Beam, the graph, schemas) lives as long as the run: out of the
@@ -145,6 +148,15 @@ def run(argv: list[str] | None = None, clock: Callable[[], datetime] = utc_now) 
     return summary
 
 
+def main(argv: Sequence[str]) -> int:
+    """``--help`` / ``--help-all``: print the options; anything else: :func:`run` with ``argv``."""
+    if wants_help(argv):
+        print(help_text(argv), end="")
+        return 0
+    run(argv)
+    return 0
+
+
 if __name__ == "__main__":
     logging.getLogger().setLevel(logging.WARNING)
-    run()
+    sys.exit(run_command(main, PROG))

@@ -6,6 +6,7 @@ import os
 
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions
 
+from pipeline.commands import UsageError
 from pipeline.progress import check_progress_available
 from pipeline.storage_writes import DEFAULT_BATCH_ROWS, DEFAULT_BATCH_WAIT_S, DEFAULT_SHARDS
 from transforms import known_fields
@@ -13,30 +14,36 @@ from transforms.validation import IP_MODES
 
 IP_HASH_KEY_ENV = "EVENTHARBOR_IP_HASH_KEY"
 WRITE_METHODS = ("auto", "file_loads", "streaming_inserts", "storage_write_api")
+# The title of each group of EventHarbor's options starts with this (Beam's groups do not).
+GROUP_PREFIX = "EventHarbor: "
 
 
 class EventHarborOptions(PipelineOptions):
-    """``python -m pipeline.main --help`` lists these under "EventHarbor"."""
+    """EventHarbor's options, in the groups ``python -m pipeline.main --help`` and the README's
+    Configuration tables show (:mod:`pipeline.command_line`)."""
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        group = parser.add_argument_group("EventHarbor")
+        group = parser.add_argument_group(f"{GROUP_PREFIX}input")
         group.add_argument(
             "--source",
             choices=("files", "pubsub"),
             default="files",
-            help="files: batch over --input; pubsub: streaming from --subscriptions.",
+            help="files: batch over --input; pubsub: streaming from --subscriptions (sets --streaming).",
         )
         group.add_argument(
             "--input",
             help="Comma-separated file globs (local or gs://) of JSON Lines events or raw-archive envelopes "
-            "(.gz read transparently). Used with --source files.",
+            "(.gz read transparently). Used with --source files. A glob that matches no file stops the "
+            "run before it starts, naming the glob.",
         )
         group.add_argument(
             "--subscriptions",
             help="Comma-separated Pub/Sub subscription paths (projects/P/subscriptions/S): one per stream "
             "or one mixed; events are routed by their event_type. Used with --source pubsub.",
         )
+
+        group = parser.add_argument_group(f"{GROUP_PREFIX}BigQuery tables")
         group.add_argument("--bq_project", help="Project of the BigQuery datasets (default: --project).")
         group.add_argument(
             "--dataset", default="events", help="Dataset of the raw, dead-letter and metrics tables."
@@ -45,11 +52,52 @@ class EventHarborOptions(PipelineOptions):
         group.add_argument(
             "--metrics_table", default="realtime_event_metrics", help="Table for sliding-window counts."
         )
+
+        group = parser.add_argument_group(f"{GROUP_PREFIX}BigQuery writes")
+        group.add_argument(
+            "--bigquery_write_method",
+            choices=WRITE_METHODS,
+            default="auto",
+            help="How rows reach BigQuery: file_loads (load jobs: atomic, no streaming-insert charge; "
+            "batch only), storage_write_api (the Storage Write API: COMMITTED streams with offsets "
+            "held in Beam state, exactly once per batch, half the price of streaming inserts), "
+            "streaming_inserts (insertAll with event_id as insertId) or auto (the default: "
+            "file_loads in batch, storage_write_api in streaming).",
+        )
+        group.add_argument(
+            "--storage_write_shards",
+            type=int,
+            default=DEFAULT_SHARDS,
+            help="storage_write_api: write streams per table (rows are sharded by a hash of their "
+            "event_id); each shard appends its batches in order.",
+        )
+        group.add_argument(
+            "--storage_write_batch_rows",
+            type=int,
+            default=DEFAULT_BATCH_ROWS,
+            help="storage_write_api: rows per batch (one AppendRows request unless over ~9 MB).",
+        )
+        group.add_argument(
+            "--storage_write_batch_wait_s",
+            type=float,
+            default=DEFAULT_BATCH_WAIT_S,
+            help="storage_write_api: how long at most a batch gathers rows before it is appended, s.",
+        )
+
+        group = parser.add_argument_group(f"{GROUP_PREFIX}raw archive")
         group.add_argument(
             "--archive_root",
             help="Raw archive root, gs://BUCKET/raw or a local directory. Every message is written there "
             "as received. Leave unset only for replays that must not archive again.",
         )
+        group.add_argument(
+            "--archive_window_s",
+            type=int,
+            default=60,
+            help="Streaming: archive file window, seconds (one file per folder per window).",
+        )
+
+        group = parser.add_argument_group(f"{GROUP_PREFIX}IP addresses")
         group.add_argument(
             "--ip_mode",
             choices=IP_MODES,
@@ -62,7 +110,14 @@ class EventHarborOptions(PipelineOptions):
             help=f"Secret key for --ip_mode hash (or set {IP_HASH_KEY_ENV}; the variable keeps it out of "
             "the job's visible options).",
         )
-        group.add_argument("--window_size_s", type=int, default=60, help="Sliding window length, seconds.")
+
+        group = parser.add_argument_group(f"{GROUP_PREFIX}windows and de-duplication")
+        group.add_argument(
+            "--window_size_s",
+            type=int,
+            default=60,
+            help="Sliding event-time window length of realtime_event_metrics, seconds.",
+        )
         group.add_argument("--window_period_s", type=int, default=10, help="Sliding window period, seconds.")
         group.add_argument(
             "--allowed_lateness_s",
@@ -91,48 +146,18 @@ class EventHarborOptions(PipelineOptions):
             help="Streaming: how long an event_id is remembered for de-duplication, seconds. "
             "Batch runs de-duplicate over the whole input.",
         )
-        group.add_argument(
-            "--archive_window_s", type=int, default=60, help="Streaming: archive file window, seconds."
-        )
+
+        group = parser.add_argument_group(f"{GROUP_PREFIX}local runs and dry runs")
         group.add_argument(
             "--bigquery_endpoint",
             help="BigQuery REST endpoint for local runs (e.g. http://127.0.0.1:9050 for bqemulator); "
             "unset for real BigQuery.",
         )
         group.add_argument(
-            "--bigquery_write_method",
-            choices=WRITE_METHODS,
-            default="auto",
-            help="How rows reach BigQuery: file_loads (load jobs: atomic, no streaming-insert charge; "
-            "batch only), storage_write_api (the Storage Write API: COMMITTED streams with offsets "
-            "held in Beam state, exactly once per batch, half the price of streaming inserts), "
-            "streaming_inserts (insertAll with event_id as insertId) or auto (the default: "
-            "file_loads in batch, storage_write_api in streaming).",
-        )
-        group.add_argument(
             "--bigquery_storage_endpoint",
             help="gRPC host:port of an emulator's BigQuery Storage API (bqemulator's --grpc-port) for "
             "local runs with storage_write_api; unset for real BigQuery. Needed with "
             "--bigquery_endpoint when rows go by the Storage Write API.",
-        )
-        group.add_argument(
-            "--storage_write_shards",
-            type=int,
-            default=DEFAULT_SHARDS,
-            help="storage_write_api: write streams per table (rows are sharded by a hash of their "
-            "event_id); each shard appends its batches in order.",
-        )
-        group.add_argument(
-            "--storage_write_batch_rows",
-            type=int,
-            default=DEFAULT_BATCH_ROWS,
-            help="storage_write_api: rows per batch (one AppendRows request unless over ~9 MB).",
-        )
-        group.add_argument(
-            "--storage_write_batch_wait_s",
-            type=float,
-            default=DEFAULT_BATCH_WAIT_S,
-            help="storage_write_api: how long at most a batch gathers rows before it is appended, s.",
         )
         group.add_argument(
             "--output_dir",
@@ -149,8 +174,9 @@ class EventHarborOptions(PipelineOptions):
         )
 
 
-class OptionsError(ValueError):
-    """An option is missing or inconsistent; the message names it and says what to do."""
+class OptionsError(UsageError):
+    """An option is missing or inconsistent; the message names it and says what to do (a usage
+    error: ``python -m pipeline.main`` ends with it on one line, exit code 2)."""
 
 
 def ip_hash_key(options: EventHarborOptions) -> bytes | None:

@@ -11,7 +11,9 @@ rewrites what is between the markers (``python -m warehouse.render``). ``<what>`
 - ``run order``: the numbered list of the models in run order;
 - ``once only``: per model, how it counts each event and each rejected message once: the
   de-duplicated reads of the raw tables (:mod:`warehouse.once`) and the ``Once only:`` paragraph
-  of its SQL header.
+  of its SQL header;
+- ``pipeline options``: the pipeline's option tables (README.md), from its parser
+  (:func:`pipeline.command_line.options_tables`).
 """
 
 from __future__ import annotations
@@ -166,6 +168,11 @@ def region(what: str) -> str:
         return once_only_list()
     if kind == "columns" and argument:
         return columns_table(argument)
+    if what == "pipeline options":
+        # Imported here: it loads Beam, which the model runner (importing this module) never needs.
+        from pipeline.command_line import options_tables
+
+        return options_tables()
     raise ValueError(f"unknown generated region {what!r}")
 
 

@@ -12,8 +12,8 @@
   runner's ``scheduled`` command.
 - ``terraform/generated/daily_models.json``: the models in run order (Terraform's ``models_order``
   output).
-- the generated regions of ``docs/models.md``, ``docs/deploy.md`` and ``docs/contract.md``
-  (:mod:`warehouse.docs`).
+- the generated regions of ``docs/models.md``, ``docs/deploy.md``, ``docs/contract.md`` and
+  ``README.md`` (its pipeline option tables) (:mod:`warehouse.docs`).
 
 ``python -m warehouse.render`` rewrites them; ``python -m warehouse.render --check`` exits 1 and
 names every stale file (``make lint`` runs it).
@@ -47,7 +47,12 @@ ROOT = Path(__file__).resolve().parents[1]
 GENERATED_DIR = ROOT / "terraform" / "generated"
 SCRIPT_FILE = GENERATED_DIR / "daily_models.sql"
 ORDER_FILE = GENERATED_DIR / "daily_models.json"
-DOC_FILES = (ROOT / "docs" / "models.md", ROOT / "docs" / "deploy.md", ROOT / "docs" / "contract.md")
+DOC_FILES = (
+    ROOT / "docs" / "models.md",
+    ROOT / "docs" / "deploy.md",
+    ROOT / "docs" / "contract.md",
+    ROOT / "README.md",
+)
 
 RUN_DATE_VARIABLE = "eventharbor_run_date"
 # The days a run builds, set by sql/schedule/plan.sql.

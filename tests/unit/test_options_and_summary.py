@@ -9,6 +9,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipeline import main
+from pipeline.command_line import PROG
+from pipeline.commands import run_command
 from pipeline.options import OptionsError, check_options
 from pipeline.reconciliation import format_summary, is_balanced, reconcile
 from pipeline.sources import check_inputs_exist
@@ -83,10 +85,9 @@ def test_input_globs_that_match_nothing_are_named_before_the_run(tmp_path, capsy
     with pytest.raises(OptionsError, match=r"--input: no file matches .*nope/\*\.jsonl; check the path"):
         check_inputs_exist([present, missing])
 
-    with pytest.raises(SystemExit) as exit_info:
-        main.run(["--project=p", f"--input={present},{missing}"])
-    assert exit_info.value.code == 2
-    assert f"no file matches {missing};" in capsys.readouterr().err
+    assert run_command(main.main, PROG, ["--project=p", f"--input={present},{missing}"]) == 2
+    err = capsys.readouterr().err
+    assert f"no file matches {missing};" in err and err.count("\n") == 1
 
 
 def _labels(argv: list[str]) -> set[str]:
