@@ -8,8 +8,9 @@ Two things only the template needs:
   the key itself never appears among the job's visible options.
 
 Everything else goes to ``pipeline.main``, which refuses an option neither EventHarbor nor Beam
-knows (naming the nearest one) before the job is built. Errors end as one line in the launcher's
-console log (``pipeline/commands.py``).
+knows (naming the nearest one) before the job is built; launched from here, only one that looks
+like a misspelling of EventHarbor's own, since Google's launcher may pass options of its own.
+Errors end as one line in the launcher's console log (``pipeline/commands.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import runpy
 import sys
 from collections.abc import Sequence
 
+from pipeline.command_line import LAUNCHER_ENV
 from pipeline.commands import CommandError, run_command
 from pipeline.options import IP_HASH_KEY_ENV
 
@@ -74,6 +76,7 @@ def main(argv: Sequence[str]) -> None:
     if secret:
         os.environ[IP_HASH_KEY_ENV] = access_secret(secret)
     sys.argv = [sys.argv[0], *args]
+    os.environ[LAUNCHER_ENV] = "flex-template"
     runpy.run_module("pipeline.main", run_name="__main__", alter_sys=True)
 
 

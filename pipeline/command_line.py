@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import logging
+import os
 import re
 from collections.abc import Sequence
 
@@ -23,6 +25,9 @@ from pipeline.commands import DEBUG_ENV, UsageError
 from pipeline.options import GROUP_PREFIX, EventHarborOptions
 
 PROG = "python -m pipeline.main"
+# Set by flex-template/launch.py: unknown options not close to EventHarbor's pass with a warning.
+LAUNCHER_ENV = "EVENTHARBOR_LAUNCHER"
+logger = logging.getLogger(__name__)
 HELP_FLAGS = ("-h", "--help")
 HELP_ALL_FLAG = "--help-all"
 DESCRIPTION = (
@@ -120,7 +125,14 @@ def check_known_options(argv: Sequence[str]) -> None:
         _, unknown = parser.parse_known_args(list(argv))
     except argparse.ArgumentError as exc:
         raise UsageError(str(exc)) from None
+    ours = {option for _, actions in eventharbor_groups() for a in actions for option in a.option_strings}
+    lenient = os.environ.get(LAUNCHER_ENV) == "flex-template"
     for arg in unknown:
+        if lenient and not _near_ours(arg, ours):
+            # A Flex Template launch: Google's launcher may pass an option this Beam does not
+            # define; Beam ignores it, and so does the check unless it looks like one of ours.
+            logger.warning("%s: option %s is not one EventHarbor or Beam knows; ignored", PROG, arg)
+            continue
         if not arg.startswith("-"):
             raise UsageError(
                 f"unexpected argument {arg!r}: every argument is an option, --name=value or --name value "
@@ -130,6 +142,12 @@ def check_known_options(argv: Sequence[str]) -> None:
         nearest = nearest_option(name, parser)
         hint = f"did you mean {nearest}?" if nearest else f"`{PROG} {HELP_FLAGS[1]}` lists the options"
         raise UsageError(f"unknown option {name} ({hint})")
+
+
+def _near_ours(arg: str, ours: set[str]) -> bool:
+    """Whether ``arg`` is an option whose name is close to one of EventHarbor's (a misspelling)."""
+    name = arg.split("=", 1)[0]
+    return name.startswith("-") and bool(difflib.get_close_matches(name, sorted(ours), n=1))
 
 
 def eventharbor_groups() -> list[tuple[str, list[argparse.Action]]]:

@@ -17,6 +17,7 @@ import pytest
 
 from pipeline import main
 from pipeline.command_line import (
+    LAUNCHER_ENV,
     PROG,
     check_known_options,
     eventharbor_groups,
@@ -189,6 +190,17 @@ def test_check_known_options_raises_a_usage_error():
     with pytest.raises(UsageError, match=r"unknown option --Input \(did you mean --input\?\)"):
         check_known_options(["--Input=x"])
     check_known_options([])
+
+
+def test_launched_from_the_flex_template_only_a_misspelling_of_ours_stops_the_job(monkeypatch, caplog):
+    monkeypatch.setenv(LAUNCHER_ENV, "flex-template")
+    check_known_options(["--launcher_only_flag=1", "--input=x"])  # Google's own: passed, logged
+    assert "--launcher_only_flag=1" in caplog.text
+    with pytest.raises(UsageError, match=r"--dedup_window_S \(did you mean --dedup_window_s\?\)"):
+        check_known_options(["--dedup_window_S=5"])
+    monkeypatch.delenv(LAUNCHER_ENV)
+    with pytest.raises(UsageError, match="unknown option --launcher_only_flag"):
+        check_known_options(["--launcher_only_flag=1"])
 
 
 def test_the_readme_option_tables_are_generated_and_fresh():
