@@ -12,6 +12,10 @@ kept and the new input is added to them. Either way step 4 is what the deployed 
 (:func:`warehouse.runner.run_scheduled`): it rebuilds from the earliest day whose rows changed
 since its last run (all days, on a new warehouse) to the last date loaded, with a late-data
 horizon that spans the warehouse's dates.
+
+``--input`` is checked before any emulator starts: a folder, a glob that matches no file or an
+unreadable file ends the command in one line. Ctrl-C, SIGTERM or SIGHUP stops the emulators by
+pid (:mod:`localdev.interrupts`), exit code 130.
 """
 
 from __future__ import annotations
@@ -19,8 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
+import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,6 +37,7 @@ from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.report import write_report
 from localdev.stack import local_stack, storage_client
 from pipeline import main as pipeline_main
+from pipeline.commands import CommandError, UsageError, run_command
 from pipeline.options import OptionsError
 from pipeline.reconciliation import is_balanced
 from pipeline.sources import check_inputs_exist, input_patterns
@@ -82,6 +90,36 @@ def build_models(client, dates: tuple[date, date]) -> dict:
     return models.run_scheduled(client, run_date, horizon_days=horizon, expiration_days=expiration)
 
 
+def check_input(value: str) -> None:
+    """Refuse ``--input`` (``make run INPUT=``) before any emulator starts: a glob that matches no
+    file, a folder (Beam would fail on it half-way through the run) or a local file that cannot
+    be read."""
+    from apache_beam.io.filesystems import FileSystems
+
+    patterns = input_patterns(value)
+    if not patterns:
+        raise UsageError(f"INPUT={value!r}: give JSON Lines or archive files, e.g. INPUT='data/*.jsonl'")
+    try:
+        check_inputs_exist(patterns)
+    except OptionsError as exc:
+        raise UsageError(f"INPUT={value!r}: {exc}") from None
+    for result in FileSystems.match(patterns):
+        for path in (metadata.path for metadata in result.metadata_list):
+            if os.path.isdir(path):
+                example = os.path.join(path, "*.jsonl")
+                raise UsageError(
+                    f"INPUT={value!r}: {path} is a folder; give its files, e.g. INPUT='{example}'"
+                )
+            if "://" not in path:
+                try:
+                    with open(path, "rb"):
+                        pass
+                except PermissionError:
+                    raise CommandError(
+                        f"INPUT={value!r}: {path} cannot be read (permission denied)"
+                    ) from None
+
+
 def restore_archive(source: Path, bucket: str, prefix: str) -> int:
     """Upload the previous run's archive copy back into the GCS emulator (which starts empty)."""
     if not source.is_dir():
@@ -114,13 +152,11 @@ def copy_archive(bucket: str, prefix: str, target: Path) -> int:
 
 
 def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: bool = False) -> dict:
+    if input_glob:
+        check_input(input_glob)
     step = Steps()
     step(1, "sample data")
     if input_glob:
-        try:
-            check_inputs_exist(input_patterns(input_glob))
-        except OptionsError as exc:
-            raise SystemExit(f"error: INPUT={input_glob!r}: {exc}") from None
         print(f"      using {input_glob}")
     else:
         sample_dir = local / "sample"
@@ -182,13 +218,25 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: 
     step.done()
     print(f"done in {time.monotonic() - step.started:.0f}s; models: {json.dumps(summary['models'])}")
     if not is_balanced(summary):
-        raise SystemExit("the run did not reconcile: messages in != loaded + rejected + duplicates")
+        raise CommandError(
+            "the run did not reconcile: messages in != loaded + rejected + duplicates; "
+            f"see {local}/run-summary.json"
+        )
     return summary
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--input", help="JSON Lines / archive files to load instead of a generated sample")
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m localdev.demo",
+        description="make run: generate a sample (or take --input), start the local emulators "
+        "(Pub/Sub, BigQuery, GCS), run the batch pipeline into BigQuery with the raw archive on GCS, "
+        "build the models as the daily schedule does, write .local/run-summary.json, .local/export/, "
+        ".local/archive/ and .local/report.html, and stop the emulators. --input is checked before "
+        "any emulator starts; Ctrl-C, SIGTERM or SIGHUP stops the emulators by pid (exit code 130).",
+    )
+    parser.add_argument(
+        "--input", help="comma-separated globs of JSON Lines / archive files to load instead of a sample"
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed of the generated sample")
     parser.add_argument(
         "--keep",
@@ -206,4 +254,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, "python -m localdev.demo"))

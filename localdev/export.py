@@ -8,20 +8,30 @@ normalised decimal string, ``JSON`` -> the parsed value, a NULL ``REPEATED`` col
 Lines are ``json.dumps(row, sort_keys=True)``, sorted. (One difference from that REST path: a
 JSON field inside a STRUCT is written as its value too, where bqemulator's REST API gave it as a
 string. No table of ``schemas/`` has one.)
+
+``python -m localdev.export --bigquery-endpoint URL --storage-endpoint HOST:PORT`` exports from a
+running emulator (``python -m localdev.stack --warehouse`` prints both endpoints), as ``make run``
+does into ``.local/export/``.
 """
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
-from collections.abc import Callable
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from pipeline.commands import CommandError, run_command
 from transforms.times import rfc3339
+from warehouse.clients import EMULATOR_PROJECT
 
 # A stream the emulator answers in one ReadRows message of up to 65,536 rows, and it refuses to
 # send a message over ~11 MB: streams are split until each holds at most this many bytes.
@@ -216,3 +226,80 @@ def export_dataset(
             lambda table: export_table(client, read_client, table, out_dir, stream_pool), tables
         )
         return {table.table_id: n for table, n in zip(tables, counts, strict=True)}
+
+
+DATASETS = ("events", "analytics")
+ANSWER_WITHIN_S = 10
+
+
+def check_endpoints(bigquery_endpoint: str, storage_endpoint: str, project: str) -> None:
+    """Fail in one line, naming the option, when either endpoint does not answer."""
+    import grpc
+
+    url = f"{bigquery_endpoint.rstrip('/')}/bigquery/v2/projects/{project}/datasets"
+    how = "start the emulator with `python -m localdev.stack --warehouse` and pass the endpoints it prints"
+    try:
+        with urllib.request.urlopen(url, timeout=ANSWER_WITHIN_S):
+            pass
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise CommandError(
+            f"--bigquery-endpoint {bigquery_endpoint} does not answer ({reason}); {how}"
+        ) from None
+    with grpc.insecure_channel(storage_endpoint) as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=ANSWER_WITHIN_S)
+        except grpc.FutureTimeoutError:
+            raise CommandError(
+                f"--storage-endpoint {storage_endpoint} does not answer within {ANSWER_WITHIN_S} s; {how}"
+            ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m localdev.export",
+        description="Export every table of BigQuery datasets as JSON Lines, one <dataset>.<table>.jsonl "
+        "per table (what make run writes to .local/export/), from a running BigQuery emulator: "
+        "`python -m localdev.stack --warehouse` opens make run's warehouse and prints both endpoints.",
+    )
+    parser.add_argument(
+        "--bigquery-endpoint", required=True, metavar="URL", help="the emulator's REST API, http://host:port"
+    )
+    parser.add_argument(
+        "--storage-endpoint",
+        required=True,
+        metavar="HOST:PORT",
+        help="the emulator's gRPC port (the Storage Read API the rows are read with)",
+    )
+    parser.add_argument("--project", default=EMULATOR_PROJECT, help="default: %(default)s")
+    parser.add_argument(
+        "--dataset",
+        action="append",
+        dest="datasets",
+        metavar="NAME",
+        help=f"a dataset to export; repeat for more (default: {' and '.join(DATASETS)})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path(".local/export"), help="folder to write (default .local/export)"
+    )
+    args = parser.parse_args(argv)
+    from google.api_core.exceptions import NotFound
+
+    from localdev.stack import bigquery_client, bigquery_read_client
+
+    check_endpoints(args.bigquery_endpoint, args.storage_endpoint, args.project)
+    client = bigquery_client(args.bigquery_endpoint, args.project)
+    read_client = bigquery_read_client(args.storage_endpoint)
+    datasets = args.datasets or DATASETS
+    for dataset in datasets:
+        try:
+            client.get_dataset(dataset)
+        except NotFound:
+            raise CommandError(f"--dataset {dataset}: no such dataset in project {args.project}") from None
+    for dataset in datasets:
+        counts = export_dataset(client, read_client, dataset, args.out)
+        print(f"{dataset}: {len(counts)} tables, {sum(counts.values()):,} rows -> {args.out}/")
+
+
+if __name__ == "__main__":
+    sys.exit(run_command(main, "python -m localdev.export"))

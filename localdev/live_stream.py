@@ -18,27 +18,28 @@ are quiet, at most ``--drain-timeout`` s), stops the pipeline, back-fills the mo
 streamed events' dates, stops every emulator by its pid, prints the reconciliation and writes
 ``.local/stream-summary.json`` in the shape of ``run-summary.json`` plus a ``stream`` key (which
 also tells what ``realtime_event_metrics`` holds: see :func:`metric_figures`).
-Ctrl-C once the feed has stopped (a second one, or one during the drain after ``--duration``)
-stops at once: the children are still stopped by pid, no summary is written. The children run
-in sessions of their own, so the terminal's Ctrl-C reaches this process only. Exit code 0 when
-the run reconciles with nothing lost, 1 otherwise, 130 when stopped at once.
+Ctrl-C before the feed has started, or once it has stopped (a second one, or one during the
+drain after ``--duration``), stops at once (:mod:`localdev.interrupts`): the children are still
+stopped by pid, no summary is written. The children run in sessions of their own, so the
+terminal's Ctrl-C reaches this process only. Exit code 0 when the run reconciles with nothing
+lost, 1 otherwise, 130 when stopped at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from tqdm import tqdm
 
 from localdev.demo import event_date_range
+from localdev.interrupts import Interrupts, stop_on_signals
 from localdev.live_feed import EVENT_TIME_FIELD, RATE, Feed
 from localdev.stack import MIXED, local_stack
 from localdev.streaming.direct_runner import RunnerAdaptation
@@ -46,6 +47,7 @@ from localdev.streaming.harness import Drain, StreamingPipeline, drain, pipeline
 from localdev.streaming.polls import held
 from localdev.streaming.processes import process_tree
 from localdev.streaming.publishing import SteadyPublisher
+from pipeline.commands import run_command
 from pipeline.reconciliation import format_summary, is_balanced
 from schemas import STREAMS
 from transforms.messages import EVENT_TYPE_FIELD
@@ -57,41 +59,6 @@ SOURCE = "eventharbor-stream"
 # (RunnerAdaptation.idle_pull_s): a drain waits for the last archive file to be written.
 ARCHIVE_WINDOW_S = 10
 IDLE_PULL_S = 0.5
-
-
-class Interrupts:
-    """SIGINT, SIGTERM and SIGHUP: the first asks to stop the feed and drain; one after that (or
-    after :meth:`draining`) stops at once by raising KeyboardInterrupt, unless :meth:`shield`
-    was called: then only processes are left to stop, and nothing interrupts that."""
-
-    def __init__(self) -> None:
-        self.requested = threading.Event()
-        self.shielded = False
-
-    def install(self) -> Interrupts:
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # SIGHUP: the terminal closed
-            signal.signal(signum, self._handle)
-        return self
-
-    def draining(self) -> None:
-        """The feed has stopped (by duration too): from now on a signal stops at once."""
-        self.requested.set()
-
-    def shield(self) -> None:
-        """Only processes are left to stop: a signal no longer interrupts that."""
-        self.shielded = True
-
-    def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.shielded:
-            tqdm.write(f"{name}: already stopping the pipeline and the emulators by pid", file=sys.stderr)
-        elif not self.requested.is_set():
-            self.requested.set()
-            message = f"{name}: stopping the feed and draining (press Ctrl-C again to stop at once)"
-            tqdm.write(message, file=sys.stderr)
-        else:
-            self.shielded = True
-            raise KeyboardInterrupt(f"{name} while stopping")
 
 
 class LiveCounts:
@@ -315,6 +282,7 @@ def _feed_and_drain(
     live = LiveCounts(round(duration_s * rate) if duration_s else None)
     started = time.monotonic()
     thread = threading.Thread(target=publish, name="publisher", daemon=True)
+    interrupts.graceful("stopping the feed and draining")
     thread.start()
     try:
         while thread.is_alive() and not interrupts.requested.wait(1.0):
@@ -333,7 +301,7 @@ def _feed_and_drain(
             tqdm.write(f"publishing failed: {outcome['error']}", file=sys.stderr)
         published = outcome.get("published", feed.expected.messages)
         live.feed_stopped(published)
-        interrupts.draining()
+        interrupts.at_once()
         tqdm.write(
             f"feed stopped ({stopped_by}) after {published:,} messages; draining (Ctrl-C: stop at once) ...",
             file=sys.stderr,
@@ -383,9 +351,15 @@ def format_stream(result: dict[str, Any]) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m localdev.live_stream", description=__doc__.splitlines()[0]
+        prog="python -m localdev.live_stream",
+        description="make stream: start the local emulators and the streaming pipeline (DirectRunner), "
+        "and publish a live generated feed to the Pub/Sub emulator at --rate until Ctrl-C (or for "
+        "--duration); then drain, back-fill the models, print the reconciliation and write "
+        "stream-summary.json under --local. Ctrl-C, SIGTERM or SIGHUP during the feed drains; a second "
+        "one, or one before the feed starts, stops at once. Either way the pipeline and the emulators "
+        "are stopped by pid.",
     )
     parser.add_argument("--duration", type=float, help="seconds to publish (default: until Ctrl-C)")
     parser.add_argument("--rate", type=float, default=RATE, help=f"messages/s published (default {RATE:g})")
@@ -398,25 +372,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rate <= 0 or (args.duration is not None and args.duration <= 0):
         parser.error("--rate and --duration must be positive")
-    interrupts = Interrupts().install()
-    try:
-        result = run_stream(
-            args.duration,
-            args.rate,
-            args.seed,
-            args.local,
-            args.drain_timeout,
-            interrupts,
-            args.pipeline_options,
-        )
-    except KeyboardInterrupt as exc:
-        print(
-            f"{exc}: stopped at once without draining, children stopped by pid, no summary", file=sys.stderr
-        )
-        return 130
-    except (RuntimeError, TimeoutError) as exc:  # the pipeline or an emulator failed; all stopped
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    with stop_on_signals() as interrupts:
+        try:
+            result = run_stream(
+                args.duration,
+                args.rate,
+                args.seed,
+                args.local,
+                args.drain_timeout,
+                interrupts,
+                args.pipeline_options,
+            )
+        except KeyboardInterrupt as exc:
+            print(
+                f"{exc}: stopped at once without draining, children stopped by pid, no summary",
+                file=sys.stderr,
+            )
+            return 130
     out = args.local / "stream-summary.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -426,4 +398,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, "python -m localdev.live_stream"))

@@ -13,6 +13,9 @@ and re-sends) at a steady rate. It prints, and writes to ``.local/soak-summary.j
   figures are upper bounds with 1 s resolution);
 - the reconciliation from the pipeline's counters (messages in = loaded + rejected +
   duplicates), checked against what BigQuery holds and what was generated: lost must be 0.
+
+Ctrl-C, SIGTERM or SIGHUP stops it at once: the pipeline and the emulators are stopped by pid
+(:mod:`localdev.interrupts`), no summary is written, exit code 130.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from localdev.streaming.direct_runner import RunnerAdaptation
 from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
 from localdev.streaming.polls import landed, visible_ids
 from localdev.streaming.publishing import Outcomes, SteadyPublisher
+from pipeline.commands import run_command
 from pipeline.reconciliation import is_balanced
 
 LOCAL = Path(".local")
@@ -149,6 +153,8 @@ def run_soak(
     truth = expected(messages)
 
     with local_stack(workdir / "stack") as stack:
+        for name, emulator in stack.emulators.items():
+            print(f"soak: started {name:<8} {emulator.host}  pid {emulator.pid}", flush=True)
         client = stack.bigquery_client()
         archive_root = f"gs://{stack.bucket}/raw"
         argv = pipeline_argv(
@@ -162,6 +168,9 @@ def run_soak(
         )
         pipeline = StreamingPipeline(argv, workdir / "pipeline", stack.env, RunnerAdaptation())
         pipeline.start()
+        print(
+            f"soak: started pipeline (DirectRunner)  pid {pipeline.pid}  log {pipeline.log_path}", flush=True
+        )
         try:
             return _soak(stack, client, pipeline, messages, truth, rate, sample_every, wall_started)
         finally:
@@ -320,16 +329,32 @@ def format_result(result: dict[str, Any]) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localdev.soak", description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=100_000)
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m localdev.soak",
+        description="make soak: start the local emulators and the streaming pipeline (DirectRunner), "
+        "publish --events generated messages to the Pub/Sub emulator at --rate, and report events/s, "
+        "the pipeline's memory, publish-to-queryable latency and the reconciliation (printed and "
+        "written to --out). Exit code 1 when a check fails. Ctrl-C, SIGTERM or SIGHUP stops "
+        "everything it started, by pid (exit code 130).",
+    )
+    parser.add_argument("--events", type=int, default=100_000, help="messages published (default 100,000)")
     parser.add_argument("--rate", type=float, default=40.0, help="events/s published (default 40)")
     parser.add_argument("--dedup-window-s", type=int, default=600, help="the pipeline's --dedup_window_s")
     parser.add_argument("--sample-every", type=int, default=100, help="latency sample: every N-th message")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--workdir", type=Path, default=LOCAL / "soak")
-    parser.add_argument("--out", type=Path, default=LOCAL / "soak-summary.json")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated sample")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=LOCAL / "soak",
+        help="emulator and pipeline logs (default .local/soak)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=LOCAL / "soak-summary.json", help="the summary JSON to write"
+    )
     args = parser.parse_args(argv)
+    if args.events <= 0 or args.rate <= 0 or args.sample_every <= 0:
+        parser.error("--events, --rate and --sample-every must be positive")
     result = run_soak(args.events, args.rate, args.dedup_window_s, args.sample_every, args.seed, args.workdir)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
@@ -339,4 +364,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, "python -m localdev.soak"))

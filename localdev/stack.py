@@ -6,7 +6,8 @@ topics, subscriptions, bucket, datasets and every table from ``schemas/`` throug
 the services' APIs, exactly as they exist in the cloud.
 
 ``python -m localdev.stack`` starts the stack, prints its endpoints and waits
-for Ctrl-C.
+for Ctrl-C. Whoever starts the stack (:func:`local_stack`) stops every emulator by its pid on
+Ctrl-C, SIGTERM and SIGHUP too (:mod:`localdev.interrupts`), and on its own errors.
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from localdev.interrupts import stop_on_signals, stopping_now
+from pipeline.commands import CommandError, UsageError, run_command
 from schemas import STREAMS, TableSpec, all_tables, bigquery_table, load_schema, schema_fields
 from schemas.ddl import column_type
 from warehouse.clients import EMULATOR_PROJECT, tool_client
@@ -38,7 +41,7 @@ BUCKET = "eventharbor-archive"
 MIXED = "events"
 
 
-class EmulatorNotFound(RuntimeError):
+class EmulatorNotFound(CommandError):
     """An emulator binary is missing; the message says how to install it."""
 
 
@@ -137,7 +140,12 @@ class Emulator:
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
-    def start(self, timeout: float = 90.0) -> None:
+    def start(self, timeout: float = 90.0, cancel: threading.Event | None = None) -> None:
+        """Start the process and wait until it answers ``health_url``. Raises CommandError naming
+        the emulator and its log if it exits or does not answer within ``timeout``; returns
+        without waiting once ``cancel`` is set (whoever set it stops the emulator)."""
+        if cancel is not None and cancel.is_set():
+            return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -151,10 +159,12 @@ class Emulator:
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
+            if cancel is not None and cancel.is_set():
+                return
             if self.process.poll() is not None:
-                raise RuntimeError(
+                raise CommandError(
                     f"{self.name} exited with code {self.process.returncode} while starting; "
-                    f"see {self.log_path}:\n{self._log_tail()}"
+                    f"see {self.log_path}: {last_line(self.log_path)}"
                 )
             try:
                 with urllib.request.urlopen(self.health_url, timeout=2):
@@ -162,25 +172,30 @@ class Emulator:
             except (urllib.error.URLError, OSError):
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError(
-            f"{self.name} did not answer {self.health_url} in {timeout:.0f}s; see {self.log_path}"
+        raise CommandError(
+            f"{self.name} did not answer {self.health_url} within {timeout:.0f} s; see {self.log_path}"
         )
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL after 15 s, to the emulator's process group: it leads a session of
+        its own (its pid is the group's id), so a launcher's child goes with it."""
         if not self.process or self.process.poll() is not None:
             return
-        os.kill(self.process.pid, signal.SIGTERM)
+        os.killpg(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=15)
 
-    def _log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+
+def last_line(path: Path) -> str:
+    """The last non-blank line of a log at ``path``, at most 300 characters ("" if none or unreadable)."""
+    try:
+        lines = [line.strip() for line in path.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1][:300] if lines else ""
 
 
 def pubsub_emulator(log_dir: Path, project: str = PROJECT) -> Emulator:
@@ -400,9 +415,12 @@ class LocalStack:
         }
 
     def start(self) -> LocalStack:
-        """Start whichever emulators are not running yet, all at once, then create topics, bucket
-        and tables. If one cannot start (or is not installed), the others are stopped and the
-        first failure, in the order Pub/Sub, BigQuery, GCS, is raised."""
+        """Start whichever emulators are not running yet, then create topics, bucket and tables.
+
+        Every emulator to start is found first, so a missing one fails before any starts (saying
+        how to install it); then they start all at once. If one cannot start, or a signal stops
+        the command meanwhile, the other starts are called off, every emulator is stopped by its
+        pid and the first failure, in the order Pub/Sub, BigQuery, GCS, is raised."""
         log_dir = self.root / "logs"
         factories = {
             "pubsub": lambda: pubsub_emulator(log_dir, self.project),
@@ -410,11 +428,16 @@ class LocalStack:
             "storage": lambda: storage_emulator(log_dir),
         }
         try:
-            missing = {name: make for name, make in factories.items() if name not in self.emulators}
-            _in_parallel(
-                [lambda name=name, make=make: self._start_one(name, make) for name, make in missing.items()]
+            missing = [name for name in factories if name not in self.emulators]
+            self.emulators.update(
+                zip(missing, _in_parallel([factories[name] for name in missing]), strict=True)
             )
             self.emulators = {name: self.emulators[name] for name in factories if name in self.emulators}
+            cancel = threading.Event()
+            _in_parallel(
+                [lambda emulator=self.emulators[name]: emulator.start(cancel=cancel) for name in missing],
+                cancel,
+            )
             self.saved_env = {key: os.environ.get(key) for key in self.env}
             os.environ.update(self.env)
             self.saved_gcs_credentials = connect_beam_gcs_anonymously()
@@ -430,13 +453,10 @@ class LocalStack:
             raise
         return self
 
-    def _start_one(self, name: str, make: Callable[[], Emulator]) -> None:
-        emulator = make()
-        self.emulators[name] = emulator  # before start(), so a failure elsewhere stops it too
-        emulator.start()
-
     def stop(self) -> None:
-        """Stop every emulator (all at once, each by its pid) and put the environment back."""
+        """Stop every emulator (all at once, each by its pid) and put the environment back; a
+        signal from now on no longer interrupts the command (:func:`stopping_now`)."""
+        stopping_now()
         try:
             _in_parallel([emulator.stop for emulator in self.emulators.values()])
         finally:
@@ -458,32 +478,67 @@ class LocalStack:
         return bigquery_read_client(self.emulators["bigquery"].grpc_host)
 
 
-def _in_parallel(calls: list[Callable[[], None]]) -> None:
-    """Run ``calls`` on threads and wait for all of them; raise the first one's error (in the
-    order given) when any failed."""
-    if not calls:
-        return
-    with ThreadPoolExecutor(len(calls)) as pool:
-        futures = [pool.submit(call) for call in calls]
-    for future in futures:
-        if future.exception() is not None:
-            raise future.exception()
+T = TypeVar("T")
+
+
+def _in_parallel(calls: list[Callable[[], T]], cancel: threading.Event | None = None) -> list[T]:
+    """Run ``calls`` on threads of their own and return their results in order; raise the first
+    one's error (in the order given) when any failed.
+
+    With ``cancel``, a failure sets it, and so does a signal's :class:`~localdev.interrupts.Stopped`
+    interrupting the wait, which then still waits for every call: the calls watch ``cancel`` and
+    return soon, and what they started is known only once they have. Without it, an interrupted
+    wait leaves the calls to finish on their own (daemon threads: they do not hold up the exit).
+    """
+    results: list[Any] = [None] * len(calls)
+    errors: list[BaseException | None] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], T]) -> None:
+        try:
+            results[index] = call()
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
+            errors[index] = exc
+            if cancel is not None:
+                cancel.set()
+
+    threads = [threading.Thread(target=run, args=item, daemon=True) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except BaseException:
+        if cancel is not None:
+            cancel.set()
+            for thread in threads:
+                thread.join()
+        raise
+    for error in errors:
+        if error is not None:
+            raise error
+    return results
 
 
 @contextmanager
 def local_stack(root: Path | None = None, bigquery_data_dir: Path | None = None) -> Iterator[LocalStack]:
-    """Run the whole stack for the duration of a ``with`` block."""
+    """Run the whole stack for the duration of a ``with`` block; Ctrl-C, SIGTERM and SIGHUP stop
+    it too, each emulator by its pid (:func:`localdev.interrupts.stop_on_signals`)."""
     root = root or Path(tempfile.mkdtemp(prefix="eventharbor-"))
-    stack = LocalStack(root=root, bigquery_data_dir=bigquery_data_dir).start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    with stop_on_signals():
+        stack = LocalStack(root=root, bigquery_data_dir=bigquery_data_dir).start()
+        try:
+            yield stack
+        finally:
+            stack.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        description="Start the local emulators (Pub/Sub, BigQuery, GCS) on free loopback ports until Ctrl-C."
+        prog="python -m localdev.stack",
+        description="Start the local emulators (Pub/Sub, BigQuery, GCS) on free loopback ports, create "
+        "the topics, subscriptions, bucket, datasets and tables of schemas/, print the environment "
+        "variables and endpoints that point the clients at them, and wait. Ctrl-C, SIGTERM or SIGHUP "
+        "stops every emulator by its pid. Logs: .local/logs/.",
     )
     parser.add_argument(
         "--warehouse",
@@ -492,9 +547,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     if args.warehouse and not LOCAL_WAREHOUSE.is_dir():
-        raise SystemExit(
-            f"error: --warehouse: no {LOCAL_WAREHOUSE}/ here; run make run first (in this folder)"
-        )
+        raise UsageError(f"--warehouse: no {LOCAL_WAREHOUSE}/ in {Path.cwd()}; run `make run` here first")
     with local_stack(Path(".local"), bigquery_data_dir=LOCAL_WAREHOUSE if args.warehouse else None) as stack:
         for key, value in stack.env.items():
             print(f"export {key}={value}")
@@ -502,10 +555,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"# BigQuery Storage API (gRPC): {stack.bigquery_storage_endpoint}")
         for name, emulator in stack.emulators.items():
             print(f"# {name}: pid {emulator.pid}")
-        print("# Ctrl-C stops the stack.")
+        print("# Ctrl-C, SIGTERM or SIGHUP stops the stack.", flush=True)
         with suppress(KeyboardInterrupt):
             signal.pause()
+    print("# stopped every emulator", flush=True)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, "python -m localdev.stack"))

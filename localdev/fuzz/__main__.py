@@ -3,5 +3,6 @@
 import sys
 
 from localdev.fuzz.cli import main
+from pipeline.commands import run_command
 
-sys.exit(main())
+sys.exit(run_command(main, "python -m localdev.fuzz"))

@@ -14,7 +14,8 @@
 Both runs start with the catalogue of ``localdev.fuzz.known``, then draw from
 ``localdev.fuzz.hostile.HostileInputs`` (seeded: same seed, same inputs). Exit status 1 on any
 crash, property violation or unbalanced run. Inputs that broke a property are saved under
-``--out`` for replay.
+``--out`` for replay. Ctrl-C, SIGTERM or SIGHUP stops the emulators of the pipeline run by pid
+(:mod:`localdev.interrupts`), exit code 130.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import argparse
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from localdev.fuzz.runs import fuzz_core, fuzz_pipeline
@@ -34,8 +36,15 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
         print(f"  {key:<24}{value:>9,}")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m localdev.fuzz", description=__doc__.split("\n\n")[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m localdev.fuzz",
+        description="make fuzz: generated hostile inputs through the triage core (--core) and through "
+        "the real batch pipeline on the local emulators (--pipeline); every input must keep the "
+        "properties of docs/contract.md and the run must reconcile.",
+        epilog="Exit code 1 on a crash, a broken property or an unbalanced run. Ctrl-C, SIGTERM or "
+        "SIGHUP stops the emulators of the pipeline run by pid (exit code 130).",
+    )
     parser.add_argument("--core", type=int, default=100_000, help="inputs through triage (default 100,000)")
     parser.add_argument(
         "--pipeline", type=int, default=10_000, help="inputs through the batch pipeline (0: skip)"

@@ -119,6 +119,8 @@ def fuzz_pipeline(count: int, seed: int, root: Path, huge: float = 0.001) -> dic
         started = time.perf_counter()
         try:
             summary = pipeline_main.run(argv, clock=FixedClock(NOW))
+        except KeyboardInterrupt:  # Ctrl-C or a signal (localdev.interrupts): stop, not a finding
+            raise
         except BaseException as exc:  # noqa: BLE001 - a crash of the run is the finding
             report.update(crashed=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
             return report

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -171,11 +171,13 @@ def summary(sample: Sample) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     p = parser()
     args = p.parse_args(argv)
     if args.out is None and args.pubsub_project is None:
         p.error("give --out DIR and/or --pubsub-project PROJECT")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        p.error(f"--out {args.out} is a file; give a folder (it is created if missing)")
     config = config_from(args)
     if config.end > datetime.now(timezone.utc) + timedelta(days=1):
         print(

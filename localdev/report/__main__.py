@@ -4,16 +4,20 @@ report page from an existing export folder (the emulators need not run)."""
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from localdev.report.data import EXPORT
 from localdev.report.page import OUT, write_report
+from pipeline.commands import UsageError, run_command
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m localdev.report",
-        description="Write the run report: one self-contained page of charts.",
+        description="Write the run report, one self-contained HTML page of charts, from the JSON Lines "
+        "exports that make run leaves in .local/export/ (the emulators need not run).",
     )
     parser.add_argument(
         "--export", type=Path, default=EXPORT, help="folder of <dataset>.<table>.jsonl exports"
@@ -21,10 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=OUT, help="the HTML page to write")
     args = parser.parse_args(argv)
     if not args.export.is_dir():
-        raise SystemExit(f"error: --export {args.export} is not a folder of exports: run `make run` first")
+        raise UsageError(f"--export {args.export} is not a folder of exports: run `make run` first")
     path = write_report(args.export, args.out)
     print(f"{path} ({path.stat().st_size / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, "python -m localdev.report"))

@@ -20,6 +20,5 @@ Which module holds what:
   :func:`visible_ids`) and :func:`wait_until`.
 - :mod:`~localdev.streaming.checkpoints`: :class:`Checkpoints` (Pub/Sub snapshots, to restart a
   killed pipeline without losing what it had in flight) and :func:`create_subscription`.
-- :mod:`~localdev.streaming.processes`: resident memory, process trees and log tails from /proc
-  and the child's log.
+- :mod:`~localdev.streaming.processes`: resident memory and process trees from /proc.
 """

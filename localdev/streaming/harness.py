@@ -23,9 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from localdev.stack import last_line
 from localdev.streaming import child
 from localdev.streaming.direct_runner import RunnerAdaptation
-from localdev.streaming.processes import log_tail, process_tree, rss_kib
+from localdev.streaming.processes import process_tree, rss_kib
+from pipeline.commands import CommandError
 from pipeline.reconciliation import is_balanced
 
 
@@ -116,11 +118,11 @@ class StreamingPipeline:
         return self.process is not None and self.process.poll() is None
 
     def check(self) -> None:
-        """Raise, with the log's tail, if the child has exited."""
+        """Raise CommandError (naming the log, with its last line) if the child has exited."""
         if self.process is not None and self.process.poll() is not None:
-            raise RuntimeError(
-                f"the streaming pipeline exited with code {self.process.returncode}; "
-                f"see {self.log_path}:\n{log_tail(self.log_path)}"
+            raise CommandError(
+                f"the streaming pipeline (pid {self.process.pid}) exited with code "
+                f"{self.process.returncode}; see {self.log_path}: {last_line(self.log_path)}"
             )
 
     def stop(self, timeout_s: float = 20.0) -> None:
@@ -135,11 +137,12 @@ class StreamingPipeline:
             self.kill()
 
     def kill(self) -> None:
-        """SIGKILL: a crash. Nothing is flushed, nothing is drained."""
+        """SIGKILL to the child's process group (it leads a session of its own): a crash.
+        Nothing is flushed, nothing is drained."""
         if not self.running():
             return
         assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
+        os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def status(self) -> dict[str, Any] | None:
@@ -152,15 +155,15 @@ class StreamingPipeline:
     def wait_started(self, timeout_s: float = 300.0, every_s: float = 0.5) -> dict[str, Any]:
         """Wait for the first status: the child has built the graph and started reading.
 
-        Raises (with the log's tail) if the child exits or ``timeout_s`` passes first.
+        Raises CommandError (naming the log) if the child exits or ``timeout_s`` passes first.
         """
         deadline = time.monotonic() + timeout_s
         while (status := self.status()) is None:
             self.check()
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"the streaming pipeline wrote no status in {timeout_s:.0f}s; "
-                    f"see {self.log_path}:\n{log_tail(self.log_path)}"
+                raise CommandError(
+                    f"the streaming pipeline (pid {self.pid}) wrote no status in {timeout_s:.0f} s; "
+                    f"see {self.log_path}: {last_line(self.log_path)}"
                 )
             time.sleep(every_s)
         return status

@@ -1,17 +1,8 @@
-"""What the harness reads about its processes: resident memory and descendants from /proc, and
-the tail of a child's log."""
+"""What the harness reads about its processes: resident memory and descendants from /proc."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-
-def log_tail(path: Path, lines: int = 30) -> str:
-    """The last ``lines`` lines of ``path`` ("" if it cannot be read)."""
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 def rss_kib(pid: int) -> int:

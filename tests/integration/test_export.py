@@ -15,6 +15,7 @@ from google.cloud import bigquery
 from localdev import export
 from localdev import stack as localstack
 from localdev.export import export_dataset
+from pipeline.commands import CommandError
 from transforms.times import rfc3339
 
 SCHEMA = [
@@ -287,3 +288,22 @@ def test_a_table_read_in_many_split_streams_exports_the_same_bytes(
     text = (tmp_path / f"{dataset}.many.jsonl").read_text()
     assert len(text.splitlines()) == 40 and len(set(streams)) == 64
     assert text == _through_rest(bq_client, dataset, "many")
+
+
+def test_the_command_exports_from_the_endpoints_localdev_stack_prints(
+    bigquery_emulator, bq_client, tmp_path, capsys
+):
+    dataset = _dataset_with(bq_client, {"all_types": ROWS})
+    argv = [
+        f"--bigquery-endpoint=http://{bigquery_emulator.host}",
+        f"--storage-endpoint={bigquery_emulator.grpc_host}",
+        f"--dataset={dataset}",
+        f"--out={tmp_path}",
+    ]
+
+    export.main(argv)
+
+    assert f"{dataset}: 1 tables, {len(ROWS)} rows" in capsys.readouterr().out
+    assert len((tmp_path / f"{dataset}.all_types.jsonl").read_text().splitlines()) == len(ROWS)
+    with pytest.raises(CommandError, match=r"--dataset nope: no such dataset in project eventharbor-local"):
+        export.main([*argv[:2], "--dataset=nope", f"--out={tmp_path}"])
