@@ -35,7 +35,7 @@ from pathlib import Path
 from localdev.export import export_dataset
 from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.report import write_report
-from localdev.stack import local_stack, storage_client
+from localdev.stack import local_stack, restore_archive, storage_client
 from pipeline import main as pipeline_main
 from pipeline.commands import CommandError, UsageError, run_command
 from pipeline.options import OptionsError
@@ -118,21 +118,6 @@ def check_input(value: str) -> None:
                     raise CommandError(
                         f"INPUT={value!r}: {path} cannot be read (permission denied)"
                     ) from None
-
-
-def restore_archive(source: Path, bucket: str, prefix: str) -> int:
-    """Upload the previous run's archive copy back into the GCS emulator (which starts empty)."""
-    if not source.is_dir():
-        return 0
-    target = storage_client().bucket(bucket)
-    paths = sorted(p for p in source.rglob("*") if p.is_file())
-
-    def upload(path: Path) -> None:
-        target.blob(prefix + path.relative_to(source).as_posix()).upload_from_filename(str(path))
-
-    with ThreadPoolExecutor(DOWNLOADS) as pool:
-        list(pool.map(upload, paths))
-    return len(paths)
 
 
 def copy_archive(bucket: str, prefix: str, target: Path) -> int:

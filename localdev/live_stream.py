@@ -318,6 +318,14 @@ def _feed_and_drain(
     return feed_s, published, stopped_by, drained
 
 
+# Why a local run shows EARLY panes without --early_firing_s (docs: README, realtime_event_metrics).
+PANES_NOTE = (
+    "          (EARLY panes: updates by late events, which the DirectRunner labels EARLY while its "
+    "output watermark is held behind the window's end; Dataflow labels them LATE. Speculative early "
+    "panes come only with --early_firing_s)"
+)
+
+
 def format_stream(result: dict[str, Any]) -> str:
     """The printed reconciliation: the pipeline's summary, published vs read, BigQuery, pids."""
     stream = result["stream"]
@@ -341,6 +349,7 @@ def format_stream(result: dict[str, Any]) -> str:
             + f") in {metrics['windows']:,} windows ({metrics['windows_matching_loaded']:,} "
             "count exactly the loaded events in them); latest panes count "
             + ", ".join(f"{stream} {n:,}" for stream, n in metrics["occurrences"].items()),
+            *([PANES_NOTE] if metrics["panes"].get("EARLY") else []),
             f"models    {sum(result['models'].values()):,} rows in {len(result['models'])} tables "
             f"over {' .. '.join(stream['event_dates']) or 'no dates'}",
             "stopped   "

@@ -25,20 +25,19 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from localdev.interrupts import stop_on_signals, stopping_now
+from localdev.resources import MIXED, PROJECT, add_new_columns, create_tables, create_topics  # noqa: F401 (the stack's API)
 from pipeline.commands import CommandError, UsageError, run_command
-from schemas import STREAMS, TableSpec, all_tables, bigquery_table, load_schema, schema_fields
-from schemas.ddl import column_type
-from warehouse.clients import EMULATOR_PROJECT, tool_client
+from schemas import STREAMS
+from warehouse.clients import tool_client
 
-PROJECT = EMULATOR_PROJECT
 BUCKET = "eventharbor-archive"
-MIXED = "events"
 
 
 class EmulatorNotFound(CommandError):
@@ -47,6 +46,8 @@ class EmulatorNotFound(CommandError):
 
 # Where make run keeps the local BigQuery warehouse (localdev.demo writes it).
 LOCAL_WAREHOUSE = Path(".local") / "bigquery"
+# Where make run copies the GCS emulator's archive (it keeps files in memory only).
+LOCAL_ARCHIVE = Path(".local") / "archive"
 
 
 def free_port() -> int:
@@ -294,68 +295,6 @@ def storage_client(project: str = PROJECT):
     return storage.Client(project=project, credentials=AnonymousCredentials())
 
 
-def create_tables(client, project: str = PROJECT, datasets: dict[str, str] | None = None) -> None:
-    """Create the datasets and every table of ``schemas/`` through the BigQuery API.
-
-    ``datasets`` maps the schema's dataset names to the names to create
-    (default: ``events`` and ``analytics`` as they are), so tests can isolate.
-    """
-    for logical, actual in (datasets or {"events": "events", "analytics": "analytics"}).items():
-        client.create_dataset(f"{project}.{actual}", exists_ok=True)
-        for spec in all_tables(logical):
-            table = client.create_table(bigquery_table(spec, project, dataset=actual), exists_ok=True)
-            add_new_columns(client, table, spec)
-
-
-def add_new_columns(client, table, spec: TableSpec) -> list[str]:
-    """Give an existing local table the columns ``schemas/`` added since it was created (a
-    compatible change adds NULLABLE columns only); returns their names.
-
-    The emulator keeps a table's schema twice, and each call reaches one: ``update_table`` its
-    metadata (what ``get_table`` answers), ``ALTER TABLE … ADD COLUMN`` its DuckDB storage (what
-    queries and inserts see). On BigQuery the ALTER alone does both.
-    """
-    have = {f.name for f in table.schema}
-    fields = [f for f in load_schema(spec.dataset, spec.table) if f["name"] not in have]
-    if not fields:
-        return []
-    for column in fields:
-        if column.get("mode", "NULLABLE") == "REQUIRED":
-            raise ValueError(
-                f"{spec.schema_path}: column {column['name']!r} is REQUIRED, but the local table "
-                f"{table.full_table_id} exists without it; add new columns as NULLABLE (make lint "
-                "says why), or start a fresh local warehouse (make run without KEEP=1)"
-            )
-    table.schema = [
-        *table.schema,
-        *(f for f in schema_fields(spec.dataset, spec.table) if f.name not in have),
-    ]
-    client.update_table(table, ["schema"])
-    name = f"`{table.project}.{table.dataset_id}.{table.table_id}`"
-    for column in fields:
-        # The emulator's bare NUMERIC keeps 3 decimals; BigQuery's keeps 9 (38 digits in all).
-        kind = "NUMERIC(38, 9)" if column_type(column) == "NUMERIC" else column_type(column)
-        client.query(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column['name']} {kind}").result()
-    return [column["name"] for column in fields]
-
-
-def create_topics(project: str = PROJECT) -> dict[str, str]:
-    """One topic and subscription per stream plus a mixed one; returns stream -> subscription path."""
-    from google.cloud import pubsub_v1
-
-    publisher = pubsub_v1.PublisherClient()
-    subscriber = pubsub_v1.SubscriberClient()
-    subscriptions = {}
-    with subscriber:
-        for name in (*STREAMS, MIXED):
-            topic = publisher.topic_path(project, name)
-            subscription = subscriber.subscription_path(project, f"{name}-pipeline")
-            publisher.create_topic(name=topic)
-            subscriber.create_subscription(name=subscription, topic=topic, ack_deadline_seconds=60)
-            subscriptions[name] = subscription
-    return subscriptions
-
-
 def connect_beam_gcs_anonymously() -> tuple[bool, Any]:
     """From now on Beam's GCS filesystem connects anonymously at once (the storage emulator needs
     no credentials); returns Beam's credential cache as it was, for ``restore_beam_gcs_credentials``.
@@ -532,6 +471,60 @@ def local_stack(root: Path | None = None, bigquery_data_dir: Path | None = None)
             stack.stop()
 
 
+def restore_archive(source: Path, bucket: str, prefix: str) -> int:
+    """Upload the previous run's archive copy back into the GCS emulator (which starts empty)."""
+    if not source.is_dir():
+        return 0
+    target = storage_client().bucket(bucket)
+    paths = sorted(p for p in source.rglob("*") if p.is_file())
+
+    def upload(path: Path) -> None:
+        target.blob(prefix + path.relative_to(source).as_posix()).upload_from_filename(str(path))
+
+    with ThreadPoolExecutor(8) as pool:  # files at once
+        list(pool.map(upload, paths))
+    return len(paths)
+
+
+def warehouse_guide(stack: LocalStack) -> list[str]:
+    """Put the archive ``make run`` copied to .local/archive back on the GCS emulator, and say how
+    to point the model runner, the recovery tools and the official clients at this warehouse, with
+    the dates it holds."""
+    restored = restore_archive(LOCAL_ARCHIVE, stack.bucket, "raw/")
+    client = stack.bigquery_client()
+    days = " UNION ALL ".join(
+        f"SELECT MIN(event_date) AS first, MAX(event_date) AS last FROM `events.{stream}` "
+        "WHERE event_date >= '1970-01-01'"
+        for stream in STREAMS
+    )
+    first, last = next(iter(client.query(f"SELECT MIN(first), MAX(last) FROM ({days})").result()))
+    failed = next(
+        iter(
+            client.query(
+                "SELECT MIN(DATE(failed_at)), MAX(DATE(failed_at)) FROM `events.dead_letter`"
+            ).result()
+        )
+    )
+    # The archive is foldered by the day each message arrived (dt=), not by the event's day.
+    archived = sorted({p.name.removeprefix("dt=") for p in LOCAL_ARCHIVE.glob("*/dt=*")}) or ["(none)"]
+    endpoint = f"--bigquery-endpoint {stack.bigquery_endpoint}"
+    lines = [
+        f"# the warehouse of the last make run: events {first} .. {last}; dead letters failed {failed[0]} .. "
+        f"{failed[1]}; {restored} archive files restored to gs://{stack.bucket}/raw/",
+        f"#   models:       python -m warehouse.runner backfill --start {first} --end {last} {endpoint}",
+        f"#   dead letters: python -m recovery replay-dead-letters --start {failed[0]} --end {failed[1]} "
+        f"{endpoint} --dry-run",
+        f"#   archive:      python -m recovery replay-archive --root {LOCAL_ARCHIVE} --start {archived[0]} "
+        f"--end {archived[-1]} -- --project {stack.project} --bigquery_endpoint {stack.bigquery_endpoint}",
+        f"#   Python:       bigquery.Client(project={stack.project!r}, credentials=AnonymousCredentials(), "
+        f"client_options={{'api_endpoint': {stack.bigquery_endpoint!r}}})",
+    ]
+    if first is None:
+        lines[0] = f"# the warehouse in {LOCAL_WAREHOUSE}/ holds no events"
+        del lines[1:4]
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m localdev.stack",
@@ -555,6 +548,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"# BigQuery Storage API (gRPC): {stack.bigquery_storage_endpoint}")
         for name, emulator in stack.emulators.items():
             print(f"# {name}: pid {emulator.pid}")
+        if args.warehouse:
+            for line in warehouse_guide(stack):
+                print(line)
         print("# Ctrl-C, SIGTERM or SIGHUP stops the stack.", flush=True)
         with suppress(KeyboardInterrupt):
             signal.pause()

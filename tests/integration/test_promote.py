@@ -3,7 +3,7 @@
 The scenario, with no product edit: orders are loaded through the real batch pipeline while the
 contract does not know ``coupon_code`` (so it lands in ``extra_fields``); then the schema change
 is simulated for the test's own dataset only (the column added to the table as
-``localdev.stack.add_new_columns`` adds one, and the field's type given to ``promote`` directly,
+``localdev.resources.add_new_columns`` adds one, and the field's type given to ``promote`` directly,
 or to the command through ``typed_kind``), and the past values are promoted.
 """
 
@@ -40,7 +40,7 @@ def order(event_id: str, day: str, **unknown: Any) -> bytes:
 def add_column(stack, dataset: str, name: str, kind: str, storage: str | None = None) -> None:
     """The schema change, for this dataset only: the column in the table's metadata
     (``update_table``, what ``get_table`` answers) and in its storage (``ALTER TABLE``, what
-    queries see), as ``localdev.stack.add_new_columns`` does, with the DDL's spelling of the type
+    queries see), as ``localdev.resources.add_new_columns`` does, with the DDL's spelling of the type
     (INT64: the emulator stores INTEGER as 32 bits). ``storage`` overrides that spelling."""
     client = stack.bigquery_client()
     table = client.get_table(f"{stack.project}.{dataset}.orders")
