@@ -7,13 +7,9 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-
 from localdev.demo import run_demo
 from localdev.generator import GeneratorConfig, generate, write_files
-from tests.unit.test_report import SCREENSHOTS, assert_renders, chromium_path, open_report
-
-pytestmark = pytest.mark.integration
+from tests.report_browser import SCREENSHOTS, assert_renders, chromium_path, open_report
 
 CONFIG = GeneratorConfig(
     seed=5, start=date(2026, 11, 2), days=3, customers=12, products=6, orders_per_day=8, sessions_per_day=8
