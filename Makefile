@@ -16,13 +16,14 @@ PYTEST_ARGS ?=
 MODEL_ARGS ?=
 DURATION ?=
 
-.PHONY: help install run test lint fmt ddl bench backfill deploy-infra deploy-pipeline clean
+.PHONY: help install run test test-fast lint fmt ddl bench backfill deploy-infra deploy-pipeline clean
 
 help:
 	@echo "make run            generate a sample, run the pipeline and the models on the local emulators"
 	@echo "make run INPUT=...  the same on your own JSON Lines / archive files"
 	@echo "make run INPUT=... KEEP=1  add to the previous run's warehouse and archive, rebuild the models"
-	@echo "make test           the whole test suite, emulators included"
+	@echo "make test           the whole test suite: tests/unit, tests/infra (terraform, checkov, chromium...), tests/integration (emulators)"
+	@echo "make test-fast      tests/unit only: pure, no tool, emulator or browser, each property a fifth of its examples (~1.5 min)"
 	@echo "make browser        install Debian's chromium for the report's browser test (make test does it when missing)"
 	@echo "make lint           ruff, import-linter layer contracts, fresh ddl/ and generated SQL/docs, no breaking schema change"
 	@echo "make ddl            regenerate ddl/, the docs' column tables and the scheduled SQL from schemas/ and sql/"
@@ -58,6 +59,10 @@ run: $(STAMP)
 
 test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The loop to run while editing: the pure tests, the hypothesis properties at a fifth of their budget.
+test-fast: $(STAMP)
+	FUZZ_SCALE=0.2 $(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

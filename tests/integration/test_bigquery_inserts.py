@@ -8,7 +8,6 @@ import json
 import socket
 import threading
 import time
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import apache_beam as beam
@@ -20,12 +19,9 @@ from apache_beam.transforms.util import Reify
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.bigquery_writes import RECEIVED, REFUSED, BigQueryTarget, InsertRows, WriteRows
+from tests.dead_letters import dead_letter, event_ids
 from tests.fault_proxy import FaultProxy
-from tests.pipeline_runs import fresh_dataset, table_rows
-from transforms.messages import Failure, Message
-from transforms.rows import dead_letter_row
-
-FAILED_AT = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
+from tests.pipeline_runs import fresh_dataset
 
 
 class RecordingProxy(FaultProxy):
@@ -62,12 +58,6 @@ class RecordingProxy(FaultProxy):
         return forwarded, errors
 
 
-def dead_letter(event_id: str, payload_bytes: int = 10) -> dict:
-    message = Message(data=b"x" * payload_bytes, message_id=f"m-{event_id}")
-    failure = Failure(message, "orders", "parse", "invalid_json", "not JSON", event_id)
-    return dead_letter_row(failure, FAILED_AT)
-
-
 def run_bundles(dofn: InsertRows, bundles: list[list[dict]]) -> list[tuple]:
     """Drive the DoFn as a runner does, one bundle per list; returns its refused outputs."""
     refused = []
@@ -81,10 +71,6 @@ def run_bundles(dofn: InsertRows, bundles: list[list[dict]]) -> list[tuple]:
             refused.append(output.value.value)
     dofn.teardown()
     return refused
-
-
-def event_ids(stack, dataset: str) -> list[str]:
-    return sorted(r["event_id"] for r in table_rows(stack, dataset, "dead_letter"))
 
 
 def test_requests_hold_at_most_max_rows(stack):

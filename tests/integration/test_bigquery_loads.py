@@ -13,8 +13,8 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.bigquery_loads import LoadLine, LoadRows, RunLoadJobs, load_line
 from pipeline.bigquery_writes import BigQueryTarget
+from tests.dead_letters import dead_letter, event_ids
 from tests.fault_proxy import FaultProxy
-from tests.integration.test_bigquery_inserts import dead_letter, event_ids
 from tests.pipeline_runs import fresh_dataset, table_rows
 
 

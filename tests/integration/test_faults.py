@@ -43,8 +43,6 @@ from tests.fault_proxy import FaultProxy
 from tests.streaming_feed import FeedMessage, feed
 from warehouse import runner as models
 
-pytestmark = pytest.mark.integration
-
 RATE = 30.0  # events/s published; the adapted DirectRunner sustains ~70 on 2 cores
 INVALID_EVERY = 10
 ARCHIVE_WINDOW_S = 5

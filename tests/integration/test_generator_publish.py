@@ -7,13 +7,9 @@ import time
 from collections import Counter
 from dataclasses import replace
 
-import pytest
-
 from localdev import generator as gen
 from localdev.stack import PROJECT
 from tests.generator_spec import SMALL, TABLES
-
-pytestmark = pytest.mark.integration
 
 
 def _pull(subscription: str, expected: int, timeout: float = 60) -> list:

@@ -27,8 +27,6 @@ from pipeline.reconciliation import is_balanced
 from tests.pipeline_runs import fresh_dataset, table_rows, write_lines
 from transforms.validation import MAX_PAYLOAD_BYTES
 
-pytestmark = pytest.mark.integration
-
 PARTITIONS = "event_date >= '0001-01-01'"
 STREAMS = ("orders", "inventory", "user_activity")
 CASES = known_inputs()

@@ -29,8 +29,6 @@ from tests.models_scenario import (
 )
 from warehouse import graph, sql
 
-pytestmark = pytest.mark.integration
-
 ANALYTICS = [
     "daily_active_users",
     "retention_cohorts",

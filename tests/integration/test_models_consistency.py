@@ -28,8 +28,6 @@ from tests.models_scenario import (
 from warehouse import render, runner
 from warehouse.graph import model_names
 
-pytestmark = pytest.mark.integration
-
 START = date(2026, 10, 20)
 DAYS = 21
 END = START + timedelta(days=DAYS - 1)

@@ -41,8 +41,6 @@ from warehouse import rules, runner
 from warehouse.graph import model_names
 from warehouse.sql import point_datasets
 
-pytestmark = pytest.mark.integration
-
 Raw = dict[str, list[dict]]
 
 # --------------------------------------------------------------------------------------

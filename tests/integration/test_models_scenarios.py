@@ -25,8 +25,6 @@ from tests.models_scenario import (
     table_rows,
 )
 
-pytestmark = pytest.mark.integration
-
 D1, D2, D3, D4, D5, D6 = (date(2026, 10, 29) + timedelta(days=i) for i in range(6))
 d1, d2, d3, d4, d5, d6 = (d.isoformat() for d in (D1, D2, D3, D4, D5, D6))
 

@@ -33,8 +33,6 @@ from tests.models_scenario import (
 from warehouse import render, runner
 from warehouse.graph import model_names
 
-pytestmark = pytest.mark.integration
-
 START = date(2026, 10, 20)
 DAYS = 12
 HORIZON = 7

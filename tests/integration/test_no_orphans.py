@@ -23,8 +23,6 @@ import pytest
 from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.streaming.processes import process_tree
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 STOPS_WITHIN_S = 60  # each stop by pid waits at most 15 s before SIGKILL; they run at once
 

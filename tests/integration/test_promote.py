@@ -15,7 +15,6 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-import pytest
 from google.cloud import bigquery
 
 from recovery import cli, promote
@@ -23,8 +22,6 @@ from schemas.ddl import column_type
 from tests.events import ORDER
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
 from transforms.known_fields import Known, known_fields
-
-pytestmark = pytest.mark.integration
 
 ALL = "event_date >= '2000-01-01'"
 START, END = date(2026, 11, 1), date(2026, 11, 3)

@@ -11,16 +11,12 @@ import json
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from localdev.demo import run_demo
 from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.report.charts import draw
 from localdev.report.data import Exports
 from schemas import STREAMS
-from tests.unit.test_report import SCREENSHOTS, assert_renders, chromium_path, open_report
-
-pytestmark = pytest.mark.integration
+from tests.report_browser import SCREENSHOTS, assert_renders, chromium_path, open_report
 
 CONFIG = GeneratorConfig(
     seed=5, start=date(2026, 11, 2), days=3, customers=12, products=6, orders_per_day=8, sessions_per_day=8

@@ -23,7 +23,6 @@ from collections import Counter
 from typing import Any
 
 import apache_beam as beam
-import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import bigquery, pubsub_v1
 from google.cloud.bigquery_storage_v1 import types
@@ -42,8 +41,6 @@ from schemas import STREAMS, load_schema
 from tests.events import ORDER, USER_ACTIVITY, changed, encode
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
 from tests.streaming_feed import feed
-
-pytestmark = pytest.mark.integration
 
 PARTITIONS = "event_date >= '1970-01-01'"
 

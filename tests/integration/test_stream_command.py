@@ -24,8 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from localdev.live_feed import EVENT_TIME_FIELD, LATE_S, ON_TIME_DELAY, Feed
 from localdev.streaming.processes import process_tree
 from pipeline.reconciliation import is_balanced, reconcile
@@ -33,8 +31,6 @@ from schemas import STREAMS
 from transforms.messages import Failure, Message
 from transforms.triage import triage
 from warehouse.runner import model_names
-
-pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 10

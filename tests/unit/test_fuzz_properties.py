@@ -9,8 +9,8 @@ ours); triaging again gives the same outcome; the dead-letter row or the raw-tab
 writable (valid Unicode, JSON-serialisable, within BigQuery's limits, attributes an object of
 strings, the payload the message as received).
 
-Bounded for ``make test``: a fixed, derandomised budget per property (``FUZZ_SCALE`` multiplies
-it for a longer local run). ``make fuzz`` runs the long seeded campaign.
+Bounded for ``make test``: a fixed, derandomised budget per property (tests/property_budgets.py:
+``FUZZ_SCALE`` multiplies it). ``make fuzz`` runs the long seeded campaign.
 """
 
 from __future__ import annotations
@@ -18,13 +18,12 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import os
 import random
 from datetime import timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from localdev.fuzz import (
@@ -48,28 +47,12 @@ from localdev.fuzz import (
     to_bytes,
 )
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, value_paths
+from tests.property_budgets import budget
 from transforms import errors
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Failure, Message, ValidEvent
 from transforms.rows import MAX_ROW_JSON_BYTES, dead_letter_row
 from transforms.triage import triage
 from transforms.validation import MAX_NESTING, MAX_PAYLOAD_BYTES
-
-SCALE = int(os.environ.get("FUZZ_SCALE", "1"))
-
-
-def budget(examples: int) -> settings:
-    """A fixed, reproducible budget: derandomised, no example database, no deadline."""
-    return settings(
-        max_examples=examples * SCALE,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.large_base_example,
-        ],
-    )
 
 
 def holds(line: bytes, ip_mode: str = "truncate") -> ValidEvent | Failure:

@@ -2,16 +2,13 @@
 
 The rule tests change an in-memory copy of the committed baseline (schemas/released.json), so
 they do not depend on the schemas being edited in the working tree; the committed baseline is
-then checked against the current schemas, and the command line runs on a tmp copy.
+then checked against the current schemas, and release and check run on a tmp copy. The command
+line, in processes of its own: tests/infra/test_schema_compat_command.py.
 """
 
 from __future__ import annotations
 
 import copy
-import json
-import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,8 +16,8 @@ from typing import Any
 import pytest
 
 from schemas import compat
+from tests.schema_copies import copy_schemas, edit_json, field_named
 
-ROOT = Path(__file__).resolve().parents[2]
 BASELINE_FILE = compat.SCHEMA_DIR / compat.BASELINE_NAME
 
 
@@ -33,24 +30,19 @@ def _fields(contract: compat.Contract, key: str, record: str = "") -> list[dict[
     """The field list of table ``key``, or of the RECORD at dotted path ``record`` in it."""
     fields = contract[key]["schema"]
     for name in filter(None, record.split(".")):
-        fields = _field(fields, name)["fields"]
+        fields = field_named(fields, name)["fields"]
     return fields
-
-
-def _field(fields: list[dict[str, Any]], name: str) -> dict[str, Any]:
-    [found] = [f for f in fields if f["name"] == name]
-    return found
 
 
 def _at(contract: compat.Contract, key: str, path: str) -> dict[str, Any]:
     record, _, name = path.rpartition(".")
-    return _field(_fields(contract, key, record), name)
+    return field_named(_fields(contract, key, record), name)
 
 
 def _drop(contract: compat.Contract, key: str, path: str) -> None:
     record, _, name = path.rpartition(".")
     fields = _fields(contract, key, record)
-    fields.remove(_field(fields, name))
+    fields.remove(field_named(fields, name))
 
 
 def _new(name: str, type_: str = "STRING", mode: str = "NULLABLE", **more: Any) -> dict[str, Any]:
@@ -383,24 +375,12 @@ def test_the_committed_baseline_is_written_as_release_writes_it(baseline):
 @pytest.fixture
 def schemas_copy(tmp_path) -> Path:
     """A copy of schemas/ (catalog, table schemas, baseline) to change freely."""
-    target = tmp_path / "schemas"
-    target.mkdir()
-    shutil.copy(compat.SCHEMA_DIR / compat.CATALOG_NAME, target)
-    shutil.copy(BASELINE_FILE, target)
-    for dataset in {key.split(".", 1)[0] for key in json.loads((target / compat.CATALOG_NAME).read_text())}:
-        shutil.copytree(compat.SCHEMA_DIR / dataset, target / dataset)
-    return target
-
-
-def _edit(path: Path, change: Callable[[Any], Any]) -> None:
-    data = json.loads(path.read_text())
-    change(data)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    return copy_schemas(tmp_path)
 
 
 def test_release_then_check_round_trips(schemas_copy, capsys):
     baseline = schemas_copy / compat.BASELINE_NAME
-    _edit(schemas_copy / "events" / "orders.json", lambda fields: fields.append(_new("coupon_code")))
+    edit_json(schemas_copy / "events" / "orders.json", lambda fields: fields.append(_new("coupon_code")))
     assert compat.release(schemas_copy, baseline) == 0
     out = capsys.readouterr().out
     assert "events.orders: field coupon_code added (STRING NULLABLE)" in out
@@ -418,7 +398,7 @@ def test_release_then_check_round_trips(schemas_copy, capsys):
 def test_release_refuses_a_breaking_change_unless_accepted(schemas_copy, capsys):
     baseline = schemas_copy / compat.BASELINE_NAME
     before = baseline.read_text()
-    _edit(schemas_copy / compat.CATALOG_NAME, lambda catalog: catalog.pop("analytics.products_scd"))
+    edit_json(schemas_copy / compat.CATALOG_NAME, lambda catalog: catalog.pop("analytics.products_scd"))
     assert compat.release(schemas_copy, baseline) == 1
     assert "analytics.products_scd: table removed" in capsys.readouterr().out
     assert baseline.read_text() == before
@@ -426,45 +406,3 @@ def test_release_refuses_a_breaking_change_unless_accepted(schemas_copy, capsys)
     assert compat.release(schemas_copy, baseline, accept_breaking=True) == 0
     assert "BREAKING, accepted: analytics.products_scd: table removed" in capsys.readouterr().out
     assert compat.check(schemas_copy, baseline) == 0
-
-
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "schemas.compat", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def test_the_command_line_exit_codes(schemas_copy):
-    baseline = schemas_copy / compat.BASELINE_NAME
-    where = ("--schemas-dir", schemas_copy, "--baseline", baseline)
-
-    ok = _cli("--check", *where)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.startswith("schemas/ is compatible with the released contract (")
-    assert len(ok.stdout.splitlines()) == 1
-
-    _edit(
-        schemas_copy / "events" / "orders.json",
-        lambda fields: _field(fields, "total_amount").update(type="FLOAT"),
-    )
-    broken = _cli(*where)  # --check is the default
-    assert broken.returncode == 1, broken.stdout + broken.stderr
-    lines = broken.stdout.splitlines()
-    assert lines[0].startswith("events.orders: field total_amount: type changed NUMERIC -> FLOAT")
-    assert "docs/schema-evolution.md" in lines[-1]
-    assert len(lines) == 2
-
-    released = _cli("--release", *where)
-    assert released.returncode == 1, released.stdout + released.stderr
-    assert _cli("--release", "--accept-breaking", *where).returncode == 0
-    assert _cli("--check", *where).returncode == 0
-
-    baseline.unlink()
-    missing = _cli("--check", *where)
-    assert missing.returncode == 1
-    assert "--release" in missing.stderr
-    assert _cli("--accept-breaking", *where).returncode == 2  # only with --release
