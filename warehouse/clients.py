@@ -90,10 +90,12 @@ def tool_client(
             "--project: none given and none in the environment; pass --project, or run "
             "`gcloud config set project PROJECT`"
         ) from None
-    deadlines = DeadlineAdapter(endpoint, say)
-    # google-cloud's Client builds its requests session lazily as ``_http``: mount on it.
+    # google-cloud's Client builds its requests session lazily as ``_http``: mount on it (not over
+    # the adapter that carries a client certificate, under GOOGLE_API_USE_CLIENT_CERTIFICATE).
+    session, deadlines = client._http, DeadlineAdapter(endpoint, say)
     for prefix in ("http://", "https://"):
-        client._http.mount(prefix, deadlines)
+        if not (prefix == "https://" and getattr(session, "is_mtls", False)):
+            session.mount(prefix, deadlines)
     _check_answers(client, endpoint)
     return client
 
