@@ -22,7 +22,7 @@ Sections:
 
 from __future__ import annotations
 
-import argparse
+import difflib
 import json
 import os
 import platform
@@ -38,6 +38,7 @@ from bench import model_bench, validation_bench, write_bench
 from bench.child import measure
 from bench.end_to_end import run_make_run
 from bench.sample import bench_sample
+from pipeline.commands import ArgumentParser, UsageError, run_command
 
 RESULTS = Path(__file__).with_name("results.json")
 SECTIONS = ("validation", "chain", "make_run", "models", "streaming", "storage_write")
@@ -259,14 +260,27 @@ def _holds(value: bool | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {SECTIONS}")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    """The command line (see the module's docstring); errors raise, :func:`run_command` ends them."""
+    parser = ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--only",
+        default=",".join(SECTIONS),
+        help=f"comma-separated sections to run, of {', '.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS,
+        help=f"the results file; a run of some sections keeps the others' (default: bench/{RESULTS.name})",
+    )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
-    unknown = sorted(set(chosen) - set(SECTIONS))
+    unknown = [name for name in chosen if name not in SECTIONS]
     if unknown:
-        parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
+        nearest = difflib.get_close_matches(unknown[0], SECTIONS, n=len(SECTIONS), cutoff=0)
+        raise UsageError(
+            f"--only: unknown section {unknown[0]!r}; the sections, nearest first: {', '.join(nearest)}"
+        )
     workdir = Path(tempfile.mkdtemp(prefix="eventharbor-bench-"))
     context: dict[str, Any] = {"workdir": workdir}
     if {"chain", "make_run"} & set(chosen):
@@ -290,4 +304,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, "python -m bench"))

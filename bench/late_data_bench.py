@@ -14,7 +14,6 @@ whether all 13 tables equal the from-scratch build.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -26,6 +25,7 @@ from typing import Any
 from localdev.generator import GeneratorConfig, generate
 from localdev.stack import create_tables, local_stack
 from pipeline import main as pipeline_main
+from pipeline.commands import ArgumentParser, run_command
 from schemas import STREAMS
 from warehouse import runner
 from warehouse.graph import model_names
@@ -125,13 +125,23 @@ def _line(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.late_data_bench", description=__doc__.splitlines()[0]
+    parser = ArgumentParser(prog="python -m bench.late_data_bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=10,
+        help="days of the sample, one scheduled run each (default: %(default)s)",
     )
-    parser.add_argument("--days", type=int, default=10)
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--late-fraction", type=float, default=0.046)
-    parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument(
+        "--messages", type=int, default=100_000, help="messages in all, about (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--late-fraction",
+        type=float,
+        default=0.046,
+        help="share of the valid events arriving on a later day (default: %(default)s)",
+    )
+    parser.add_argument("--seed", type=int, default=20, help="the generator's seed (default: %(default)s)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="eventharbor-late-data-") as workdir:
         results = run(args.days, args.messages, args.late_fraction, args.seed, Path(workdir))
@@ -139,4 +149,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, "python -m bench.late_data_bench"))

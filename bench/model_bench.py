@@ -13,7 +13,6 @@ the whole range into a second analytics dataset, and the row counts of both are 
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -27,6 +26,7 @@ from typing import Any
 from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.stack import create_tables, local_stack
 from pipeline import main as pipeline_main
+from pipeline.commands import ArgumentParser, run_command
 from warehouse import runner
 
 START = date(2026, 6, 1)
@@ -122,9 +122,14 @@ def format_result(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.model_bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--edge", type=int, default=5, help="days in the median of day 1 and of the last day")
+    parser = ArgumentParser(prog="python -m bench.model_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=60, help="days of constant volume (default: %(default)s)")
+    parser.add_argument(
+        "--edge",
+        type=int,
+        default=5,
+        help="days in the median of day 1 and of the last day (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     result = run(args.days, args.edge)
     print(format_result(result))
@@ -133,4 +138,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, "python -m bench.model_bench"))

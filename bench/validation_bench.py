@@ -24,11 +24,11 @@ counts show they judge the sample alike. ``--profile`` prints pyinstrument's cal
 
 from __future__ import annotations
 
-import argparse
 import gc
 import ipaddress
 import json
 import platform
+import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
@@ -43,6 +43,7 @@ from pydantic import AfterValidator, BaseModel, Field, RootModel, StrictInt, Str
 from pyinstrument import Profiler
 
 from localdev.generator import GeneratorConfig, generate
+from pipeline.commands import ArgumentParser, run_command
 from transforms.messages import Message, ValidEvent
 from transforms.times import EPOCH
 from transforms.triage import triage
@@ -527,12 +528,14 @@ def profile(lines: list[bytes]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="passes per validator; the best counts")
+    parser = ArgumentParser(prog="python -m bench.validation_bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="passes per validator; the best counts (default: %(default)s)"
+    )
     parser.add_argument("--profile", action="store_true", help="profile triage instead of timing")
     args = parser.parse_args(argv)
     print(profile(sample()[0]) if args.profile else table(run(repeat=args.repeat)))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_command(main, "python -m bench.validation_bench"))

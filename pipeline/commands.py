@@ -11,14 +11,21 @@ Each entry point (``python -m pipeline.main``, ``localdev.*``, ``warehouse.runne
 
 The traceback is printed only with ``--debug`` (removed from the arguments before ``main`` sees
 them) or ``EVENTHARBOR_DEBUG=1``. Anything else is a bug of ours and keeps its traceback.
+
+:class:`ArgumentParser` is argparse's parser with its usage errors raised as :class:`UsageError`
+(so they end in that one line too), and :func:`iso_date` the type of a ``YYYY-MM-DD`` option.
 """
 
 from __future__ import annotations
 
+import argparse
+import difflib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from typing import NoReturn
 
 DEBUG_ENV = "EVENTHARBOR_DEBUG"
 USAGE_EXIT = 2
@@ -32,6 +39,63 @@ class UsageError(ValueError):
 
 class CommandError(RuntimeError):
     """An expected failure at run time, already phrased for the user (exit code 1)."""
+
+
+ERRORS_HELP = (
+    "An expected error ends the command with one line on stderr and exit code 2 (a bad option) or "
+    f"1 (a failure at run time); --debug (or {DEBUG_ENV}=1) adds the traceback."
+)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, raising :class:`UsageError` for a usage error instead of printing the
+    usage and exiting, so :func:`run_command` ends it in one line (exit code 2). An unknown option
+    names the nearest known one. ``--help`` prints the help and exits 0, as always; its epilog
+    says how errors end (:data:`ERRORS_HELP`) unless the parser is given another."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("epilog", ERRORS_HELP)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}{self._nearest(message)} (see `{self.prog} --help`)")
+
+    def _nearest(self, message: str) -> str:
+        """'; did you mean --x?' for the unrecognized options of an argparse message."""
+        prefix = "unrecognized arguments: "
+        if not message.startswith(prefix):
+            return ""
+        known = sorted(set(self._option_strings()))
+        guesses = {}
+        for word in message[len(prefix) :].split():
+            name = word.split("=", 1)[0]
+            if name.startswith("-") and (close := difflib.get_close_matches(name, known, n=1)):
+                guesses[name] = close[0]
+        if len(guesses) > 1:
+            return (
+                "; did you mean "
+                + ", ".join(f"{right} (not {wrong})" for wrong, right in guesses.items())
+                + "?"
+            )
+        return f"; did you mean {next(iter(guesses.values()))}?" if guesses else ""
+
+    def _option_strings(self) -> Iterator[str]:
+        """Every option of this parser and of its subcommands' parsers."""
+        for action in self._actions:
+            yield from action.option_strings
+            choices = getattr(action, "choices", None)
+            if isinstance(choices, dict):
+                for sub in choices.values():
+                    if isinstance(sub, ArgumentParser):
+                        yield from sub._option_strings()
+
+
+def iso_date(text: str) -> date:
+    """An option's ``YYYY-MM-DD`` value (argparse ``type=``), or an error saying what was expected."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
 def explain(exc: BaseException) -> tuple[int, str] | None:

@@ -1,3 +1,8 @@
+"""``python -m recovery``: see :mod:`recovery.cli`."""
+
+import sys
+
+from pipeline.commands import run_command
 from recovery.cli import main
 
-raise SystemExit(main())
+sys.exit(run_command(main, "python -m recovery"))

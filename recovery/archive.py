@@ -15,12 +15,14 @@ from datetime import date, timedelta
 
 from apache_beam.io.filesystems import FileSystems
 
-
-class NothingToReplay(ValueError):
-    """No archive file exists for the requested days."""
+from pipeline.commands import UsageError
 
 
-class BeyondExpiration(ValueError):
+class NothingToReplay(UsageError):
+    """No archive file exists for the requested days (check --root and the days)."""
+
+
+class BeyondExpiration(UsageError):
     """The range starts on a day whose raw partitions have expired."""
 
 
@@ -45,7 +47,7 @@ def check_within_expiration(start: date, today: date, expiration_days: int) -> N
 def archive_globs(root: str, start: date, end: date) -> list[str]:
     """One glob per day of ``start``..``end`` that has archive files (every stream, every hour)."""
     if end < start:
-        raise ValueError(f"--end {end} is before --start {start}")
+        raise UsageError(f"--end {end} is before --start {start}")
     days = [start + timedelta(days=n) for n in range((end - start).days + 1)]
     patterns = [f"{root.rstrip('/')}/*/dt={day.isoformat()}/hr=*/*.jsonl.gz" for day in days]
     results = FileSystems.match(patterns, limits=[1] * len(patterns))
@@ -60,7 +62,7 @@ def archive_globs(root: str, start: date, end: date) -> list[str]:
 def pipeline_argv(root: str, start: date, end: date, pipeline_args: Sequence[str]) -> list[str]:
     """The batch pipeline's options for the replay: the archive's files as input, no re-archiving."""
     if any(arg.startswith("--archive_root") for arg in pipeline_args):
-        raise ValueError("an archive replay must not archive again: drop --archive_root")
+        raise UsageError("an archive replay must not archive again: drop --archive_root")
     return ["--source=files", f"--input={','.join(archive_globs(root, start, end))}", *pipeline_args]
 
 

@@ -7,7 +7,9 @@
     python -m recovery promote-field --table orders --field coupon_code --start 2026-11-01 \\
         --end 2026-11-30 [--dataset events] [--project P] [--dry-run] [--bigquery-endpoint URL]
 
-Without ``--bigquery-endpoint`` the BigQuery client uses Application Default Credentials.
+Without ``--bigquery-endpoint`` the BigQuery client uses Application Default Credentials. Every
+BigQuery request has a deadline (:mod:`warehouse.clients`). Errors end in one line through
+:func:`pipeline.commands.run_command`: exit code 2 for a bad option, 1 for a failure at run time.
 """
 
 from __future__ import annotations
@@ -15,35 +17,37 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
+from pipeline.commands import ArgumentParser, UsageError, iso_date
 from pipeline.options import IP_HASH_KEY_ENV
 from recovery import archive, dead_letters, promote
 from schemas import STREAMS, UNKNOWN_STREAM
 from transforms.errors import ERROR_CODES
 from transforms.validation import IP_MODES
-from warehouse.clients import tool_client
+from warehouse.clients import refused, tool_client
 from warehouse.render import raw_partition_expiration_days
 
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+PROJECT_HELP = "BigQuery project (default: the environment's; the emulator's with --bigquery-endpoint)"
+ENDPOINT_HELP = "a local BigQuery emulator, e.g. http://127.0.0.1:9050 (default: BigQuery, with ADC)"
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m recovery", description=__doc__.split("\n\n")[0])
+def parser() -> ArgumentParser:
+    """The command line: three subcommands, each with its own options."""
+    top = ArgumentParser(prog="python -m recovery", description=__doc__.split("\n\n")[0])
     commands = top.add_subparsers(dest="command", required=True)
 
-    dl = commands.add_parser("replay-dead-letters", help="replay dead letters through today's validation")
-    dl.add_argument("--project", help="BigQuery project (default: the client's)")
-    dl.add_argument("--dataset", default="events", help="dataset of dead_letter and the raw tables")
-    dl.add_argument("--start", type=_day, required=True, help="first day (UTC) the dead letters failed on")
-    dl.add_argument("--end", type=_day, required=True, help="last day (UTC), inclusive")
+    about = "replay dead letters through today's validation"
+    dl = commands.add_parser("replay-dead-letters", help=about, description=about)
+    dl.add_argument("--project", help=PROJECT_HELP)
+    dl.add_argument(
+        "--dataset", default="events", help="dataset of dead_letter and the raw tables (default: %(default)s)"
+    )
+    dl.add_argument(
+        "--start", type=iso_date, required=True, help="first day (UTC) the dead letters failed on"
+    )
+    dl.add_argument("--end", type=iso_date, required=True, help="last day (UTC), inclusive")
     dl.add_argument(
         "--code", action="append", default=[], choices=ERROR_CODES, help="error_code (repeatable)"
     )
@@ -54,53 +58,52 @@ def parser() -> argparse.ArgumentParser:
         choices=(*STREAMS, UNKNOWN_STREAM),
         help="stream (repeatable)",
     )
-    dl.add_argument("--ip-mode", default="truncate", choices=IP_MODES, help="as the pipeline's --ip_mode")
-    dl.add_argument("--bigquery-endpoint", help="a local emulator, e.g. http://127.0.0.1:9050")
+    dl.add_argument(
+        "--ip-mode",
+        default="truncate",
+        choices=IP_MODES,
+        help=f"as the pipeline's --ip_mode; hash reads its key from {IP_HASH_KEY_ENV} (default: %(default)s)",
+    )
+    dl.add_argument("--bigquery-endpoint", metavar="URL", help=ENDPOINT_HELP)
     dl.add_argument("--dry-run", action="store_true", help="validate and report; load and record nothing")
 
-    ar = commands.add_parser("replay-archive", help="re-run the pipeline over the raw archive's days")
+    about = "re-run the pipeline over the raw archive's days"
+    ar = commands.add_parser("replay-archive", help=about, description=about)
     ar.add_argument("--root", required=True, help="the archive root: gs://BUCKET/raw or a local folder")
-    ar.add_argument("--start", type=_day, required=True, help="first archive day (dt=)")
-    ar.add_argument("--end", type=_day, required=True, help="last archive day, inclusive")
+    ar.add_argument("--start", type=iso_date, required=True, help="first archive day (dt=)")
+    ar.add_argument("--end", type=iso_date, required=True, help="last archive day, inclusive")
     ar.add_argument(
         "--partition-expiration-days",
         type=int,
         default=raw_partition_expiration_days(),
         help="the raw tables' partition expiration: a range starting before today minus this is refused "
-        "(default: schemas/tables.json)",
+        "(default: schemas/tables.json's, %(default)s)",
     )
     ar.add_argument("pipeline_args", nargs=argparse.REMAINDER, help="-- then the pipeline's options")
 
-    pf = commands.add_parser(
-        "promote-field", help="move a new typed field's past values from extra_fields into its column"
-    )
+    about = "move a new typed field's past values from extra_fields into its column"
+    pf = commands.add_parser("promote-field", help=about, description=about)
     pf.add_argument("--table", required=True, help=f"the raw table: {', '.join(STREAMS)}")
     pf.add_argument("--field", required=True, help="a top-level typed field of the table in schemas/")
-    pf.add_argument("--start", type=_day, required=True, help="first event_date (partition)")
-    pf.add_argument("--end", type=_day, required=True, help="last event_date, inclusive")
-    pf.add_argument("--project", help="BigQuery project (default: the client's)")
-    pf.add_argument("--dataset", default="events", help="dataset of the raw tables")
-    pf.add_argument("--bigquery-endpoint", help="a local emulator, e.g. http://127.0.0.1:9050")
+    pf.add_argument("--start", type=iso_date, required=True, help="first event_date (partition)")
+    pf.add_argument("--end", type=iso_date, required=True, help="last event_date, inclusive")
+    pf.add_argument("--project", help=PROJECT_HELP)
+    pf.add_argument("--dataset", default="events", help="dataset of the raw tables (default: %(default)s)")
+    pf.add_argument("--bigquery-endpoint", metavar="URL", help=ENDPOINT_HELP)
     pf.add_argument("--dry-run", action="store_true", help="read and report; write nothing")
     return top
 
 
+def _check_range(args: argparse.Namespace) -> None:
+    if args.end < args.start:
+        raise UsageError(f"--end {args.end} is before --start {args.start}")
+
+
 def _promote_field(args: argparse.Namespace) -> int:
     """The promote-field subcommand: one line per day with work, then the summary."""
-    if args.end < args.start:
-        raise ValueError(f"--end {args.end} is before --start {args.start}")
+    _check_range(args)
     kind = promote.typed_kind(args.table, args.field)
-    from google.auth.exceptions import DefaultCredentialsError
-
-    try:
-        client = tool_client(args.project, args.bigquery_endpoint)
-    except DefaultCredentialsError:
-        raise ValueError(
-            "no Application Default Credentials: run `gcloud auth application-default login`, "
-            "or pass --bigquery-endpoint for a local emulator"
-        ) from None
-    except OSError:  # the client found no project
-        raise ValueError("--project: none given and none found in the environment") from None
+    client = tool_client(args.project, args.bigquery_endpoint)
     report = promote.promote(
         client,
         args.project or client.project,
@@ -118,35 +121,44 @@ def _promote_field(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay_dead_letters(args: argparse.Namespace) -> dict:
+    _check_range(args)
+    key = os.environ.get(IP_HASH_KEY_ENV)
+    if args.ip_mode == "hash" and not key:
+        raise UsageError(f"--ip-mode hash needs the key in {IP_HASH_KEY_ENV}")
+    client = tool_client(args.project, args.bigquery_endpoint)
+    selection = dead_letters.Selection(args.start, args.end, tuple(args.code), tuple(args.stream))
+    return dead_letters.replay(
+        client,
+        args.dataset,
+        selection,
+        ip_mode=args.ip_mode,
+        ip_key=key.encode() if key else None,
+        dry_run=args.dry_run,
+    )
+
+
+def _replay_archive(args: argparse.Namespace) -> dict:
+    archive.check_within_expiration(
+        args.start, datetime.now(timezone.utc).date(), args.partition_expiration_days
+    )
+    extra = [a for a in args.pipeline_args if a != "--"]
+    return archive.replay_archive(args.root, args.start, args.end, extra)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (see the module's docstring); errors raise, :func:`run_command` ends them."""
+    from google.api_core.exceptions import GoogleAPICallError
+
     args = parser().parse_args(argv)
     try:
         if args.command == "promote-field":
             return _promote_field(args)
         if args.command == "replay-dead-letters":
-            if args.end < args.start:
-                raise ValueError(f"--end {args.end} is before --start {args.start}")
-            key = os.environ.get(IP_HASH_KEY_ENV)
-            if args.ip_mode == "hash" and not key:
-                raise ValueError(f"--ip-mode hash needs the key in {IP_HASH_KEY_ENV}")
-            client = tool_client(args.project, args.bigquery_endpoint)
-            selection = dead_letters.Selection(args.start, args.end, tuple(args.code), tuple(args.stream))
-            result = dead_letters.replay(
-                client,
-                args.dataset,
-                selection,
-                ip_mode=args.ip_mode,
-                ip_key=key.encode() if key else None,
-                dry_run=args.dry_run,
-            )
+            result = _replay_dead_letters(args)
         else:
-            archive.check_within_expiration(
-                args.start, datetime.now(timezone.utc).date(), args.partition_expiration_days
-            )
-            extra = [a for a in args.pipeline_args if a != "--"]
-            result = archive.replay_archive(args.root, args.start, args.end, extra)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+            result = _replay_archive(args)
+    except GoogleAPICallError as exc:
+        raise refused(exc, args.command) from exc
     print(json.dumps(result, indent=2, default=str))
     return 0

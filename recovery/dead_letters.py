@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pipeline.commands import CommandError
 from schemas import load_schema
 from transforms.messages import BASE64, Failure, Message
 from transforms.rows import row_shaper
@@ -222,7 +223,7 @@ def replay(
         log_ids = [f"{replay_id}/{entry['dead_letter_key']}" for entry in log]
         refused_log = _insert(client, replay_table, [shape(entry) for entry in log], log_ids)
         if refused_log:
-            raise RuntimeError(
+            raise CommandError(
                 f"{REPLAY_TABLE}: BigQuery refused {len(refused_log)} log rows: {refused_log[:3]}"
             )
 

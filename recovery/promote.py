@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from pipeline.commands import CommandError, UsageError
 from schemas import STREAMS
 from transforms import known_fields as contract
 from transforms.errors import Rejection
@@ -66,8 +67,12 @@ _SAME_TYPE = {"INT64": "INTEGER", "BOOL": "BOOLEAN"}
 _STREAMING_BUFFER = "streaming buffer"
 
 
-class PromotionError(ValueError):
-    """A promotion that cannot start or go on: one line naming the option, table or field."""
+class PromotionError(UsageError):
+    """A promotion that cannot start: one line naming the option, table or field at fault."""
+
+
+class PromotionRefused(CommandError):
+    """BigQuery refused a statement of the promotion: one line with the table, the day and what to do."""
 
 
 class Plan(NamedTuple):
@@ -334,17 +339,17 @@ class PromotionReport:
 # --- the runner ----------------------------------------------------------------------------------
 
 
-def _failure(exc: Exception, table_id: str, day: date, what: str) -> PromotionError:
+def _failure(exc: Exception, table_id: str, day: date, what: str) -> PromotionRefused:
     """A BigQuery error as one line: what was refused, on which table and day, and what to do."""
     message = str(getattr(exc, "message", None) or exc).strip().splitlines()[0]
     if _STREAMING_BUFFER in message.lower():
-        return PromotionError(
+        return PromotionRefused(
             f"{table_id} {day}: BigQuery refuses to UPDATE rows still in the streaming buffer "
             "(streamed with insertAll in the last ~30 minutes, rarely up to 90); the days before "
             f"{day} are done: promote days that are older (--end {day - timedelta(days=1)}), or "
             "run again later"
         )
-    return PromotionError(f"{table_id} {day}: BigQuery refused the {what}: {message}")
+    return PromotionRefused(f"{table_id} {day}: BigQuery refused the {what}: {message}")
 
 
 def _check_table(client, table_id: str, field_name: str, kind: str) -> None:
@@ -391,7 +396,8 @@ def promote(
     ``kind`` is the field's type; by default it is read from ``schemas/`` (``typed_kind``).
     ``progress`` receives one line per day with work. With ``dry_run`` nothing is written: the
     report counts what would be promoted. Raises ``PromotionError`` (one line) when the request
-    is invalid or BigQuery refuses a statement; the days before that one are done.
+    is invalid, ``PromotionRefused`` when BigQuery refuses a statement (the days before that one
+    are done).
     """
     from google.api_core.exceptions import GoogleAPICallError
     from google.cloud import bigquery

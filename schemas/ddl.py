@@ -66,8 +66,12 @@ def expected_files() -> dict[Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if ddl/ is out of date")
+    parser = argparse.ArgumentParser(prog="python -m schemas.ddl", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming each file of ddl/ that is out of date",
+    )
     args = parser.parse_args(argv)
     stale = [p for p, text in expected_files().items() if not p.exists() or p.read_text() != text]
     if args.check:

@@ -21,7 +21,6 @@ names every stale file (``make lint`` runs it).
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -29,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
+from pipeline.commands import ArgumentParser, run_command
 from schemas import STREAMS, table_spec
 from warehouse import docs, rules
 from warehouse.graph import model_names
@@ -248,8 +248,12 @@ def stale_files(expected: Mapping[Path, str] | None = None) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m warehouse.render", description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if a generated file is out of date")
+    parser = ArgumentParser(prog="python -m warehouse.render", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 naming each generated file that is out of date",
+    )
     args = parser.parse_args(argv)
     expected = generated_files()
     stale = stale_files(expected)
@@ -267,4 +271,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, "python -m warehouse.render"))

@@ -17,7 +17,8 @@ deploys it, ``@run_date`` bound): it finds the late rows and missed days itself,
 logs the run in ``analytics.model_builds`` (:func:`run_scheduled`). Connection
 flags: ``--project``, ``--location``, ``--bigquery-endpoint`` (a local emulator, anonymous
 credentials; otherwise Application Default Credentials), ``--events-dataset``,
-``--analytics-dataset``.
+``--analytics-dataset``. Every request has a deadline (:mod:`warehouse.clients`): an endpoint
+that does not answer ends the run in one line, and retries are said on stderr.
 
 Python API: :func:`backfill` (returns ``{model: row count}``), :func:`run_scheduled` (returns
 the build log row), :func:`plan_day`, :func:`plan_backfill`, :func:`execute`, :func:`row_counts`,
@@ -27,6 +28,7 @@ the build log row), :func:`plan_day`, :func:`plan_backfill`, :func:`execute`, :f
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,8 +37,9 @@ from typing import TYPE_CHECKING, TextIO
 
 from tqdm import tqdm
 
+from pipeline.commands import ArgumentParser, UsageError, iso_date, run_command
 from warehouse import render
-from warehouse.clients import tool_client
+from warehouse.clients import EMULATOR_PROJECT, refused, tool_client
 from warehouse.graph import model_names
 from warehouse.sql import check_datasets, date_literal, model_sql, step_script
 
@@ -72,9 +75,13 @@ def _selected(models: Sequence[str] | None) -> list[str]:
     names = model_names()
     if models is None:
         return names
-    unknown = sorted(set(models) - set(names))
+    unknown = [m for m in dict.fromkeys(models) if m not in names]
     if unknown:
-        raise ValueError(f"unknown models {unknown}; known: {names}")
+        nearest = difflib.get_close_matches(unknown[0], names, n=len(names), cutoff=0)
+        raise UsageError(
+            f"--models: unknown model{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"the models, nearest first: {', '.join(nearest)}"
+        )
     return [n for n in names if n in set(models)]
 
 
@@ -178,6 +185,7 @@ def execute(
             out.write(f"-- [{number}/{len(steps)}] {step.model} ({step.kind}): {bound}\n")
             out.write(step.sql.rstrip() + "\n\n")
             continue
+        from google.api_core.exceptions import GoogleAPICallError
         from google.cloud import bigquery
 
         if client is None:
@@ -185,7 +193,10 @@ def execute(
         config = bigquery.QueryJobConfig(
             labels={"eventharbor_model": step.model, "eventharbor_step": step.kind}
         )
-        client.query(step.sql, job_config=config).result()
+        try:
+            client.query(step.sql, job_config=config).result()
+        except GoogleAPICallError as exc:
+            raise refused(exc, f"step {number}/{len(steps)}, {step.label} ({step.kind})") from exc
 
 
 def row_counts(
@@ -247,10 +258,14 @@ def run_scheduled(
         horizon_days=horizon_days,
         expiration_days=expiration_days,
     )
+    from google.api_core.exceptions import GoogleAPICallError
     from google.cloud import bigquery
 
     config = bigquery.QueryJobConfig(labels={"eventharbor_model": "all", "eventharbor_step": "scheduled"})
-    client.query(script, job_config=config).result()
+    try:
+        client.query(script, job_config=config).result()
+    except GoogleAPICallError as exc:
+        raise refused(exc, f"the scheduled script for @run_date {run_date}") from exc
     build = last_build(client, datasets)
     if build is None:
         raise RuntimeError("the scheduled script finished without writing its analytics.model_builds row")
@@ -277,72 +292,89 @@ def describe_build(build: Mapping[str, object]) -> str:
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m warehouse.runner", description=__doc__.splitlines()[0])
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--project", help="Google Cloud project (default: from the environment)")
-    common.add_argument("--location", help="BigQuery location, e.g. EU or US")
+    parser = ArgumentParser(prog="python -m warehouse.runner", description=__doc__.splitlines()[0])
+    common = ArgumentParser(add_help=False)
     common.add_argument(
-        "--bigquery-endpoint", metavar="URL", help="a local BigQuery emulator, e.g. http://127.0.0.1:9050"
+        "--project",
+        help="Google Cloud project (default: the environment's; the emulator's "
+        f"{EMULATOR_PROJECT!r} with --bigquery-endpoint)",
     )
-    common.add_argument("--events-dataset", default="events", help="dataset of the raw tables")
-    common.add_argument("--analytics-dataset", default="analytics", help="dataset of the model tables")
-    common.add_argument("--models", help="comma-separated subset of models (run order is kept)")
+    common.add_argument("--location", help="BigQuery location, e.g. EU or US (default: the datasets')")
+    common.add_argument(
+        "--bigquery-endpoint",
+        metavar="URL",
+        help="a local BigQuery emulator, e.g. http://127.0.0.1:9050 (default: BigQuery, with Application "
+        "Default Credentials)",
+    )
+    common.add_argument(
+        "--events-dataset", default="events", help="dataset of the raw tables (default: %(default)s)"
+    )
+    common.add_argument(
+        "--analytics-dataset", default="analytics", help="dataset of the model tables (default: %(default)s)"
+    )
+    common.add_argument(
+        "--models", help="comma-separated subset of models, run in their usual order (default: all)"
+    )
     common.add_argument("--dry-run", action="store_true", help="print each step's script, parameters bound")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", parents=[common], help="run every model's daily step for a day")
-    run.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
-    fill = commands.add_parser("backfill", parents=[common], help="rebuild the models over a date range")
-    fill.add_argument("--start", required=True, type=date.fromisoformat, help="YYYY-MM-DD")
-    fill.add_argument("--end", required=True, type=date.fromisoformat, help="YYYY-MM-DD (inclusive)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{run,backfill,scheduled}")
+    about = "run every model's daily step for a day"
+    run = commands.add_parser("run", parents=[common], help=about, description=about)
+    run.add_argument("--date", required=True, type=iso_date, help="the day, YYYY-MM-DD")
+    about = "rebuild the models over a date range"
+    fill = commands.add_parser("backfill", parents=[common], help=about, description=about)
+    fill.add_argument("--start", required=True, type=iso_date, help="first day, YYYY-MM-DD")
+    fill.add_argument("--end", required=True, type=iso_date, help="last day, YYYY-MM-DD (inclusive)")
     fill.add_argument(
         "--mode",
         choices=MODES,
         default="backfill",
-        help="backfill: each model's range SQL once; replay: the daily steps day by day",
+        help="backfill: each model's range SQL once; replay: the daily steps day by day "
+        "(default: %(default)s)",
     )
-    scheduled = commands.add_parser(
-        "scheduled",
-        parents=[common],
-        help="run the scheduled query's script (terraform/generated/daily_models.sql) for a scheduled run",
-    )
+    about = "run the scheduled query's script (terraform/generated/daily_models.sql) for a scheduled run"
+    scheduled = commands.add_parser("scheduled", parents=[common], help=about, description=about)
     scheduled.add_argument(
         "--run-date",
         required=True,
-        type=date.fromisoformat,
+        type=iso_date,
         help="the scheduled run's @run_date, YYYY-MM-DD (it builds the day --lag-days before it)",
     )
     scheduled.add_argument(
-        "--lag-days", type=int, default=render.DEFAULT_LAG_DAYS, help="Terraform's models_lag_days"
+        "--lag-days",
+        type=int,
+        default=render.DEFAULT_LAG_DAYS,
+        help="Terraform's models_lag_days (default: %(default)s)",
     )
     scheduled.add_argument(
         "--late-data-horizon-days",
         type=int,
         default=render.DEFAULT_HORIZON_DAYS,
-        help="Terraform's late_data_horizon_days: how far back a run may rebuild",
+        help="Terraform's late_data_horizon_days: how far back a run may rebuild (default: %(default)s)",
     )
     scheduled.add_argument(
         "--raw-partition-expiration-days",
         type=int,
-        help="the raw tables' partition expiration (default: schemas/tables.json)",
+        help="the raw tables' partition expiration (default: schemas/tables.json's)",
     )
     args = parser.parse_args(argv)
     if args.command == "scheduled":
         if args.models:
-            parser.error("--models: the scheduled script runs every model")
+            scheduled.error("--models: the scheduled script runs every model")
         expiration = args.raw_partition_expiration_days
         if expiration is None:
             expiration = render.raw_partition_expiration_days()
         try:
             render.check_schedule_settings(args.lag_days, args.late_data_horizon_days, expiration)
         except ValueError as exc:
-            parser.error(str(exc))
+            scheduled.error(str(exc))
     if args.command == "backfill" and args.end < args.start:
-        parser.error(f"--end {args.end} is before --start {args.start}")
+        fill.error(f"--end {args.end} is before --start {args.start}")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line (see the module's docstring); errors raise, :func:`run_command` ends them."""
     args = _parse_args(argv)
     datasets = check_datasets({"events": args.events_dataset, "analytics": args.analytics_dataset})
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else None
@@ -352,14 +384,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps = plan_day(args.date, datasets, models)
     else:
         steps = plan_backfill(args.start, args.end, args.mode, datasets, models)
+    client = None if args.dry_run else tool_client(args.project, args.bigquery_endpoint, args.location)
     progress = None if args.quiet else Progress(len(steps))
-    if args.dry_run:
-        execute(None, steps, progress, dry_run=True)
-        return 0
-    client = tool_client(args.project, args.bigquery_endpoint, args.location)
-    execute(client, steps, progress)
-    for model, count in row_counts(client, datasets, models).items():
-        print(f"{datasets['analytics']}.{model}\t{count}")
+    execute(client, steps, progress, dry_run=args.dry_run)
+    if client is not None:
+        for model, count in row_counts(client, datasets, models).items():
+            print(f"{datasets['analytics']}.{model}\t{count}")
     return 0
 
 
@@ -383,4 +413,4 @@ def _main_scheduled(args: argparse.Namespace, datasets: dict[str, str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_command(main, "python -m warehouse.runner"))

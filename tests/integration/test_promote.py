@@ -17,6 +17,7 @@ from typing import Any
 
 from google.cloud import bigquery
 
+from pipeline.commands import run_command
 from recovery import cli, promote
 from schemas.ddl import column_type
 from tests.events import ORDER
@@ -193,14 +194,15 @@ def test_the_command_refuses_a_table_without_the_column(stack, monkeypatch, caps
         f"--bigquery-endpoint={stack.bigquery_endpoint}",
     ]
 
-    assert cli.main([*common, f"--dataset={dataset}"]) == 2
-    assert cli.main([*common, "--dataset=no_such_dataset"]) == 2
+    assert run_command(cli.main, "recovery", [*common, f"--dataset={dataset}"]) == 2
+    assert run_command(cli.main, "recovery", [*common, "--dataset=no_such_dataset"]) == 2
 
     err = capsys.readouterr().err.splitlines()
     assert err == [
-        f"error: --field coupon_code: {stack.project}.{dataset}.orders has no column coupon_code; "
+        f"recovery: error: --field coupon_code: {stack.project}.{dataset}.orders has no column coupon_code; "
         "apply the schema change to the table first (terraform apply), then promote",
-        f"error: table {stack.project}.no_such_dataset.orders not found; check --project and --dataset",
+        f"recovery: error: table {stack.project}.no_such_dataset.orders not found; "
+        "check --project and --dataset",
     ]
 
 

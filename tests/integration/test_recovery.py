@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
+from pipeline.commands import run_command
 from recovery import archive, cli, dead_letters
 from tests.events import INVENTORY, ORDER, changed, encode
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
@@ -104,7 +105,11 @@ def test_the_command_line_runs_a_replay_and_prints_its_summary(stack, tmp_path, 
     )
     assert status == 0
     assert json.loads(capsys.readouterr().out)["outcomes"] == {"still_rejected": 1}
-    assert cli.main(["replay-dead-letters", "--start=2026-11-03", "--end=2026-11-01"]) == 2
+    assert (
+        run_command(cli.main, "recovery", ["replay-dead-letters", "--start=2026-11-03", "--end=2026-11-01"])
+        == 2
+    )
+    assert capsys.readouterr().err == "recovery: error: --end 2026-11-01 is before --start 2026-11-03\n"
 
 
 def test_archive_replay_reruns_the_archived_days_into_the_existing_tables(stack, tmp_path):

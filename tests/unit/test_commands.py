@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.commands import CommandError, UsageError, run_command
+from pipeline.commands import ArgumentParser, CommandError, UsageError, iso_date, run_command
 
 
 def fails_with(exc: BaseException):
@@ -65,3 +65,48 @@ def test_bugs_keep_their_traceback_and_results_pass_through():
         run_command(fails_with(ZeroDivisionError("x")), "tool", [])
     assert run_command(lambda argv: None, "tool", []) == 0
     assert run_command(lambda argv: 3, "tool", []) == 3
+
+
+def _parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="tool")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run")
+    run.add_argument("--date", type=iso_date, required=True)
+    run.add_argument("--models")
+    return parser
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (
+            ["run", "--date", "2026-11-03", "--modles", "x"],
+            "unrecognized arguments: --modles x; did you mean --models? (see `tool --help`)",
+        ),
+        (
+            ["run", "--date=2026-11-03", "--modles=x", "--deta=1"],
+            "unrecognized arguments: --modles=x --deta=1; did you mean --models (not --modles), --date (not "
+            "--deta)? (see `tool --help`)",
+        ),
+        (
+            ["run", "--date", "yesterday"],
+            "argument --date: expected a date YYYY-MM-DD, got 'yesterday' (see `tool run --help`)",
+        ),
+        (["run"], "the following arguments are required: --date (see `tool run --help`)"),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_nearest_option(argv, line, capsys):
+    def main(args):
+        _parser().parse_args(args)
+
+    assert run_command(main, "tool", argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == f"tool: error: {line}\n" and captured.out == ""
+
+
+def test_help_still_prints_and_exits_0_with_how_errors_end(capsys):
+    with pytest.raises(SystemExit) as done:
+        _parser().parse_args(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: tool [-h] {run} ...") and "--debug (or EVENTHARBOR_DEBUG=1)" in out

@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 from google.api_core.exceptions import BadRequest
 
+from pipeline.commands import run_command
 from recovery import cli
 from recovery.promote import (
     Plan,
@@ -183,8 +184,10 @@ def test_the_streaming_buffer_refusal_says_to_promote_older_days():
     ],
 )
 def test_the_command_refuses_with_one_line_naming_the_option(argv, words, capsys):
-    status = cli.main(["promote-field", "--start=2026-11-01", "--end=2026-11-30", *argv])
+    status = run_command(
+        cli.main, "python -m recovery", ["promote-field", "--start=2026-11-01", "--end=2026-11-30", *argv]
+    )
 
     err = capsys.readouterr().err
     assert status == 2
-    assert err.count("\n") == 1 and err.startswith("error: ") and words in err
+    assert err.count("\n") == 1 and err.startswith("python -m recovery: error: ") and words in err

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from pipeline.commands import run_command
 from recovery import archive, cli
 
 
@@ -20,9 +21,11 @@ def test_a_range_within_the_expiration_passes_and_one_before_it_is_refused_with_
 
 
 def test_the_cli_refuses_before_running_anything(tmp_path, capsys):
-    code = cli.main(
-        ["replay-archive", "--root", str(tmp_path), "--start", "2000-01-01", "--end", "2000-01-02"]
-    )
+    argv = ["replay-archive", "--root", str(tmp_path), "--start", "2000-01-01", "--end", "2000-01-02"]
+    code = run_command(cli.main, "python -m recovery", argv)
     assert code == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --start 2000-01-01 is before ") and "partition expiration" in err
+    assert (
+        err.startswith("python -m recovery: error: --start 2000-01-01 is before ")
+        and "partition expiration" in err
+    )
