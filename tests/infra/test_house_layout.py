@@ -4,6 +4,7 @@ read in one sitting, and nothing of the job's install set is local-only."""
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 from pathlib import Path
 
@@ -56,3 +57,21 @@ def test_the_job_installs_nothing_local_only():
         "msgspec",
     }
     assert lists["JOB_PACKAGES"] == ["pipeline", "transforms", "schemas"]
+
+
+def test_tests_keep_to_their_kind_and_share_only_helper_modules():
+    """tests/unit starts no process and opens no socket (tools go to tests/infra, emulators to
+    tests/integration), and no test module imports another: what tests share is a helper module."""
+    tests = tracked_python("tests")
+    unit = [f for f in tests if f.parent.name == "unit"]
+    assert unit
+    spawning = [
+        f.name for f in unit if re.search(r"^\s*(import|from) (subprocess|socket)\b", f.read_text(), re.M)
+    ]
+    assert not spawning, f"move to tests/infra/ (or tests/integration/): {spawning}"
+    importing = [
+        f.relative_to(ROOT).as_posix()
+        for f in tests
+        if re.search(r"^\s*from tests\.(unit|infra|integration)\b|^\s*import test_", f.read_text(), re.M)
+    ]
+    assert not importing, f"share helpers through tests/<helper>.py instead: {importing}"
