@@ -20,7 +20,6 @@ pid (:mod:`localdev.interrupts`), exit code 130.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -37,7 +36,7 @@ from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.report import write_report
 from localdev.stack import local_stack, restore_archive, storage_client
 from pipeline import main as pipeline_main
-from pipeline.commands import CommandError, UsageError, run_command
+from pipeline.commands import ArgumentParser, CommandError, UsageError, run_command
 from pipeline.options import OptionsError
 from pipeline.reconciliation import is_balanced
 from pipeline.sources import check_inputs_exist, input_patterns
@@ -211,7 +210,7 @@ def run_demo(input_glob: str | None, local: Path = LOCAL, seed: int = 42, keep: 
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m localdev.demo",
         description="make run: generate a sample (or take --input), start the local emulators "
         "(Pub/Sub, BigQuery, GCS), run the batch pipeline into BigQuery with the raw archive on GCS, "

@@ -16,7 +16,6 @@ does into ``.local/export/``.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import sys
@@ -29,7 +28,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pipeline.commands import CommandError, run_command
+from pipeline.commands import ArgumentParser, CommandError, run_command
 from transforms.times import rfc3339
 from warehouse.clients import EMULATOR_PROJECT
 
@@ -256,7 +255,7 @@ def check_endpoints(bigquery_endpoint: str, storage_endpoint: str, project: str)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m localdev.export",
         description="Export every table of BigQuery datasets as JSON Lines, one <dataset>.<table>.jsonl "
         "per table (what make run writes to .local/export/), from a running BigQuery emulator: "

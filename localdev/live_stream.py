@@ -27,7 +27,6 @@ lost, 1 otherwise, 130 when stopped at once.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import threading
@@ -47,7 +46,7 @@ from localdev.streaming.harness import Drain, StreamingPipeline, drain, pipeline
 from localdev.streaming.polls import held
 from localdev.streaming.processes import process_tree
 from localdev.streaming.publishing import SteadyPublisher
-from pipeline.commands import run_command
+from pipeline.commands import ArgumentParser, run_command
 from pipeline.reconciliation import format_summary, is_balanced
 from schemas import STREAMS
 from transforms.messages import EVENT_TYPE_FIELD
@@ -361,7 +360,7 @@ def format_stream(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m localdev.live_stream",
         description="make stream: start the local emulators and the streaming pipeline (DirectRunner), "
         "and publish a live generated feed to the Pub/Sub emulator at --rate until Ctrl-C (or for "

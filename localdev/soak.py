@@ -20,7 +20,6 @@ Ctrl-C, SIGTERM or SIGHUP stops it at once: the pipeline and the emulators are s
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -41,7 +40,7 @@ from localdev.streaming.direct_runner import RunnerAdaptation
 from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
 from localdev.streaming.polls import landed, visible_ids
 from localdev.streaming.publishing import Outcomes, SteadyPublisher
-from pipeline.commands import run_command
+from pipeline.commands import ArgumentParser, run_command
 from pipeline.reconciliation import is_balanced
 
 LOCAL = Path(".local")
@@ -330,7 +329,7 @@ def format_result(result: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m localdev.soak",
         description="make soak: start the local emulators and the streaming pipeline (DirectRunner), "
         "publish --events generated messages to the Pub/Sub emulator at --rate, and report events/s, "

@@ -12,7 +12,6 @@ Ctrl-C, SIGTERM and SIGHUP too (:mod:`localdev.interrupts`), and on its own erro
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import signal
@@ -33,7 +32,7 @@ from typing import Any, TypeVar
 
 from localdev.interrupts import stop_on_signals, stopping_now
 from localdev.resources import MIXED, PROJECT, add_new_columns, create_tables, create_topics  # noqa: F401 (the stack's API)
-from pipeline.commands import CommandError, UsageError, run_command
+from pipeline.commands import ArgumentParser, CommandError, UsageError, run_command
 from schemas import STREAMS
 from warehouse.clients import tool_client
 
@@ -526,7 +525,7 @@ def warehouse_guide(stack: LocalStack) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m localdev.stack",
         description="Start the local emulators (Pub/Sub, BigQuery, GCS) on free loopback ports, create "
         "the topics, subscriptions, bucket, datasets and tables of schemas/, print the environment "

@@ -20,7 +20,6 @@ crash, property violation or unbalanced run. Inputs that broke a property are sa
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import time
@@ -28,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from localdev.fuzz.runs import fuzz_core, fuzz_pipeline
+from pipeline.commands import ArgumentParser
 
 
 def _print_counts(title: str, counts: dict[str, int]) -> None:
@@ -37,7 +37,7 @@ def _print_counts(title: str, counts: dict[str, int]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m localdev.fuzz",
         description="make fuzz: generated hostile inputs through the triage core (--core) and through "
         "the real batch pipeline on the local emulators (--pipeline); every input must keep the "

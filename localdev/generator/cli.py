@@ -16,6 +16,7 @@ from localdev.generator.assemble import generate
 from localdev.generator.output import publish, write_files
 from localdev.generator.sample import GeneratorConfig, Sample, default_start
 from localdev.stack import MIXED
+from pipeline.commands import ArgumentParser
 
 
 def _day(text: str) -> date:
@@ -44,7 +45,7 @@ def _fraction(text: str) -> float:
 
 def parser() -> argparse.ArgumentParser:
     d = GeneratorConfig()
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m localdev.generator",
         description="Generate a deterministic, coherent sample of order, inventory and user-activity "
         "events (with duplicates, late arrivals and malformed messages) as JSON Lines files and/or "

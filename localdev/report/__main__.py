@@ -3,18 +3,17 @@ report page from an existing export folder (the emulators need not run)."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from localdev.report.data import EXPORT
 from localdev.report.page import OUT, write_report
-from pipeline.commands import UsageError, run_command
+from pipeline.commands import ArgumentParser, UsageError, run_command
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m localdev.report",
         description="Write the run report, one self-contained HTML page of charts, from the JSON Lines "
         "exports that make run leaves in .local/export/ (the emulators need not run).",

@@ -35,6 +35,15 @@ def _started_at(pid: int) -> str | None:
         return None
 
 
+def _as_from_a_terminal(sigint_ignored: bool) -> None:
+    """In the child before exec: SIGHUP as a terminal leaves it (CI may run the suite under
+    ``nohup``, and an ignored SIGHUP stays ignored), SIGINT ignored for a background job of a
+    script (``make soak &``)."""
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    if sigint_ignored:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Command:
     """``python -m <module> ...`` in ``cwd``, in its own session, its descendants recorded."""
 
@@ -51,8 +60,7 @@ class Command:
                 stderr=err,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                # A background job of a script starts with SIGINT ignored (`make soak &`).
-                preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
+                preexec_fn=lambda: _as_from_a_terminal(sigint_ignored),
             )
         self.seen: dict[int, str] = {}  # every descendant seen: pid -> start time
 

@@ -47,7 +47,9 @@ WRITTEN = [ROOT / "ddl", ROOT / "terraform" / "generated", ROOT / "bench" / "res
 
 def _env(**extra: str) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **extra}
-    env.pop("EVENTHARBOR_DEBUG", None)
+    # As typed at a shell, not from inside `make test` (whose make would say `make[1]:`).
+    for name in ("EVENTHARBOR_DEBUG", "MAKELEVEL", "MAKEFLAGS", "MFLAGS"):
+        env.pop(name, None)
     return env
 
 

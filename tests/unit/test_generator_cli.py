@@ -11,6 +11,7 @@ import pytest
 
 from localdev.generator import write_files
 from localdev.generator.cli import config_from, main, parser, summary
+from pipeline.commands import UsageError, run_command
 from tests.generator_spec import CONFIG, START, TABLES, generated, read_lines
 
 TINY = ["--days", "2", "--customers", "6", "--orders-per-day", "3", "--sessions-per-day", "3"]
@@ -105,20 +106,19 @@ def test_main_warns_when_the_range_reaches_the_future(tmp_path, capsys):
 
 
 def test_main_needs_a_destination(capsys):
-    with pytest.raises(SystemExit) as exited:
-        main(["--seed", "1"])
-    assert exited.value.code == 2
-    assert "--out DIR and/or --pubsub-project" in capsys.readouterr().err
+    code = run_command(main, "python -m localdev.generator", ["--seed", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "--out DIR and/or --pubsub-project" in err
 
 
 @pytest.mark.parametrize(
     "args",
     [["--days", "0"], ["--bad-fraction", "1"], ["--late-fraction", "-0.1"], ["--start", "2026-02-30"]],
 )
-def test_bad_flag_values_are_refused(args, capsys):
-    with pytest.raises(SystemExit):
+def test_bad_flag_values_are_refused(args):
+    with pytest.raises(UsageError, match=f"argument {args[0]}: "):
         parser().parse_args([*args, "--out", "x"])
-    assert "error" in capsys.readouterr().err
 
 
 def test_flags_reach_the_config():
