@@ -38,6 +38,7 @@ from bench import model_bench, validation_bench, write_bench
 from bench.child import measure
 from bench.end_to_end import run_make_run
 from bench.sample import bench_sample
+from localdev.interrupts import stop_on_signals
 from pipeline.commands import ArgumentParser, UsageError, run_command
 
 RESULTS = Path(__file__).with_name("results.json")
@@ -273,7 +274,15 @@ def main(argv: list[str] | None = None) -> int:
         default=RESULTS,
         help=f"the results file; a run of some sections keeps the others' (default: bench/{RESULTS.name})",
     )
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=100_000,
+        help="messages in the deterministic sample of the chain and make_run sections (default: 100000)",
+    )
     args = parser.parse_args(argv)
+    if args.messages < 1_000:
+        raise UsageError(f"--messages {args.messages}: give at least 1000")
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [name for name in chosen if name not in SECTIONS]
     if unknown:
@@ -285,17 +294,19 @@ def main(argv: list[str] | None = None) -> int:
     context: dict[str, Any] = {"workdir": workdir}
     if {"chain", "make_run"} & set(chosen):
         print("bench: writing the deterministic sample ...", file=sys.stderr, flush=True)
-        context["sample"] = bench_sample(workdir / "sample")
+        context["sample"] = bench_sample(workdir / "sample", args.messages)
     results: dict[str, Any] = {
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
     }
     started = time.perf_counter()
-    for name in chosen:
-        print(f"bench: {name} ...", file=sys.stderr, flush=True)
-        section_started = time.perf_counter()
-        results[name] = RUNNERS[name](context)
-        results[name]["section_seconds"] = round(time.perf_counter() - section_started, 1)
+    # SIGTERM and SIGHUP, like Ctrl-C, raise Stopped: each section's children are stopped by pid.
+    with stop_on_signals():
+        for name in chosen:
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            section_started = time.perf_counter()
+            results[name] = RUNNERS[name](context)
+            results[name]["section_seconds"] = round(time.perf_counter() - section_started, 1)
     results["wall_seconds"] = round(time.perf_counter() - started, 1)
     args.out.write_text(json.dumps(merged(args.out, results, chosen), indent=2, default=str) + "\n")
     print(table(results))

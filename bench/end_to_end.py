@@ -2,17 +2,22 @@
 pipeline, the model backfill, the exports and the report, emulators stopped.
 
 It runs ``python -m localdev.demo`` (what ``make run`` runs) in a child process with its own
-``--local-dir``, so the user's ``.local/`` is left alone.
+``--local-dir``, so the user's ``.local/`` is left alone. If the bench stops first (a signal, an
+error), the child gets SIGTERM, on which it stops its emulators by pid, and SIGKILL after
+:data:`STOPS_WITHIN_S`.
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+STOPS_WITHIN_S = 60
 
 
 def run_make_run(input_glob: str, local_dir: Path) -> dict[str, Any]:
@@ -26,10 +31,19 @@ def run_make_run(input_glob: str, local_dir: Path) -> dict[str, Any]:
     )
     marks: list[tuple[str, float]] = []
     output = []
-    for line in child.stdout:
-        output.append(line)
-        if line.startswith("["):
-            marks.append((line.split("]", 1)[1].strip(), time.perf_counter()))
+    try:
+        for line in child.stdout:
+            output.append(line)
+            if line.startswith("["):
+                marks.append((line.split("]", 1)[1].strip(), time.perf_counter()))
+    except BaseException:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=STOPS_WITHIN_S)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
     seconds = time.perf_counter() - started
     if child.wait() != 0:
         raise RuntimeError(f"make run INPUT={input_glob} failed:\n{''.join(output)[-4000:]}")

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterable
+from concurrent import futures as concurrent
 from pathlib import Path
 
 from localdev.generator.sample import SOURCE, Sample, SampleMessage
 from localdev.stack import MIXED
+from pipeline.commands import CommandError
+
+# A topic check answers within this; every publish is acknowledged within PUBLISHED_WITHIN_S.
+ANSWER_WITHIN_S = 20
+PUBLISHED_WITHIN_S = 60
 
 
 def write_files(sample: Sample, out_dir: Path) -> list[Path]:
@@ -45,13 +53,40 @@ def publish(
     ``rejected_on_pubsub``). Every message carries the attribute ``source=eventharbor-generate``.
     Returns the count.
     """
+    from google.api_core import exceptions, retry
     from google.cloud import pubsub_v1
 
+    endpoint = os.environ.get("PUBSUB_EMULATOR_HOST") or "pubsub.googleapis.com"
+    messages = list(messages)
     publisher = pubsub_v1.PublisherClient()
-    futures = []
-    for message in messages:
-        path = publisher.topic_path(project, topic_for(message, topic, per_stream))
-        futures.append(publisher.publish(path, message.data, source=SOURCE))
-    for future in futures:
-        future.result(timeout=120)
-    return len(futures)
+    paths = [publisher.topic_path(project, topic_for(m, topic, per_stream)) for m in messages]
+    for path in sorted(set(paths)):
+        try:
+            # The default retry would try UNAVAILABLE for ten minutes, whatever the timeout.
+            publisher.get_topic(topic=path, retry=retry.Retry(timeout=ANSWER_WITHIN_S), timeout=10)
+        except exceptions.NotFound:
+            raise CommandError(
+                f"Pub/Sub topic {path} does not exist at {endpoint}: create it "
+                "(`python -m localdev.stack` creates the local topics; terraform/ the cloud ones)"
+            ) from None
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as error:
+            raise CommandError(
+                f"Pub/Sub at {endpoint} does not answer for {path} ({type(error).__name__}); start the "
+                "emulator (`python -m localdev.stack`) or unset PUBSUB_EMULATOR_HOST for Google Cloud"
+            ) from None
+    pending = [
+        publisher.publish(path, message.data, source=SOURCE)
+        for path, message in zip(paths, messages, strict=True)
+    ]
+    deadline = time.monotonic() + PUBLISHED_WITHIN_S
+    try:
+        for future in pending:
+            future.result(timeout=max(0.0, deadline - time.monotonic()))
+    except (concurrent.TimeoutError, exceptions.GoogleAPICallError) as error:
+        unacknowledged = sum(not f.done() or f.exception() is not None for f in pending)
+        raise CommandError(
+            f"Pub/Sub at {endpoint} acknowledged {len(pending) - unacknowledged} of {len(pending)} "
+            f"messages within {PUBLISHED_WITHIN_S} s ({type(error).__name__}); the rest may be lost: "
+            "publish the sample again (the pipeline drops the duplicates)"
+        ) from None
+    return len(pending)

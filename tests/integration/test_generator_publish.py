@@ -1,14 +1,20 @@
 """The generator publishes its sample to the real Pub/Sub emulator: every message, as is, to the
-mixed topic or per stream."""
+mixed topic or per stream; a missing topic or an endpoint that does not answer ends it in one
+line naming them, within the deadlines."""
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
 from dataclasses import replace
 
+import pytest
+
 from localdev import generator as gen
+from localdev.generator.output import ANSWER_WITHIN_S
 from localdev.stack import PROJECT
+from pipeline.commands import CommandError
 from tests.generator_spec import SMALL, TABLES
 
 
@@ -63,3 +69,24 @@ def test_publishes_per_stream_topics(pubsub_emulator):
         assert Counter(m.data for m in _pull(subscription, len(wanted))) == Counter(wanted), name
     mixed = {m.error_code for m in sample.messages if m.stream is None}
     assert {"nesting_too_deep", "invalid_envelope", "invalid_json", "unknown_event_type"} <= mixed
+
+
+def test_a_missing_topic_is_named_before_anything_is_published(pubsub_emulator):
+    sample = gen.generate(SMALL)
+    with pytest.raises(CommandError) as refused:
+        gen.publish(sample.messages, PROJECT, topic="no-such-topic")
+    assert str(refused.value).startswith(
+        f"Pub/Sub topic projects/{PROJECT}/topics/no-such-topic does not exist at {pubsub_emulator.host}: "
+    )
+
+
+def test_an_endpoint_that_refuses_fails_within_the_deadline_naming_it(monkeypatch):
+    sample = gen.generate(SMALL)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        endpoint = f"127.0.0.1:{closed.getsockname()[1]}"
+        monkeypatch.setenv("PUBSUB_EMULATOR_HOST", endpoint)
+        started = time.monotonic()
+        with pytest.raises(CommandError, match=f"^Pub/Sub at {endpoint} does not answer for "):
+            gen.publish(sample.messages, PROJECT)
+    assert time.monotonic() - started < ANSWER_WITHIN_S + 10

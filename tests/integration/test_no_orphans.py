@@ -80,6 +80,16 @@ class Command:
             time.sleep(0.5)
         self.watch()
 
+    def wait_for_descendants(self, count: int, timeout_s: float = 240) -> None:
+        """Until ``count`` descendants have been seen running at once."""
+        deadline = time.monotonic() + timeout_s
+        while len(process_tree(self.process.pid)) <= count:
+            assert self.process.poll() is None, f"exited early:\n{self.output()}"
+            assert time.monotonic() < deadline, f"not {count} processes within {timeout_s:.0f}s"
+            self.watch()
+            time.sleep(0.5)
+        self.watch()
+
     def stop_with(self, signum: signal.Signals) -> int:
         """Send ``signum`` to the command's pid; its exit code, once it has exited (within
         :data:`STOPS_WITHIN_S`, else its group and every process seen are killed, and it fails)."""
@@ -174,3 +184,15 @@ def test_make_soak_stopped_by_kill_int_while_publishing_even_started_with_sigint
     check_stopped(command, code, children=4)
     assert code == 130 and "python -m localdev.soak: interrupted" in command.output()
     assert not (tmp_path / "soak.json").exists()
+
+
+def test_bench_stopped_by_sigterm_during_make_run_stops_the_demo_and_its_emulators(tmp_path):
+    command = Command(tmp_path, "bench", "--only", "make_run", "--messages", "2000", "--out", "bench.json")
+    command.wait_for("bench: make_run")
+    command.wait_for_descendants(4)  # python -m localdev.demo and its three emulators
+
+    code = command.stop_with(signal.SIGTERM)
+
+    check_stopped(command, code, children=4)
+    assert code == 130 and "python -m bench: interrupted" in command.output()
+    assert not (tmp_path / "bench.json").exists()
