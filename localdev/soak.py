@@ -32,6 +32,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from apache_beam.options.pipeline_options import PipelineOptions
 from tqdm import tqdm
 
 from localdev.generator import GeneratorConfig, SampleMessage, generate
@@ -40,6 +41,7 @@ from localdev.streaming.direct_runner import RunnerAdaptation
 from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
 from localdev.streaming.polls import landed, visible_ids
 from localdev.streaming.publishing import Outcomes, SteadyPublisher
+from pipeline import options
 from pipeline.commands import ArgumentParser, run_command
 from pipeline.reconciliation import is_balanced
 
@@ -144,7 +146,13 @@ class LatencyProbe:
 
 
 def run_soak(
-    events: int, rate: float, dedup_window_s: int, sample_every: int, seed: int, workdir: Path
+    events: int,
+    rate: float,
+    dedup_window_s: int,
+    sample_every: int,
+    seed: int,
+    workdir: Path,
+    write_method: str = "auto",
 ) -> dict[str, Any]:
     wall_started = time.monotonic()
     print(f"soak: generating {events:,} messages (seed {seed}) ...", flush=True)
@@ -162,16 +170,19 @@ def run_soak(
             "events",
             stack.bigquery_endpoint,
             archive_root,
-            [f"--dedup_window_s={dedup_window_s}"],
+            [f"--dedup_window_s={dedup_window_s}", f"--bigquery_write_method={write_method}"],
             storage_endpoint=stack.bigquery_storage_endpoint,
         )
+        method = options.write_method(PipelineOptions(argv))
+        print(f"soak: rows go to BigQuery by {method} (--bigquery_write_method {write_method})", flush=True)
         pipeline = StreamingPipeline(argv, workdir / "pipeline", stack.env, RunnerAdaptation())
         pipeline.start()
         print(
             f"soak: started pipeline (DirectRunner)  pid {pipeline.pid}  log {pipeline.log_path}", flush=True
         )
         try:
-            return _soak(stack, client, pipeline, messages, truth, rate, sample_every, wall_started)
+            result = _soak(stack, client, pipeline, messages, truth, rate, sample_every, wall_started)
+            return {"write_method": method, **result}
         finally:
             pipeline.kill()
 
@@ -319,7 +330,8 @@ def format_result(result: dict[str, Any]) -> str:
             f"reconciliation    in {r.get('messages_in')} = loaded {loaded} + rejected {rejected} + "
             f"duplicates {r.get('duplicates')}  {'balanced' if r['balanced'] else 'NOT BALANCED'};"
             f" lost {r['lost']}; archived {r['archived_messages']}",
-            f"bigquery          raw rows {held['raw_rows']} (distinct {held['raw_distinct_event_ids']}), "
+            f"bigquery          by {result['write_method']}: raw rows {held['raw_rows']} "
+            f"(distinct {held['raw_distinct_event_ids']}), "
             f"dead letters {held['dead_letters']}",
             f"checks            {', '.join(f'{k}={v}' for k, v in result['checks'].items())}",
             f"machine           {os.cpu_count()} cores, mean 1-min load {result['machine_load_1min_mean']}",
@@ -343,6 +355,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sample-every", type=int, default=100, help="latency sample: every N-th message")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated sample")
     parser.add_argument(
+        "--write-method",
+        choices=options.WRITE_METHODS,
+        default="auto",
+        help="the pipeline's --bigquery_write_method (default auto: the Storage Write API in streaming)",
+    )
+    parser.add_argument(
         "--workdir",
         type=Path,
         default=LOCAL / "soak",
@@ -354,7 +372,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.events <= 0 or args.rate <= 0 or args.sample_every <= 0:
         parser.error("--events, --rate and --sample-every must be positive")
-    result = run_soak(args.events, args.rate, args.dedup_window_s, args.sample_every, args.seed, args.workdir)
+    result = run_soak(
+        args.events,
+        args.rate,
+        args.dedup_window_s,
+        args.sample_every,
+        args.seed,
+        args.workdir,
+        args.write_method,
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(format_result(result))

@@ -11,7 +11,9 @@ lives in the helper modules beside this file (tests/*.py that are not test_*.py)
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -31,6 +33,20 @@ def kind_of(path: Path) -> str:
             "tool) or tests/integration/ (talks to the emulators); move it to the one it is"
         )
     return folder
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM to the pytest process (`timeout`, a cancelled CI job)."""
+
+
+def _terminated(signum: int, _frame: FrameType | None) -> None:
+    raise Terminated(signal.Signals(signum).name)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # By default SIGTERM ends pytest at once and the session's emulators are left running; as a
+    # KeyboardInterrupt it ends the session as Ctrl-C does, and their fixtures stop them by pid.
+    signal.signal(signal.SIGTERM, _terminated)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects by these marks
