@@ -54,11 +54,18 @@ def publish(
     Returns the count.
     """
     from google.api_core import exceptions, retry
+    from google.auth.exceptions import DefaultCredentialsError
     from google.cloud import pubsub_v1
 
     endpoint = os.environ.get("PUBSUB_EMULATOR_HOST") or "pubsub.googleapis.com"
     messages = list(messages)
-    publisher = pubsub_v1.PublisherClient()
+    try:
+        publisher = pubsub_v1.PublisherClient()
+    except DefaultCredentialsError:
+        raise CommandError(
+            f"no Google Cloud credentials to publish to Pub/Sub in {project}: run `gcloud auth "
+            "application-default login`, or set PUBSUB_EMULATOR_HOST to publish to the local emulator"
+        ) from None
     paths = [publisher.topic_path(project, topic_for(m, topic, per_stream)) for m in messages]
     for path in sorted(set(paths)):
         try:

@@ -90,3 +90,16 @@ def test_an_endpoint_that_refuses_fails_within_the_deadline_naming_it(monkeypatc
         with pytest.raises(CommandError, match=f"^Pub/Sub at {endpoint} does not answer for "):
             gen.publish(sample.messages, PROJECT)
     assert time.monotonic() - started < ANSWER_WITHIN_S + 10
+
+
+def test_no_credentials_and_no_emulator_says_both_ways_out(tmp_path, monkeypatch):
+    for name in ("PUBSUB_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    with pytest.raises(CommandError) as refused:
+        gen.publish(gen.generate(SMALL).messages, "a-project")
+    assert str(refused.value) == (
+        "no Google Cloud credentials to publish to Pub/Sub in a-project: run `gcloud auth "
+        "application-default login`, or set PUBSUB_EMULATOR_HOST to publish to the local emulator"
+    )
