@@ -22,14 +22,17 @@ protocol-buffer messages of a type built once per table from ``schemas/``
    retried from the state as it was, so it sends the same rows at the same offsets again:
    - ``ALREADY_EXISTS`` for an offset: a previous attempt wrote those rows (its bundle failed
      later, so its state was rolled back). They are counted as written, never written twice
-     (``rewrites_recognised``, in rows).
+     (``rewrites_recognised``, in rows). That attempt may have had rows refused, whose dead
+     letters went with its failed bundle: the rows are sent once more to a PENDING stream that
+     is never committed (``refusals_probed``), and the rows refused there are refused again
+     (deterministically: same rows, same schema) and the offset moves by the rows it took.
    - ``NOT_FOUND`` for the stream (an emulator forgets streams when it restarts; a real stream
      expires after days idle): a new stream is created and the batch sent again from offset 0
      (``streams_recreated``). Rows a batch wrote to the lost stream before a bundle failure are
      then written a second time: the window this design leaves, counted and logged.
    - ``OUT_OF_RANGE`` (an offset beyond the stream's end: the state is ahead of the stream, which
-     happens only when a batch some of whose rows were refused is replayed and recognised in full)
-     is handled like a lost stream: nothing at that offset was written, so nothing is duplicated.
+     the probe above prevents, unless a refusal is not deterministic) is handled like a lost
+     stream: nothing at that offset was written, so nothing is duplicated.
 
 Schema changes. Rows are encoded with the job's ``schemas/``; a write stream keeps the table
 schema of its creation, and a column added to the table reaches BigQuery's write path within
@@ -55,8 +58,8 @@ The write client (a gRPC channel) is opened in ``setup`` on each worker and clos
 ``teardown``: to real BigQuery with Application Default Credentials, or in plaintext to an
 emulator's gRPC port (``BigQueryTarget.storage_endpoint``). Counters, in namespace
 ``eventharbor.bigquery.<table>`` as for streaming inserts: ``rows_inserted``, ``requests``,
-``retries``, ``rows_refused``, ``rewrites_recognised``, ``streams_recreated`` and
-``schema_waits``.
+``retries``, ``rows_refused``, ``rewrites_recognised``, ``refusals_probed``, ``streams_recreated``
+and ``schema_waits``.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -234,6 +237,7 @@ class AppendBatches(beam.DoFn):
         self.retries = Metrics.counter(namespace, "retries")
         self.refused = Metrics.counter(namespace, "rows_refused")
         self.recognised = Metrics.counter(namespace, "rewrites_recognised")
+        self.probed = Metrics.counter(namespace, "refusals_probed")
         self.recreated = Metrics.counter(namespace, "streams_recreated")
         self.schema_waits = Metrics.counter(namespace, "schema_waits")
 
@@ -246,6 +250,7 @@ class AppendBatches(beam.DoFn):
         self._encoder: RowEncoder = row_encoder(self.schema, name=f"{self.table_id}_row")
         self._client = self.make_client()
         self._bar = None
+        self._probing = False
 
     def make_client(self):
         """The write client (a seam for tests that inject faults at the client boundary)."""
@@ -326,16 +331,22 @@ class AppendBatches(beam.DoFn):
                         kept.append(row)
                 rows = kept
                 continue
+            if answer.code == ALREADY_EXISTS and self._probing:  # its own send, answer lost
+                self._offset += len(rows)
+                return
             if answer.code == ALREADY_EXISTS:
+                written = yield from self._probe_refusals(rows)
                 logger.warning(
-                    "BigQuery %s: %d rows at offset %d of %s were written before (a retried bundle)",
+                    "BigQuery %s: %d rows at offset %d of %s were written before (a retried bundle); "
+                    "%d refused then, refused again",
                     self.table_id,
-                    len(rows),
+                    written,
                     self._offset,
                     self._stream,
+                    len(rows) - written,
                 )
-                self.recognised.inc(len(rows))
-                self._offset += len(rows)
+                self.recognised.inc(written)
+                self._offset += written
                 return
             if answer.code in (NOT_FOUND, OUT_OF_RANGE):
                 logger.warning(
@@ -393,10 +404,26 @@ class AppendBatches(beam.DoFn):
             yield from self._append(rows[:half])
             rows = rows[half:]
 
+    def _probe_refusals(self, rows: list[_Row]) -> Generator[beam.pvalue.TaggedOutput, None, int]:
+        """Refuse again the rows of ``rows`` an earlier attempt had refused (their dead letters
+        went with its bundle) by appending them to a PENDING stream never committed, whose rows
+        are never visible; returns how many it took (the earlier attempt wrote as many)."""
+        saved = self._stream, self._offset
+        self._probing = True
+        try:
+            self._stream, self._offset = self._create_stream(), 0
+            yield from self._append(rows)
+            self.probed.inc()
+            return self._offset
+        finally:
+            self._probing = False
+            self._stream, self._offset = saved
+
     def _written(self, count: int) -> None:
         self._offset += count
-        self.inserted.inc(count)
-        self._report(count)
+        if not self._probing:
+            self.inserted.inc(count)
+            self._report(count)
 
     def _send(self, rows: list[_Row]) -> Answer:
         """One AppendRows request of ``rows`` at the current offset, on a call of its own (the
@@ -424,14 +451,16 @@ class AppendBatches(beam.DoFn):
         return Answer(UNAVAILABLE, "the call ended without an answer")
 
     def _create_stream(self) -> str:
-        """A new COMMITTED write stream of the table (retried while the service is unavailable)."""
+        """A new COMMITTED write stream of the table, PENDING while probing (retried while the
+        service is unavailable)."""
         types = self._types
+        kind = types.WriteStream.Type.PENDING if self._probing else types.WriteStream.Type.COMMITTED
         delays = backoff_delays(self.first_backoff_s)
         while True:
             try:
                 stream = self._client.create_write_stream(
                     parent=self.parent,
-                    write_stream=types.WriteStream(type_=types.WriteStream.Type.COMMITTED),
+                    write_stream=types.WriteStream(type_=kind),
                     retry=None,
                     timeout=self.timeout_s,
                 )
