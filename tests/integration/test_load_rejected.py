@@ -5,16 +5,13 @@ test_bigquery_loads.py retries load jobs)."""
 
 from __future__ import annotations
 
-import time
 import uuid
 
-import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
-from google.cloud import pubsub_v1
 
 from localdev.streaming.checkpoints import create_subscription
-from pipeline.main import build_pipeline
+from tests.dead_letters import stream_one_refused_order
 from tests.events import ORDER, changed
 from tests.fault_proxy import FaultProxy
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
@@ -114,35 +111,8 @@ def test_streaming_refused_row_becomes_load_rejected_dead_letter(stack):
             "--bigquery_write_method=streaming_inserts",  # the path the REST fault proxy sees
         ]
     )
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, options)
-    result = pipeline.run()
     try:
-        publisher = pubsub_v1.PublisherClient()
-        for data in (
-            changed(ORDER, "event_id", "evt-refused"),
-            changed(ORDER, "event_id", "evt-accepted"),
-            b"{",
-        ):
-            publisher.publish(publisher.topic_path(stack.project, topic), data, origin="rejected").result(
-                timeout=30
-            )
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and not (
-            len(table_rows(stack, dataset, "dead_letter")) >= 2
-            and table_rows(stack, dataset, "orders", PARTITIONS)
-        ):
-            time.sleep(2)
+        stream_one_refused_order(stack, options, topic, dataset)
     finally:
-        result.cancel()
         proxy.stop()
-
-    dead = {r["error_code"]: r for r in table_rows(stack, dataset, "dead_letter")}
-    assert sorted(dead) == ["invalid_json", "load_rejected"]
-    refused = dead["load_rejected"]
-    assert (refused["stage"], refused["stream"], refused["event_id"]) == ("load", "orders", "evt-refused")
-    assert (
-        refused["message_id"] and refused["publish_time"] and refused["attributes"] == {"origin": "rejected"}
-    )
-    assert [r["event_id"] for r in table_rows(stack, dataset, "orders", PARTITIONS)] == ["evt-accepted"]
     assert len(proxy.refused) == 1, "a refused row is not sent again"

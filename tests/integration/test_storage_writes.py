@@ -24,10 +24,9 @@ import uuid
 from collections import Counter
 from typing import Any
 
-import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
-from google.cloud import bigquery, pubsub_v1
+from google.cloud import bigquery
 from google.cloud.bigquery_storage_v1 import types
 from google.rpc import status_pb2
 
@@ -37,10 +36,10 @@ from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
 from localdev.streaming.polls import landed
 from localdev.streaming.publishing import SteadyPublisher
 from pipeline.bigquery_writes import RECEIVED, REFUSED, BigQueryTarget
-from pipeline.main import build_pipeline
 from pipeline.reconciliation import is_balanced
 from pipeline.storage_writes import AppendBatches
 from schemas import STREAMS, load_schema
+from tests.dead_letters import stream_one_refused_order
 from tests.events import ORDER, USER_ACTIVITY, changed, encode
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
 from tests.streaming_feed import feed
@@ -492,34 +491,5 @@ def test_streaming_row_errors_become_load_rejected_dead_letters_with_the_message
             storage_endpoint=stack.bigquery_storage_endpoint,
         )
     )
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, options)
-    result = pipeline.run()
-    try:
-        publisher = pubsub_v1.PublisherClient()
-        for data in (
-            changed(ORDER, "event_id", "evt-refused"),
-            changed(ORDER, "event_id", "evt-accepted"),
-            b"{",
-        ):
-            publisher.publish(publisher.topic_path(stack.project, topic), data, origin="rejected").result(
-                timeout=30
-            )
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and not (
-            len(table_rows(stack, dataset, "dead_letter")) >= 2
-            and table_rows(stack, dataset, "orders", PARTITIONS)
-        ):
-            time.sleep(2)
-    finally:
-        result.cancel()
-
-    dead = {r["error_code"]: r for r in table_rows(stack, dataset, "dead_letter")}
-    assert sorted(dead) == ["invalid_json", "load_rejected"]
-    refused = dead["load_rejected"]
-    assert (refused["stage"], refused["stream"], refused["event_id"]) == ("load", "orders", "evt-refused")
+    refused = stream_one_refused_order(stack, options, topic, dataset)
     assert "NUMERIC value out of range" in refused["error_message"]
-    assert (
-        refused["message_id"] and refused["publish_time"] and refused["attributes"] == {"origin": "rejected"}
-    )
-    assert [r["event_id"] for r in table_rows(stack, dataset, "orders", PARTITIONS)] == ["evt-accepted"]
