@@ -466,16 +466,10 @@ def restartable_bigquery(tmp_path_factory) -> Iterator[Emulator]:
     emulator.stop()
 
 
-def test_bigquery_emulator_restarted_on_its_data_dir_while_the_pipeline_runs(new_run, restartable_bigquery):
-    """bqemulator stopped for 15 s mid-stream and started again on the same data directory and
-    port, behind a proxy that answers HTTP 503 while it is down: the pipeline retries with
-    backoff, rows loaded before the stop are still there, nothing is lost."""
-    started = time.monotonic()
-    emulator = restartable_bigquery
-    proxy = FaultProxy(f"http://{emulator.host}", "none").start()
-    new_run.proxies.append(proxy)
-    client = localstack.bigquery_client(f"http://{emulator.host}")
-    run = new_run("bq-restart", client=client, endpoint=proxy.url)
+def _bigquery_outage(run, emulator: Emulator) -> tuple[float, int, dict]:
+    """Start ``run``'s pipeline and publish 900 messages; once 150 rows are in, stop ``emulator``
+    for 15 s and start it again; wait until everything landed and was archived, and stop the
+    pipeline. Returns the outage's seconds, the raw rows at the restart and the final status."""
     run.pipeline.start()
     publishing = run.publish_in_background(feed(900, invalid_every=INVALID_EVERY))
     wait_until(lambda: len(run.landed().raw_rows) >= 150, 120, 2, "first rows", run.pipeline.check)
@@ -490,7 +484,20 @@ def test_bigquery_emulator_restarted_on_its_data_dir_while_the_pipeline_runs(new
     run.wait_landed(timeout_s=150)
     wait_archived(run)
     run.settle()
-    status = run.stop()
+    return outage_s, rows_at_restart, run.stop()
+
+
+def test_bigquery_emulator_restarted_on_its_data_dir_while_the_pipeline_runs(new_run, restartable_bigquery):
+    """bqemulator stopped for 15 s mid-stream and started again on the same data directory and
+    port, behind a proxy that answers HTTP 503 while it is down: the pipeline retries with
+    backoff, rows loaded before the stop are still there, nothing is lost."""
+    started = time.monotonic()
+    emulator = restartable_bigquery
+    proxy = FaultProxy(f"http://{emulator.host}", "none").start()
+    new_run.proxies.append(proxy)
+    client = localstack.bigquery_client(f"http://{emulator.host}")
+    run = new_run("bq-restart", client=client, endpoint=proxy.url)
+    outage_s, rows_at_restart, status = _bigquery_outage(run, emulator)
 
     figures = check(
         run,
@@ -520,21 +527,7 @@ def test_bigquery_emulator_restarted_while_the_storage_write_api_appends(new_run
         endpoint=f"http://{emulator.host}",
         storage_endpoint=emulator.grpc_host,
     )
-    run.pipeline.start()
-    publishing = run.publish_in_background(feed(900, invalid_every=INVALID_EVERY))
-    wait_until(lambda: len(run.landed().raw_rows) >= 150, 120, 2, "first rows", run.pipeline.check)
-    emulator.stop()
-    stopped = time.monotonic()
-    time.sleep(15)
-    run.pipeline.check()
-    emulator.start()
-    outage_s = time.monotonic() - stopped
-    rows_at_restart = run.landed().raw_total
-    publishing.join(timeout=120)
-    run.wait_landed(timeout_s=150)
-    wait_archived(run)
-    run.settle()
-    status = run.stop()
+    outage_s, rows_at_restart, status = _bigquery_outage(run, emulator)
 
     counters = status["counters"]
 
