@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS `analytics.model_builds` (
   run_date DATE NOT NULL OPTIONS (description = "The day the run was scheduled to build: @run_date minus models_lag_days; the partitioning column."),
   built_through DATE NOT NULL OPTIONS (description = "The last day the models hold after the run: run_date, or the previous run's built_through when that is later (a run for a past date rebuilds up to it)."),
   rebuilt_from DATE NOT NULL OPTIONS (description = "The first day the run built: built_through for a one-day run; an earlier day when rows arrived late, a run was missed or a past date was run (never before built_through minus late_data_horizon_days)."),
-  mode STRING NOT NULL OPTIONS (description = "daily (each model's daily step for built_through) or range (each model's range SQL once over rebuilt_from .. built_through)."),
+  mode STRING NOT NULL OPTIONS (description = "daily (each model over built_through alone) or range (each model once over rebuilt_from .. built_through)."),
   late_rows INT64 NOT NULL OPTIONS (description = "Rows that changed days an earlier run built, within the horizon, since the previous run: the late data this run absorbed (0 on the first run)."),
   rows_beyond_horizon INT64 NOT NULL OPTIONS (description = "Rows that arrived since the previous run for days older than the horizon (before built_through minus late_data_horizon_days): not absorbed; they need a backfill. 0 on the first run."),
   days_beyond_horizon INT64 NOT NULL OPTIONS (description = "Days older than the horizon that needed a rebuild (rows arrived for them, or no run built them) and were not rebuilt: run a backfill over them."),

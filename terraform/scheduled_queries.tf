@@ -1,6 +1,6 @@
 # The daily models: ONE scheduled query running the script generated from sql/ by
 # `python -m warehouse.render` (terraform/generated/daily_models.sql, committed; `make lint`
-# fails when it is stale). The script runs every model's daily step in the run order derived
+# fails when it is stale). The script runs every model over the days it builds in the run order derived
 # from the tables each model reads, each in its own BEGIN ... END block, so a failing model
 # stops the script: the models after it do not run on incomplete inputs.
 #

@@ -69,20 +69,19 @@ def columns_table(table: str) -> str:
 
 def reads(model: str) -> list[str]:
     """What a model's SQL reads besides its own table: ``events.x`` tables and other models."""
-    files = model_sql(model)
-    found = set().union(*(tables_read(files.statement(kind)) for kind in files.kinds))
+    found = tables_read(model_sql(model).statement())
     named = {f"{d}.{t}" if d == "events" else t for d, t in found if (d, t) != ("analytics", model)}
     return sorted(named, key=lambda n: (not n.startswith("events."), n))
 
 
 def models_table() -> str:
     lines = [
-        "| # | model | SQL (`sql/<model>/`) | reads | partitioned by | clustered by |",
+        "| # | model | SQL | reads | partitioned by | clustered by |",
         "|---|---|---|---|---|---|",
     ]
     for number, model in enumerate(model_names(), start=1):
         spec = table_spec(f"analytics.{model}")
-        files = ", ".join(f"`{kind}.sql`" for kind in model_sql(model).kinds)
+        files = f"[`{model}.sql`](../{model_sql(model).relative_path})"
         read = ", ".join(f"`{r}`" if r.startswith("events.") else f"[`{r}`](#{r})" for r in reads(model))
         clustered = ", ".join(f"`{c}`" for c in spec.clustering)
         partitioned = f"`{spec.partition_field}`"
@@ -105,8 +104,7 @@ def rules_table() -> str:
 def run_order_list() -> str:
     lines = []
     for number, model in enumerate(model_names(), start=1):
-        files = model_sql(model)
-        lines.append(f"{number}. `{model}` (`sql/{model}/{files.day_kind}.sql`)")
+        lines.append(f"{number}. `{model}` (`{model_sql(model).relative_path}`)")
     return "\n".join(lines) + "\n"
 
 
@@ -126,22 +124,18 @@ def header_paragraph(text: str, label: str) -> str:
 
 
 def once_only(model: str) -> str:
-    """The ``Once only:`` paragraph of the model's daily file."""
-    files = model_sql(model)
-    return header_paragraph(files.text(files.day_kind), "Once only")
+    """The ``Once only:`` paragraph of the model's SQL header."""
+    return header_paragraph(model_sql(model).text(), "Once only")
 
 
 def once_only_list() -> str:
     lines = []
     for model in model_names():
-        files = model_sql(model)
+        statement = model_sql(model).statement()
         reads: dict[str, dict[str, None]] = {}
-        rejected = False
-        for kind in files.kinds:
-            statement = files.statement(kind)
-            for read in once.raw_reads(statement):
-                reads.setdefault(read.table, {})[read.name or "?"] = None
-            rejected |= ("events", "dead_letter") in tables_read(statement)
+        for read in once.raw_reads(statement):
+            reads.setdefault(read.table, {})[read.name or "?"] = None
+        rejected = ("events", "dead_letter") in tables_read(statement)
         facts = [f"`events.{t}` as " + " / ".join(f"`{n}`" for n in names) for t, names in reads.items()]
         if rejected:
             facts.append(

@@ -32,15 +32,15 @@ def tables_read(sql: str) -> set[tuple[str, str]]:
 
 @cache
 def dependencies() -> dict[str, tuple[str, ...]]:
-    """``{model: models whose table it reads}``, over every SQL file of each model."""
+    """``{model: models whose table it reads}``."""
     models = model_files()
     deps = {}
     for name, files in models.items():
-        read = set().union(*(tables_read(files.statement(kind)) for kind in files.kinds))
+        read = tables_read(files.statement())
         analytics = {table for dataset, table in read if dataset == "analytics"}
         unknown = sorted(analytics - set(models))
         if unknown:
-            raise ValueError(f"sql/{name}/ reads analytics tables no model builds: {unknown}")
+            raise ValueError(f"{files.relative_path} reads analytics tables no model builds: {unknown}")
         deps[name] = tuple(sorted(analytics - {name}))
     return deps
 

@@ -5,8 +5,8 @@
   placeholders of :data:`TEMPLATE_VARIABLES`: the dataset ids (``var.dataset_ids``),
   ``models_lag_days``, ``late_data_horizon_days`` and ``raw_partition_expiration_days``. The
   script first finds which days need building (``sql/schedule/plan.sql``: late rows, missed
-  runs), then runs every model — its daily step when only the run's day needs building, else its
-  range SQL once over the days — and logs the run (``sql/schedule/record.sql``). It is built
+  runs), then runs every model once over those days (the run's day alone on most days) and
+  logs the run (``sql/schedule/record.sql``). It is built
   from the same pieces as the runner's steps (:mod:`warehouse.sql`, :mod:`warehouse.rules`,
   :mod:`warehouse.graph`); :func:`scheduled_script` renders it as Terraform does, for the
   runner's ``scheduled`` command.
@@ -33,7 +33,6 @@ from schemas import STREAMS, table_spec
 from warehouse import docs, rules
 from warehouse.graph import model_names
 from warehouse.sql import (
-    PARAMETERS,
     SCHEDULE_DIR,
     bind_parameters,
     check_datasets,
@@ -105,8 +104,8 @@ HEADER = """\
 -- models_lag_days before it, complete when the schedule fires. Late data heals itself: the run
 -- first finds which days need building (sql/schedule/plan.sql): the run's day, days whose rows
 -- changed since the last successful run built them, and days no run built, back to at most
--- late_data_horizon_days. When only the run's day needs building, each model's daily step runs;
--- otherwise each model's range SQL runs once over the days. Models run in run order (each after
+-- late_data_horizon_days. Then each model's SQL runs once over those days (the run's day alone
+-- when nothing before it needs building). Models run in run order (each after
 -- the models whose tables it reads), each in its own BEGIN ... END block: a failing model stops
 -- the script, so the models after it do not run on incomplete inputs and no build row is
 -- written; the next run catches up. Last, the run is logged in analytics.model_builds
@@ -114,20 +113,10 @@ HEADER = """\
 """
 
 
-def daily_statement(model: str, run_date: str, datasets: Mapping[str, str]) -> str:
-    """A model's daily step as one statement: its day file with every parameter set to
-    ``run_date`` (SQL text) and its tables pointed at ``datasets`` (unchecked text)."""
-    files = model_sql(model)
-    kind = files.day_kind
-    statement = point_datasets(files.statement(kind), datasets)
-    return bind_parameters(statement, dict.fromkeys(PARAMETERS[kind], run_date))
-
-
-def range_statement(model: str, start: str, end: str, datasets: Mapping[str, str]) -> str:
-    """A model's range SQL (``backfill.sql`` or ``range.sql``) as one statement over ``start`` ..
-    ``end`` (SQL text), its tables pointed at ``datasets`` (unchecked text)."""
-    files = model_sql(model)
-    statement = point_datasets(files.statement(files.range_kind), datasets)
+def model_statement(model: str, start: str, end: str, datasets: Mapping[str, str]) -> str:
+    """A model's SQL as one statement over ``start`` .. ``end`` (SQL text), its tables pointed at
+    ``datasets`` (unchecked text)."""
+    statement = point_datasets(model_sql(model).statement(), datasets)
     return bind_parameters(statement, {"start_date": start, "end_date": end})
 
 
@@ -138,11 +127,11 @@ def schedule_statements(name: str) -> str:
     )
 
 
-def _blocks(steps: Mapping[str, str], kinds: Mapping[str, str]) -> str:
+def _blocks(steps: Mapping[str, str]) -> str:
     """Each model's statement in a ``BEGIN ... END;`` block of its own, in run order."""
     names = list(steps)
     return "".join(
-        f"\n-- step {number} of {len(names)}: {model} (sql/{model}/{kinds[model]}.sql)\n"
+        f"\n-- step {number} of {len(names)}: {model} ({model_sql(model).relative_path})\n"
         f"BEGIN\n{steps[model].strip()}\nEND;\n"
         for number, model in enumerate(names, start=1)
     )
@@ -150,14 +139,12 @@ def _blocks(steps: Mapping[str, str], kinds: Mapping[str, str]) -> str:
 
 def daily_script() -> str:
     """The text of ``terraform/generated/daily_models.sql``."""
-    names = model_names()
-    daily = {m: daily_statement(m, BUILD_THROUGH_VARIABLE, DATASET_PLACEHOLDERS) for m in names}
-    ranged = {
-        m: range_statement(m, REBUILD_FROM_VARIABLE, BUILD_THROUGH_VARIABLE, DATASET_PLACEHOLDERS)
-        for m in names
+    steps = {
+        m: model_statement(m, REBUILD_FROM_VARIABLE, BUILD_THROUGH_VARIABLE, DATASET_PLACEHOLDERS)
+        for m in model_names()
     }
     plan, record = schedule_statements("plan"), schedule_statements("record")
-    everything = "\n".join([plan, *daily.values(), *ranged.values(), record])
+    everything = "\n".join([plan, *steps.values(), record])
     parts = [
         HEADER,
         SCRIPT_DECLARATIONS,
@@ -165,13 +152,8 @@ def daily_script() -> str:
         rules.preamble(everything),
         "\n-- Which days this run builds (sql/schedule/plan.sql).\n",
         plan,
-        f"\nIF {REBUILD_FROM_VARIABLE} < {BUILD_THROUGH_VARIABLE} THEN\n",
-        "-- Late rows, a missed run or a past date: each model's range SQL once over the days.\n",
-        _blocks(ranged, {m: model_sql(m).range_kind for m in names}),
-        "ELSE\n",
-        "-- Only the run's day: each model's daily step.\n",
-        _blocks(daily, {m: model_sql(m).day_kind for m in names}),
-        "END IF;\n",
+        "\n-- Each model once over the days the plan chose.\n",
+        _blocks(steps),
         "\n-- The build log (sql/schedule/record.sql).\n",
         record,
     ]

@@ -8,9 +8,8 @@ Command line::
     python -m warehouse.runner scheduled --run-date 2026-11-04   # exactly what the scheduled query runs
 
 The models run in the order derived from the tables their SQL reads (:mod:`warehouse.graph`).
-A day runs each model's daily step: ``incremental.sql`` for a stateful model, ``range.sql`` over
-that one day for the others. ``backfill`` mode runs each model's range SQL (``backfill.sql`` or
-``range.sql``) once over the range; ``replay`` runs the daily steps day by day. Both give the same
+A day runs each model's file (``sql/models/<model>.sql``) over that one day. ``backfill`` mode
+runs each model's file once over the range; ``replay`` runs it day by day. Both give the same
 tables. Each step is sent as the script :func:`warehouse.sql.step_script` builds. ``scheduled``
 runs the scheduled query's own script (``terraform/generated/daily_models.sql`` as Terraform
 deploys it, ``@run_date`` bound): it finds the late rows and missed days itself, builds them and
@@ -41,7 +40,7 @@ from pipeline.commands import ArgumentParser, UsageError, iso_date, run_command
 from warehouse import render
 from warehouse.clients import EMULATOR_PROJECT, refused, tool_client
 from warehouse.graph import model_names
-from warehouse.sql import check_datasets, date_literal, model_sql, step_script
+from warehouse.sql import check_datasets, date_literal, step_script
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -54,9 +53,13 @@ class Step:
     """One query job: a model's SQL file for a day or a range, with its parameters."""
 
     model: str
-    kind: str  # the file: "incremental", "backfill" or "range"
     parameters: dict[str, date] = field(hash=False)
     sql: str = field(repr=False, hash=False)  # the script sent, parameters written in
+
+    @property
+    def kind(self) -> str:
+        """``day`` for a daily step, ``range`` for a range of days in one query."""
+        return "day" if self.parameters["start_date"] == self.parameters["end_date"] else "range"
 
     @property
     def label(self) -> str:
@@ -65,10 +68,10 @@ class Step:
         return f"{when} {self.model}"
 
 
-def make_step(
-    model: str, kind: str, parameters: Mapping[str, date], datasets: Mapping[str, str] | None
-) -> Step:
-    return Step(model, kind, dict(parameters), step_script(model, kind, parameters, datasets))
+def make_step(model: str, start: date, end: date, datasets: Mapping[str, str] | None) -> Step:
+    """The step that runs ``model`` over the days ``start`` .. ``end``."""
+    parameters = {"start_date": start, "end_date": end}
+    return Step(model, parameters, step_script(model, parameters, datasets))
 
 
 def _selected(models: Sequence[str] | None) -> list[str]:
@@ -97,18 +100,12 @@ def days(start: date | str, end: date | str) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def _day_step(model: str, day: date, datasets: Mapping[str, str] | None) -> Step:
-    kind = model_sql(model).day_kind
-    parameters = {"run_date": day} if kind == "incremental" else {"start_date": day, "end_date": day}
-    return make_step(model, kind, parameters, datasets)
-
-
 def plan_day(
     day: date | str, datasets: Mapping[str, str] | None = None, models: Sequence[str] | None = None
 ) -> list[Step]:
     """The daily steps for one day, in run order."""
     run_date = _as_date(day)
-    return [_day_step(m, run_date, datasets) for m in _selected(models)]
+    return [make_step(m, run_date, run_date, datasets) for m in _selected(models)]
 
 
 def plan_backfill(
@@ -118,11 +115,10 @@ def plan_backfill(
     datasets: Mapping[str, str] | None = None,
     models: Sequence[str] | None = None,
 ) -> list[Step]:
-    """The steps of a backfill: each model's range SQL once, or every day's daily steps."""
+    """The steps of a backfill: each model once over the range, or every day's daily steps."""
     dates = days(start, end)
     if mode == "backfill":
-        params = {"start_date": dates[0], "end_date": dates[-1]}
-        return [make_step(m, model_sql(m).range_kind, params, datasets) for m in _selected(models)]
+        return [make_step(m, dates[0], dates[-1], datasets) for m in _selected(models)]
     if mode == "replay":
         return [step for d in dates for step in plan_day(d, datasets, models)]
     raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")

@@ -1,16 +1,12 @@
-"""The model SQL in ``sql/``: which files a model has, and the script one step sends.
+"""The model SQL in ``sql/models/``: one file a model, and the script one step sends.
 
-A model is a folder ``sql/<model>/`` with either
-
-- ``range.sql`` (``@start_date``, ``@end_date``): a model whose daily step is its backfill over
-  one day, run for a day (``@start_date = @end_date``) or for a range; or
-- ``backfill.sql`` (``@start_date``, ``@end_date``) and ``incremental.sql`` (``@run_date``): a
-  stateful model whose daily step builds on its own state of the day before.
-
-Each file is one ``MERGE``. The SQL names tables as backticked ``events.<table>`` and
-``analytics.<table>``; other dataset names are substituted into those references
-(:func:`rewrite_datasets`). A step is sent as a script: the rules of ``sql/rules.sql`` it uses
-(:mod:`warehouse.rules`), then its statement with the parameters written in (:func:`step_script`).
+A model is one file ``sql/models/<model>.sql``, a ``MERGE`` over the days
+``[@start_date, @end_date]``: run over a range it is the backfill, run for one day
+(``@start_date = @end_date``) it is the daily step, and a range equals its days run one by one.
+The SQL names tables as backticked ``events.<table>`` and ``analytics.<table>``; other dataset
+names are substituted into those references (:func:`rewrite_datasets`). A step is sent as a
+script: the rules of ``sql/rules.sql`` it uses (:mod:`warehouse.rules`), then its statement with
+the parameters written in (:func:`step_script`).
 """
 
 from __future__ import annotations
@@ -25,18 +21,13 @@ from pathlib import Path
 from warehouse import rules
 
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+MODELS_DIR = SQL_DIR / "models"
 # Not a model: the statements of the scheduled-query script that choose the days a run builds
 # and log the run (warehouse/render.py).
 SCHEDULE_DIR = SQL_DIR / "schedule"
 LOGICAL_DATASETS = ("events", "analytics")
 DEFAULT_DATASETS = {name: name for name in LOGICAL_DATASETS}
-PARAMETERS = {
-    "range": ("start_date", "end_date"),
-    "backfill": ("start_date", "end_date"),
-    "incremental": ("run_date",),
-}
-# The files a model folder holds: one file for a day or a range, or a stateful model's two files.
-LAYOUTS = (("range",), ("backfill", "incremental"))
+PARAMETERS = ("start_date", "end_date")
 
 # A dataset reference: a dataset id, optionally prefixed by a project id ("my-project.events").
 _DATASET_NAME = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9.:-]*\.)?[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,55 +46,32 @@ _PARAMETER_OR_SKIPPED = re.compile(
 
 @dataclass(frozen=True)
 class ModelSql:
-    """The SQL files of one model."""
+    """The SQL file of one model."""
 
     name: str
-    kinds: tuple[str, ...]
 
     @property
-    def stateful(self) -> bool:
-        """True for a model with a backfill and an incremental step (not one file for both)."""
-        return self.kinds != ("range",)
+    def path(self) -> Path:
+        return MODELS_DIR / f"{self.name}.sql"
 
     @property
-    def day_kind(self) -> str:
-        """The file that builds one day: ``incremental``, or ``range`` over that day."""
-        return "incremental" if self.stateful else "range"
+    def relative_path(self) -> str:
+        """The file as the docs and the scheduled script name it: ``sql/models/<model>.sql``."""
+        return self.path.relative_to(SQL_DIR.parent).as_posix()
 
-    @property
-    def range_kind(self) -> str:
-        """The file that builds a range in one query: ``backfill`` or ``range``."""
-        return "backfill" if self.stateful else "range"
-
-    def path(self, kind: str) -> Path:
-        if kind not in self.kinds:
-            raise ValueError(f"{self.name} has no {kind}.sql; its files: {self.kinds}")
-        return SQL_DIR / self.name / f"{kind}.sql"
-
-    @property
-    def paths(self) -> list[Path]:
-        return [self.path(kind) for kind in self.kinds]
-
-    def text(self, kind: str) -> str:
+    def text(self) -> str:
         """The file as written, header comments included."""
-        return self.path(kind).read_text()
+        return self.path.read_text()
 
-    def statement(self, kind: str) -> str:
+    def statement(self) -> str:
         """The file's statement without its comment lines."""
-        return strip_comment_lines(self.text(kind))
+        return strip_comment_lines(self.text())
 
 
 @cache
 def model_files() -> dict[str, ModelSql]:
-    """Every model folder of ``sql/``, by name; raises on a folder with another set of files."""
-    found = {}
-    for folder in sorted(p for p in SQL_DIR.iterdir() if p.is_dir() and p != SCHEDULE_DIR):
-        kinds = tuple(sorted(p.stem for p in folder.glob("*.sql")))
-        if kinds not in LAYOUTS:
-            expected = " or ".join("+".join(f"{k}.sql" for k in layout) for layout in LAYOUTS)
-            raise ValueError(f"{folder} holds {[f'{k}.sql' for k in kinds]}; a model holds {expected}")
-        found[folder.name] = ModelSql(folder.name, kinds)
-    return found
+    """Every model of ``sql/models/``, by name."""
+    return {path.stem: ModelSql(path.stem) for path in sorted(MODELS_DIR.glob("*.sql"))}
 
 
 def model_sql(name: str) -> ModelSql:
@@ -170,23 +138,19 @@ def bind_parameters(sql: str, values: Mapping[str, str]) -> str:
     return _PARAMETER_OR_SKIPPED.sub(replace, sql)
 
 
-def check_parameters(kind: str, parameters: Mapping[str, object]) -> None:
-    if kind not in PARAMETERS:
-        raise ValueError(f"unknown SQL kind {kind!r}; expected one of {tuple(PARAMETERS)}")
-    if set(parameters) != set(PARAMETERS[kind]):
-        raise ValueError(f"{kind}.sql takes {PARAMETERS[kind]}, got {tuple(parameters)}")
+def check_parameters(parameters: Mapping[str, object]) -> None:
+    if set(parameters) != set(PARAMETERS):
+        raise ValueError(f"a model's SQL takes {PARAMETERS}, got {tuple(parameters)}")
 
 
-def step_script(
-    model: str, kind: str, parameters: Mapping[str, date], datasets: Mapping[str, str] | None = None
-) -> str:
+def step_script(model: str, parameters: Mapping[str, date], datasets: Mapping[str, str] | None = None) -> str:
     """The script one step sends: the rules its statement uses, then the statement.
 
     Parameters are written in as ``DATE '…'`` literals, the same text for BigQuery and for the
     local emulator (which ignores query parameters in multi-statement scripts, see
     docs/emulator-gaps.md). The text is exactly what ``--dry-run`` prints.
     """
-    check_parameters(kind, parameters)
-    statement = rewrite_datasets(model_sql(model).statement(kind), datasets)
+    check_parameters(parameters)
+    statement = rewrite_datasets(model_sql(model).statement(), datasets)
     bound = bind_parameters(statement, {name: date_literal(value) for name, value in parameters.items()})
     return rules.preamble(bound) + bound

@@ -1,8 +1,8 @@
 -- schedule/plan: which days a scheduled run builds, so late data heals itself (docs/models.md,
 --   "Late data"). The scheduled-query script (terraform/generated/daily_models.sql) runs these
---   statements first, then every model: each model's daily step when only the run's day needs
---   building, else each model's range SQL once over eventharbor_rebuild_from ..
---   eventharbor_build_through; then schedule/record.sql logs the run.
+--   statements first, then every model once over eventharbor_rebuild_from ..
+--   eventharbor_build_through (rebuild_from <= build_through: the run's day alone when nothing
+--   before it needs building); then schedule/record.sql logs the run.
 --
 -- Grain: no table is written; the statements set the script's eventharbor_* variables.
 -- Inputs: `analytics.model_builds` (the last successful run: what it built and the rows it

@@ -6,8 +6,8 @@
 -- models_lag_days before it, complete when the schedule fires. Late data heals itself: the run
 -- first finds which days need building (sql/schedule/plan.sql): the run's day, days whose rows
 -- changed since the last successful run built them, and days no run built, back to at most
--- late_data_horizon_days. When only the run's day needs building, each model's daily step runs;
--- otherwise each model's range SQL runs once over the days. Models run in run order (each after
+-- late_data_horizon_days. Then each model's SQL runs once over those days (the run's day alone
+-- when nothing before it needs building). Models run in run order (each after
 -- the models whose tables it reads), each in its own BEGIN ... END block: a failing model stops
 -- the script, so the models after it do not run on incomplete inputs and no build row is
 -- written; the next run catches up. Last, the run is logged in analytics.model_builds
@@ -226,10 +226,9 @@ SET eventharbor_plan = (
 
 SET eventharbor_rebuild_from = eventharbor_plan.rebuild_from;
 
-IF eventharbor_rebuild_from < eventharbor_build_through THEN
--- Late rows, a missed run or a past date: each model's range SQL once over the days.
+-- Each model once over the days the plan chose.
 
--- step 1 of 13: activity_monthly_reduced (sql/activity_monthly_reduced/backfill.sql)
+-- step 1 of 13: activity_monthly_reduced (sql/models/activity_monthly_reduced.sql)
 BEGIN
 MERGE `${analytics_dataset}.activity_monthly_reduced` AS target
 USING (
@@ -325,7 +324,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 2 of 13: daily_active_users (sql/daily_active_users/range.sql)
+-- step 2 of 13: daily_active_users (sql/models/daily_active_users.sql)
 BEGIN
 MERGE `${analytics_dataset}.daily_active_users` AS target
 USING (
@@ -352,7 +351,7 @@ WHEN NOT MATCHED BY SOURCE AND target.date BETWEEN eventharbor_rebuild_from AND 
 WHEN NOT MATCHED THEN INSERT (date, platform, dau) VALUES (rebuilt.date, rebuilt.platform, rebuilt.dau);
 END;
 
--- step 3 of 13: fact_events_daily (sql/fact_events_daily/range.sql)
+-- step 3 of 13: fact_events_daily (sql/models/fact_events_daily.sql)
 BEGIN
 MERGE `${analytics_dataset}.fact_events_daily` AS target
 USING (
@@ -495,7 +494,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 4 of 13: inventory_daily_balance (sql/inventory_daily_balance/backfill.sql)
+-- step 4 of 13: inventory_daily_balance (sql/models/inventory_daily_balance.sql)
 BEGIN
 MERGE `${analytics_dataset}.inventory_daily_balance` AS target
 USING (
@@ -601,7 +600,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 5 of 13: orders_first_seen (sql/orders_first_seen/range.sql)
+-- step 5 of 13: orders_first_seen (sql/models/orders_first_seen.sql)
 BEGIN
 MERGE `${analytics_dataset}.orders_first_seen` AS target
 USING (
@@ -674,7 +673,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 6 of 13: products_scd (sql/products_scd/backfill.sql)
+-- step 6 of 13: products_scd (sql/models/products_scd.sql)
 BEGIN
 MERGE `${analytics_dataset}.products_scd` AS target
 USING (
@@ -793,7 +792,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 7 of 13: users_cumulated (sql/users_cumulated/backfill.sql)
+-- step 7 of 13: users_cumulated (sql/models/users_cumulated.sql)
 BEGIN
 MERGE `${analytics_dataset}.users_cumulated` AS target
 USING (
@@ -951,7 +950,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 8 of 13: churn_classification (sql/churn_classification/range.sql)
+-- step 8 of 13: churn_classification (sql/models/churn_classification.sql)
 BEGIN
 MERGE `${analytics_dataset}.churn_classification` AS target
 USING (
@@ -988,7 +987,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 9 of 13: customer_daily_balance (sql/customer_daily_balance/backfill.sql)
+-- step 9 of 13: customer_daily_balance (sql/models/customer_daily_balance.sql)
 BEGIN
 MERGE `${analytics_dataset}.customer_daily_balance` AS target
 USING (
@@ -1084,7 +1083,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 10 of 13: funnel_daily (sql/funnel_daily/range.sql)
+-- step 10 of 13: funnel_daily (sql/models/funnel_daily.sql)
 BEGIN
 MERGE `${analytics_dataset}.funnel_daily` AS target
 USING (
@@ -1161,7 +1160,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 11 of 13: retention_cohorts (sql/retention_cohorts/range.sql)
+-- step 11 of 13: retention_cohorts (sql/models/retention_cohorts.sql)
 BEGIN
 MERGE `${analytics_dataset}.retention_cohorts` AS target
 USING (
@@ -1202,7 +1201,7 @@ WHEN NOT MATCHED THEN INSERT (
 );
 END;
 
--- step 12 of 13: weekly_error_rate (sql/weekly_error_rate/range.sql)
+-- step 12 of 13: weekly_error_rate (sql/models/weekly_error_rate.sql)
 BEGIN
 MERGE `${analytics_dataset}.weekly_error_rate` AS target
 USING (
@@ -1233,7 +1232,7 @@ WHEN NOT MATCHED THEN INSERT (week, stream, messages, dead_letters, error_rate)
 VALUES (rebuilt.week, rebuilt.stream, rebuilt.messages, rebuilt.dead_letters, rebuilt.error_rate);
 END;
 
--- step 13 of 13: customers_scd (sql/customers_scd/backfill.sql)
+-- step 13 of 13: customers_scd (sql/models/customers_scd.sql)
 BEGIN
 MERGE `${analytics_dataset}.customers_scd` AS target
 USING (
@@ -1394,961 +1393,6 @@ WHEN NOT MATCHED THEN INSERT (
   versions.is_active, versions.valid_from, versions.valid_to, versions.is_current
 );
 END;
-ELSE
--- Only the run's day: each model's daily step.
-
--- step 1 of 13: activity_monthly_reduced (sql/activity_monthly_reduced/incremental.sql)
-BEGIN
-MERGE `${analytics_dataset}.activity_monthly_reduced` AS target
-USING (
-  WITH month_rows AS (
-    SELECT platform, activity_type, daily_events, daily_unique_users
-    FROM `${analytics_dataset}.activity_monthly_reduced`
-    WHERE month_start = DATE_TRUNC(eventharbor_build_through, MONTH)
-  ),
-
-  user_activity_once AS (
-    SELECT metadata.platform AS platform, activity_type, user_id
-    FROM `${events_dataset}.user_activity` AS raw_event
-    WHERE event_date = eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  activity_of_today AS (
-    SELECT platform, activity_type, COUNT(*) AS events, COUNT(DISTINCT user_id) AS unique_users
-    FROM user_activity_once
-    GROUP BY platform, activity_type
-  ),
-
-  month_combinations AS (
-    SELECT
-      platform,
-      activity_type,
-      month_rows.daily_events AS previous_events,
-      month_rows.daily_unique_users AS previous_unique_users,
-      COALESCE(activity_of_today.events, 0) AS events_today,
-      COALESCE(activity_of_today.unique_users, 0) AS unique_users_today
-    FROM month_rows
-    FULL OUTER JOIN activity_of_today USING (platform, activity_type)
-  ),
-
-  day_slots AS (
-    SELECT
-      month_combinations.platform,
-      month_combinations.activity_type,
-      day_of_month,
-      IF(
-        day_of_month = EXTRACT(DAY FROM eventharbor_build_through),
-        month_combinations.events_today,
-        COALESCE(month_combinations.previous_events[SAFE_ORDINAL(day_of_month)], 0)
-      ) AS events,
-      IF(
-        day_of_month = EXTRACT(DAY FROM eventharbor_build_through),
-        month_combinations.unique_users_today,
-        COALESCE(month_combinations.previous_unique_users[SAFE_ORDINAL(day_of_month)], 0)
-      ) AS unique_users
-    FROM month_combinations
-    CROSS JOIN UNNEST(GENERATE_ARRAY(1, EXTRACT(DAY FROM LAST_DAY(eventharbor_build_through)))) AS day_of_month
-  )
-
-  SELECT
-    DATE_TRUNC(eventharbor_build_through, MONTH) AS month_start,
-    platform,
-    activity_type,
-    ARRAY_AGG(events ORDER BY day_of_month) AS daily_events,
-    ARRAY_AGG(unique_users ORDER BY day_of_month) AS daily_unique_users
-  FROM day_slots
-  GROUP BY platform, activity_type
-) AS month_rebuilt
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.month_start = DATE_TRUNC(eventharbor_build_through, MONTH) THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  month_start, platform, activity_type, daily_events, daily_unique_users
-) VALUES (
-  month_rebuilt.month_start, month_rebuilt.platform, month_rebuilt.activity_type,
-  month_rebuilt.daily_events, month_rebuilt.daily_unique_users
-);
-END;
-
--- step 2 of 13: daily_active_users (sql/daily_active_users/range.sql)
-BEGIN
-MERGE `${analytics_dataset}.daily_active_users` AS target
-USING (
-  WITH user_activity_once AS (
-    SELECT event_date, metadata.platform AS platform, user_id
-    FROM `${events_dataset}.user_activity` AS raw_event
-    WHERE event_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  platform_users_by_day AS (
-    SELECT DISTINCT event_date, platform, user_id
-    FROM user_activity_once
-  )
-
-  SELECT event_date AS date, platform, COUNT(*) AS dau
-  FROM platform_users_by_day
-  GROUP BY event_date, platform
-) AS rebuilt
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.date BETWEEN eventharbor_build_through AND eventharbor_build_through THEN DELETE
-WHEN NOT MATCHED THEN INSERT (date, platform, dau) VALUES (rebuilt.date, rebuilt.platform, rebuilt.dau);
-END;
-
--- step 3 of 13: fact_events_daily (sql/fact_events_daily/range.sql)
-BEGIN
-MERGE `${analytics_dataset}.fact_events_daily` AS target
-USING (
-  WITH orders_once AS (
-    SELECT event_date, status
-    FROM `${events_dataset}.orders` AS raw_event
-    WHERE event_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  inventory_once AS (
-    SELECT event_date, reason
-    FROM `${events_dataset}.inventory` AS raw_event
-    WHERE event_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  user_activity_once AS (
-    SELECT event_date, activity_type, metadata.session_id AS session_id, timestamp
-    FROM `${events_dataset}.user_activity` AS raw_event
-    WHERE event_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  raw_events_in_range AS (
-    SELECT event_date AS day, 'orders' AS stream, status AS event_type
-    FROM orders_once
-    UNION ALL
-    SELECT event_date AS day, 'inventory' AS stream, reason AS event_type
-    FROM inventory_once
-    UNION ALL
-    SELECT event_date AS day, 'user_activity' AS stream, activity_type AS event_type
-    FROM user_activity_once
-  ),
-
-  activity_in_range AS (
-    SELECT event_date AS day, activity_type, session_id, timestamp
-    FROM user_activity_once
-  ),
-
-  dead_letters_in_window AS (
-    SELECT
-      stream,
-      COALESCE(message_time, failed_at) AS message_time,
-      LAG(COALESCE(message_time, failed_at)) OVER (
-        PARTITION BY dead_letter_key(message_id, payload, payload_encoding)
-        ORDER BY COALESCE(message_time, failed_at), failed_at, stream
-      ) AS previous_copy_message_time
-    FROM `${events_dataset}.dead_letter`
-    WHERE failed_at >= TIMESTAMP(DATE_SUB(eventharbor_build_through, INTERVAL dead_letter_window_days + 1 DAY))
-  ),
-
-  errors_by_day AS (
-    SELECT DATE(message_time) AS day, stream, COUNT(*) AS error_events
-    FROM dead_letters_in_window
-    WHERE DATE(message_time) BETWEEN eventharbor_build_through AND eventharbor_build_through
-      AND is_first_rejection(message_time, previous_copy_message_time, dead_letter_window_days)
-    GROUP BY day, stream
-  ),
-
-  session_spans AS (
-    SELECT day, session_id, TIMESTAMP_DIFF(MAX(timestamp), MIN(timestamp), MICROSECOND) AS duration_us
-    FROM activity_in_range
-    GROUP BY day, session_id
-  ),
-
-  activity_type_sessions AS (
-    SELECT DISTINCT day, activity_type AS event_type, session_id
-    FROM activity_in_range
-    UNION ALL
-    SELECT DISTINCT day, '(all)' AS event_type, session_id
-    FROM activity_in_range
-  ),
-
-  activity_session_facts AS (
-    SELECT
-      activity_type_sessions.day,
-      activity_type_sessions.event_type,
-      COUNT(*) AS unique_sessions,
-      AVG(session_spans.duration_us) / 1000000 AS avg_session_duration_s
-    FROM activity_type_sessions
-    JOIN session_spans USING (day, session_id)
-    GROUP BY activity_type_sessions.day, activity_type_sessions.event_type
-  ),
-
-  event_counts AS (
-    SELECT day, stream, event_type, COUNT(*) AS total_events
-    FROM raw_events_in_range
-    GROUP BY day, stream, event_type
-    UNION ALL
-    SELECT day, stream, '(all)' AS event_type, COUNT(*) AS total_events
-    FROM raw_events_in_range
-    GROUP BY day, stream
-  ),
-
-  stream_totals AS (
-    SELECT day, stream, event_type, total_events, CAST(NULL AS INT64) AS error_events
-    FROM event_counts
-    WHERE event_type != '(all)'
-    UNION ALL
-    SELECT
-      day,
-      stream,
-      '(all)' AS event_type,
-      COALESCE(event_counts.total_events, 0) AS total_events,
-      COALESCE(errors_by_day.error_events, 0) AS error_events
-    FROM (SELECT * FROM event_counts WHERE event_type = '(all)') AS event_counts
-    FULL OUTER JOIN errors_by_day USING (day, stream)
-  )
-
-  SELECT
-    stream_totals.day AS date,
-    stream_totals.stream,
-    stream_totals.event_type,
-    stream_totals.total_events,
-    stream_totals.error_events,
-    IF(stream_totals.stream = 'user_activity', COALESCE(activity_session_facts.unique_sessions, 0), NULL)
-      AS unique_sessions,
-    IF(stream_totals.stream = 'user_activity', activity_session_facts.avg_session_duration_s, NULL)
-      AS avg_session_duration_s
-  FROM stream_totals
-  LEFT JOIN activity_session_facts
-    ON activity_session_facts.day = stream_totals.day
-    AND stream_totals.stream = 'user_activity'
-    AND activity_session_facts.event_type = stream_totals.event_type
-) AS rebuilt
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.date BETWEEN eventharbor_build_through AND eventharbor_build_through THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  date, stream, event_type, total_events, error_events, unique_sessions, avg_session_duration_s
-) VALUES (
-  rebuilt.date, rebuilt.stream, rebuilt.event_type, rebuilt.total_events, rebuilt.error_events,
-  rebuilt.unique_sessions, rebuilt.avg_session_duration_s
-);
-END;
-
--- step 4 of 13: inventory_daily_balance (sql/inventory_daily_balance/incremental.sql)
-BEGIN
-MERGE `${analytics_dataset}.inventory_daily_balance` AS target
-USING (
-  WITH previous_day AS (
-    SELECT product_id, warehouse_id, closing_quantity
-    FROM `${analytics_dataset}.inventory_daily_balance`
-    WHERE balance_date = DATE_SUB(eventharbor_build_through, INTERVAL 1 DAY)
-  ),
-
-  inventory_once AS (
-    SELECT product_id, warehouse_id, reason, quantity_change
-    FROM `${events_dataset}.inventory` AS raw_event
-    WHERE event_date = eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  movements AS (
-    SELECT
-      product_id,
-      warehouse_id,
-      SUM(IF(reason = 'restock', quantity_change, 0)) AS restocked,
-      SUM(IF(reason = 'sale', quantity_change, 0)) AS sold,
-      SUM(IF(reason = 'return', quantity_change, 0)) AS returned,
-      SUM(IF(reason = 'damage', quantity_change, 0)) AS damaged,
-      SUM(quantity_change) AS net_change
-    FROM inventory_once
-    GROUP BY product_id, warehouse_id
-  ),
-
-  day_balances AS (
-    SELECT
-      product_id,
-      warehouse_id,
-      COALESCE(previous_day.closing_quantity, 0) AS opening_quantity,
-      COALESCE(movements.restocked, 0) AS restocked,
-      COALESCE(movements.sold, 0) AS sold,
-      COALESCE(movements.returned, 0) AS returned,
-      COALESCE(movements.damaged, 0) AS damaged,
-      COALESCE(movements.net_change, 0) AS net_change
-    FROM previous_day
-    FULL OUTER JOIN movements USING (product_id, warehouse_id)
-  )
-
-  SELECT
-    product_id,
-    warehouse_id,
-    eventharbor_build_through AS balance_date,
-    opening_quantity,
-    restocked,
-    sold,
-    returned,
-    damaged,
-    net_change,
-    opening_quantity + net_change AS closing_quantity,
-    is_low_stock(opening_quantity + net_change) AS is_low_stock
-  FROM day_balances
-) AS today
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.balance_date = eventharbor_build_through THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  product_id, warehouse_id, balance_date, opening_quantity, restocked, sold, returned, damaged,
-  net_change, closing_quantity, is_low_stock
-) VALUES (
-  today.product_id, today.warehouse_id, today.balance_date, today.opening_quantity, today.restocked,
-  today.sold, today.returned, today.damaged, today.net_change, today.closing_quantity,
-  today.is_low_stock
-);
-END;
-
--- step 5 of 13: orders_first_seen (sql/orders_first_seen/range.sql)
-BEGIN
-MERGE `${analytics_dataset}.orders_first_seen` AS target
-USING (
-  WITH order_events AS (
-    SELECT order_id, customer_id, order_date, event_id, status, total_amount, event_date
-    FROM `${events_dataset}.orders` AS raw_event
-    WHERE event_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  first_events AS (
-    SELECT
-      order_id,
-      ARRAY_AGG(
-        STRUCT(
-          customer_id AS customer_id,
-          event_date AS event_date,
-          order_date AS order_date,
-          event_id AS event_id,
-          total_amount AS total_amount
-        )
-        ORDER BY order_date, event_id
-        LIMIT 1
-      )[OFFSET(0)] AS first_event
-    FROM order_events
-    GROUP BY order_id
-  ),
-
-  first_cancellations AS (
-    SELECT order_id, MIN(event_date) AS cancelled_date
-    FROM order_events
-    WHERE status = 'cancelled'
-    GROUP BY order_id
-  )
-
-  SELECT
-    first_events.order_id,
-    first_events.first_event.customer_id AS customer_id,
-    first_events.first_event.event_date AS first_seen_date,
-    first_events.first_event.order_date AS first_event_ts,
-    first_events.first_event.event_id AS first_event_id,
-    first_events.first_event.total_amount AS total_amount,
-    first_cancellations.cancelled_date
-  FROM first_events
-  LEFT JOIN first_cancellations USING (order_id)
-) AS seen
-ON target.order_id = seen.order_id
-WHEN MATCHED AND (
-  seen.first_event_ts < target.first_event_ts
-  OR (seen.first_event_ts = target.first_event_ts AND seen.first_event_id < target.first_event_id)
-) THEN UPDATE SET
-  customer_id = seen.customer_id,
-  first_seen_date = seen.first_seen_date,
-  first_event_ts = seen.first_event_ts,
-  first_event_id = seen.first_event_id,
-  total_amount = seen.total_amount,
-  cancelled_date = LEAST(
-    COALESCE(target.cancelled_date, seen.cancelled_date),
-    COALESCE(seen.cancelled_date, target.cancelled_date)
-  )
-WHEN MATCHED AND seen.cancelled_date < COALESCE(target.cancelled_date, DATE '9999-12-31') THEN UPDATE SET
-  cancelled_date = seen.cancelled_date
-WHEN NOT MATCHED THEN INSERT (
-  order_id, customer_id, first_seen_date, first_event_ts, first_event_id, total_amount, cancelled_date
-) VALUES (
-  seen.order_id, seen.customer_id, seen.first_seen_date, seen.first_event_ts, seen.first_event_id,
-  seen.total_amount, seen.cancelled_date
-);
-END;
-
--- step 6 of 13: products_scd (sql/products_scd/incremental.sql)
-BEGIN
-MERGE `${analytics_dataset}.products_scd` AS target
-USING (
-  WITH versions_of_yesterday AS (
-    SELECT product_id, product_name, unit_price, valid_from
-    FROM `${analytics_dataset}.products_scd`
-    WHERE valid_from < eventharbor_build_through AND (valid_to IS NULL OR valid_to >= eventharbor_build_through)
-  ),
-
-  order_events AS (
-    SELECT order_date, event_id, items
-    FROM `${events_dataset}.orders` AS raw_event
-    WHERE event_date = eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  order_lines AS (
-    SELECT
-      line.product_id,
-      line.product_name,
-      line.price,
-      order_events.order_date,
-      order_events.event_id,
-      line_number AS line_number
-    FROM order_events
-    CROSS JOIN UNNEST(order_events.items) AS line WITH OFFSET AS line_number
-  ),
-
-  attributes_of_today AS (
-    SELECT
-      product_id,
-      ARRAY_AGG(
-        STRUCT(product_name AS product_name, price AS unit_price)
-        ORDER BY order_date DESC, event_id DESC, line_number DESC
-        LIMIT 1
-      )[OFFSET(0)] AS attributes
-    FROM order_lines
-    GROUP BY product_id
-  ),
-
-  compared AS (
-    SELECT
-      versions_of_yesterday.product_id AS open_product_id,
-      attributes_of_today.product_id AS today_product_id,
-      attributes_of_today.product_id IS NOT NULL
-      AND (
-        versions_of_yesterday.product_id IS NULL
-        OR versions_of_yesterday.product_name IS DISTINCT FROM attributes_of_today.attributes.product_name
-        OR versions_of_yesterday.unit_price IS DISTINCT FROM attributes_of_today.attributes.unit_price
-      ) AS starts_new_version
-    FROM versions_of_yesterday
-    FULL OUTER JOIN attributes_of_today USING (product_id)
-  ),
-
-  previous_versions AS (
-    SELECT
-      versions_of_yesterday.product_id,
-      versions_of_yesterday.product_name,
-      versions_of_yesterday.unit_price,
-      versions_of_yesterday.valid_from,
-      IF(compared.starts_new_version, eventharbor_build_through, NULL) AS valid_to,
-      NOT compared.starts_new_version AS is_current
-    FROM versions_of_yesterday
-    JOIN compared ON compared.open_product_id = versions_of_yesterday.product_id
-  ),
-
-  new_versions AS (
-    SELECT
-      attributes_of_today.product_id,
-      attributes_of_today.attributes.product_name,
-      attributes_of_today.attributes.unit_price,
-      eventharbor_build_through AS valid_from,
-      CAST(NULL AS DATE) AS valid_to,
-      TRUE AS is_current
-    FROM attributes_of_today
-    JOIN compared ON compared.today_product_id = attributes_of_today.product_id
-    WHERE compared.starts_new_version
-  )
-
-  SELECT * FROM previous_versions
-  UNION ALL
-  SELECT * FROM new_versions
-) AS versions
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND (target.valid_to IS NULL OR target.valid_to >= eventharbor_build_through) THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  product_id, product_name, unit_price, valid_from, valid_to, is_current
-) VALUES (
-  versions.product_id, versions.product_name, versions.unit_price, versions.valid_from,
-  versions.valid_to, versions.is_current
-);
-END;
-
--- step 7 of 13: users_cumulated (sql/users_cumulated/incremental.sql)
-BEGIN
-MERGE `${analytics_dataset}.users_cumulated` AS target
-USING (
-  WITH yesterday AS (
-    SELECT user_id, dates_active, platform_dates
-    FROM `${analytics_dataset}.users_cumulated`
-    WHERE snapshot_date = DATE_SUB(eventharbor_build_through, INTERVAL 1 DAY)
-  ),
-
-  user_activity_once AS (
-    SELECT user_id, metadata.platform AS platform
-    FROM `${events_dataset}.user_activity` AS raw_event
-    WHERE event_date = eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  platforms_of_today AS (
-    SELECT DISTINCT user_id, platform
-    FROM user_activity_once
-  ),
-
-  users_of_today AS (
-    SELECT DISTINCT user_id
-    FROM platforms_of_today
-  ),
-
-  platform_dates_of_yesterday AS (
-    SELECT yesterday.user_id, platform_entry.platform, platform_entry.dates_active
-    FROM yesterday
-    CROSS JOIN UNNEST(yesterday.platform_dates) AS platform_entry
-  ),
-
-  platform_dates AS (
-    SELECT
-      user_id,
-      platform,
-      ARRAY_CONCAT(
-        IF(platforms_of_today.user_id IS NULL, ARRAY<DATE>[], [eventharbor_build_through]),
-        COALESCE(platform_dates_of_yesterday.dates_active, ARRAY<DATE>[])
-      ) AS dates_active
-    FROM platform_dates_of_yesterday
-    FULL OUTER JOIN platforms_of_today USING (user_id, platform)
-  ),
-
-  platform_dates_by_user AS (
-    SELECT
-      user_id,
-      ARRAY_AGG(
-        STRUCT(platform AS platform, dates_active AS dates_active) ORDER BY platform
-      ) AS platform_dates
-    FROM platform_dates
-    GROUP BY user_id
-  ),
-
-  dates_by_user AS (
-    SELECT
-      user_id,
-      ARRAY_CONCAT(
-        IF(users_of_today.user_id IS NULL, ARRAY<DATE>[], [eventharbor_build_through]),
-        COALESCE(yesterday.dates_active, ARRAY<DATE>[])
-      ) AS dates_active
-    FROM yesterday
-    FULL OUTER JOIN users_of_today USING (user_id)
-  ),
-
-  snapshots AS (
-    SELECT
-      dates_by_user.user_id,
-      dates_by_user.dates_active,
-      platform_dates_by_user.platform_dates,
-      datelist_int(eventharbor_build_through, dates_by_user.dates_active) AS datelist_int
-    FROM dates_by_user
-    LEFT JOIN platform_dates_by_user USING (user_id)
-  )
-
-  SELECT
-    user_id,
-    eventharbor_build_through AS snapshot_date,
-    dates_active,
-    platform_dates,
-    datelist_int,
-    datelist_active_within(datelist_int, 1) AS is_daily_active,
-    datelist_active_within(datelist_int, weekly_active_days) AS is_weekly_active,
-    datelist_active_within(datelist_int, monthly_active_days) AS is_monthly_active
-  FROM snapshots
-) AS today
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.snapshot_date = eventharbor_build_through THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  user_id, snapshot_date, dates_active, platform_dates, datelist_int, is_daily_active,
-  is_weekly_active, is_monthly_active
-) VALUES (
-  today.user_id, today.snapshot_date, today.dates_active, today.platform_dates, today.datelist_int,
-  today.is_daily_active, today.is_weekly_active, today.is_monthly_active
-);
-END;
-
--- step 8 of 13: churn_classification (sql/churn_classification/range.sql)
-BEGIN
-MERGE `${analytics_dataset}.churn_classification` AS target
-USING (
-  WITH last_active_in_range AS (
-    SELECT user_id, snapshot_date, dates_active[OFFSET(0)] AS last_active_date
-    FROM `${analytics_dataset}.users_cumulated`
-    WHERE snapshot_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-  ),
-
-  inactivity_in_range AS (
-    SELECT
-      user_id,
-      snapshot_date,
-      last_active_date,
-      DATE_DIFF(snapshot_date, last_active_date, DAY) AS days_inactive
-    FROM last_active_in_range
-  )
-
-  SELECT
-    user_id,
-    snapshot_date,
-    last_active_date,
-    days_inactive,
-    churn_status(days_inactive) AS churn_status
-  FROM inactivity_in_range
-) AS rebuilt
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.snapshot_date BETWEEN eventharbor_build_through AND eventharbor_build_through THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  user_id, snapshot_date, last_active_date, days_inactive, churn_status
-) VALUES (
-  rebuilt.user_id, rebuilt.snapshot_date, rebuilt.last_active_date, rebuilt.days_inactive,
-  rebuilt.churn_status
-);
-END;
-
--- step 9 of 13: customer_daily_balance (sql/customer_daily_balance/incremental.sql)
-BEGIN
-MERGE `${analytics_dataset}.customer_daily_balance` AS target
-USING (
-  WITH previous_day AS (
-    SELECT customer_id, lifetime_orders, lifetime_value
-    FROM `${analytics_dataset}.customer_daily_balance`
-    WHERE balance_date = DATE_SUB(eventharbor_build_through, INTERVAL 1 DAY)
-  ),
-
-  orders_placed AS (
-    SELECT customer_id, COUNT(*) AS orders_placed, SUM(total_amount) AS order_value
-    FROM `${analytics_dataset}.orders_first_seen`
-    WHERE first_seen_date = eventharbor_build_through
-    GROUP BY customer_id
-  ),
-
-  orders_cancelled AS (
-    SELECT customer_id, SUM(total_amount) AS cancelled_value
-    FROM `${analytics_dataset}.orders_first_seen`
-    WHERE cancelled_date = eventharbor_build_through
-    GROUP BY customer_id
-  ),
-
-  customers AS (
-    SELECT customer_id FROM previous_day
-    UNION DISTINCT
-    SELECT customer_id FROM orders_placed
-    UNION DISTINCT
-    SELECT customer_id FROM orders_cancelled
-  ),
-
-  day_totals AS (
-    SELECT
-      customers.customer_id,
-      COALESCE(orders_placed.orders_placed, 0) AS orders_placed,
-      COALESCE(orders_placed.order_value, 0) AS order_value,
-      COALESCE(orders_cancelled.cancelled_value, 0) AS cancelled_value,
-      COALESCE(previous_day.lifetime_orders, 0) AS previous_lifetime_orders,
-      COALESCE(previous_day.lifetime_value, 0) AS previous_lifetime_value
-    FROM customers
-    LEFT JOIN previous_day USING (customer_id)
-    LEFT JOIN orders_placed USING (customer_id)
-    LEFT JOIN orders_cancelled USING (customer_id)
-  )
-
-  SELECT
-    customer_id,
-    eventharbor_build_through AS balance_date,
-    orders_placed,
-    order_value,
-    cancelled_value,
-    order_value - cancelled_value AS net_value,
-    previous_lifetime_orders + orders_placed AS lifetime_orders,
-    previous_lifetime_value + order_value - cancelled_value AS lifetime_value
-  FROM day_totals
-) AS today
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.balance_date = eventharbor_build_through THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  customer_id, balance_date, orders_placed, order_value, cancelled_value, net_value,
-  lifetime_orders, lifetime_value
-) VALUES (
-  today.customer_id, today.balance_date, today.orders_placed, today.order_value,
-  today.cancelled_value, today.net_value, today.lifetime_orders, today.lifetime_value
-);
-END;
-
--- step 10 of 13: funnel_daily (sql/funnel_daily/range.sql)
-BEGIN
-MERGE `${analytics_dataset}.funnel_daily` AS target
-USING (
-  WITH days_in_range AS (
-    SELECT day
-    FROM UNNEST(GENERATE_DATE_ARRAY(eventharbor_build_through, eventharbor_build_through)) AS day
-  ),
-
-  user_activity_once AS (
-    SELECT event_date, user_id, activity_type
-    FROM `${events_dataset}.user_activity` AS raw_event
-    WHERE event_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  activity_steps_by_day AS (
-    SELECT
-      event_date AS day,
-      user_id,
-      COUNTIF(activity_type = 'view_product') > 0 AS viewed,
-      COUNTIF(activity_type = 'add_to_cart') > 0 AS added_to_cart
-    FROM user_activity_once
-    WHERE activity_type IN ('view_product', 'add_to_cart')
-    GROUP BY event_date, user_id
-  ),
-
-  customers_ordering_by_day AS (
-    SELECT DISTINCT first_seen_date AS day, customer_id AS user_id
-    FROM `${analytics_dataset}.orders_first_seen`
-    WHERE first_seen_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-  ),
-
-  user_steps_by_day AS (
-    SELECT
-      activity_steps_by_day.day,
-      activity_steps_by_day.user_id,
-      activity_steps_by_day.viewed,
-      activity_steps_by_day.viewed AND activity_steps_by_day.added_to_cart AS carted,
-      activity_steps_by_day.viewed AND activity_steps_by_day.added_to_cart
-        AND customers_ordering_by_day.user_id IS NOT NULL AS ordered
-    FROM activity_steps_by_day
-    LEFT JOIN customers_ordering_by_day USING (day, user_id)
-  ),
-
-  step_counts_by_day AS (
-    SELECT
-      days_in_range.day,
-      COUNTIF(user_steps_by_day.viewed) AS viewed_users,
-      COUNTIF(user_steps_by_day.carted) AS carted_users,
-      COUNTIF(user_steps_by_day.ordered) AS ordered_users
-    FROM days_in_range
-    LEFT JOIN user_steps_by_day USING (day)
-    GROUP BY days_in_range.day
-  )
-
-  SELECT
-    day AS date,
-    viewed_users,
-    carted_users,
-    ordered_users,
-    SAFE_DIVIDE(carted_users, viewed_users) AS view_to_cart_rate,
-    SAFE_DIVIDE(ordered_users, carted_users) AS cart_to_order_rate
-  FROM step_counts_by_day
-) AS rebuilt
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.date BETWEEN eventharbor_build_through AND eventharbor_build_through THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  date, viewed_users, carted_users, ordered_users, view_to_cart_rate, cart_to_order_rate
-) VALUES (
-  rebuilt.date, rebuilt.viewed_users, rebuilt.carted_users, rebuilt.ordered_users,
-  rebuilt.view_to_cart_rate, rebuilt.cart_to_order_rate
-);
-END;
-
--- step 11 of 13: retention_cohorts (sql/retention_cohorts/range.sql)
-BEGIN
-MERGE `${analytics_dataset}.retention_cohorts` AS target
-USING (
-  WITH cohort_users_in_range AS (
-    SELECT
-      snapshot_date,
-      (SELECT MIN(active_date) FROM UNNEST(dates_active) AS active_date) AS cohort_date,
-      is_daily_active
-    FROM `${analytics_dataset}.users_cumulated`
-    WHERE snapshot_date BETWEEN eventharbor_build_through AND eventharbor_build_through
-  ),
-
-  recent_cohort_users AS (
-    SELECT cohort_date, DATE_DIFF(snapshot_date, cohort_date, DAY) AS day_n, is_daily_active
-    FROM cohort_users_in_range
-    WHERE DATE_DIFF(snapshot_date, cohort_date, DAY) <= retention_days
-  ),
-
-  diagonals AS (
-    SELECT cohort_date, day_n, COUNT(*) AS users, SUM(IF(is_daily_active, 1, 0)) AS retained
-    FROM recent_cohort_users
-    GROUP BY cohort_date, day_n
-  )
-
-  SELECT cohort_date, day_n, users, retained, retained / users AS rate
-  FROM diagonals
-) AS rebuilt
-ON FALSE
-WHEN NOT MATCHED BY SOURCE
-  AND target.cohort_date BETWEEN DATE_SUB(eventharbor_build_through, INTERVAL retention_days DAY) AND eventharbor_build_through
-  AND target.day_n BETWEEN DATE_DIFF(eventharbor_build_through, target.cohort_date, DAY)
-    AND DATE_DIFF(eventharbor_build_through, target.cohort_date, DAY)
-  THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  cohort_date, day_n, users, retained, rate
-) VALUES (
-  rebuilt.cohort_date, rebuilt.day_n, rebuilt.users, rebuilt.retained, rebuilt.rate
-);
-END;
-
--- step 12 of 13: weekly_error_rate (sql/weekly_error_rate/range.sql)
-BEGIN
-MERGE `${analytics_dataset}.weekly_error_rate` AS target
-USING (
-  WITH days_by_stream AS (
-    SELECT
-      monday_of(date) AS week,
-      stream,
-      total_events,
-      COALESCE(error_events, 0) AS error_events
-    FROM `${analytics_dataset}.fact_events_daily`
-    WHERE
-      date BETWEEN monday_of(eventharbor_build_through) AND sunday_of(eventharbor_build_through)
-      AND event_type = '(all)'
-  )
-
-  SELECT
-    week,
-    stream,
-    SUM(total_events) + SUM(error_events) AS messages,
-    SUM(error_events) AS dead_letters,
-    SAFE_DIVIDE(SUM(error_events), SUM(total_events) + SUM(error_events)) AS error_rate
-  FROM days_by_stream
-  GROUP BY week, stream
-) AS rebuilt
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND target.week BETWEEN monday_of(eventharbor_build_through) AND monday_of(eventharbor_build_through) THEN DELETE
-WHEN NOT MATCHED THEN INSERT (week, stream, messages, dead_letters, error_rate)
-VALUES (rebuilt.week, rebuilt.stream, rebuilt.messages, rebuilt.dead_letters, rebuilt.error_rate);
-END;
-
--- step 13 of 13: customers_scd (sql/customers_scd/incremental.sql)
-BEGIN
-MERGE `${analytics_dataset}.customers_scd` AS target
-USING (
-  WITH versions_of_yesterday AS (
-    SELECT customer_id, country, city, customer_tier, is_active, valid_from
-    FROM `${analytics_dataset}.customers_scd`
-    WHERE valid_from < eventharbor_build_through AND (valid_to IS NULL OR valid_to >= eventharbor_build_through)
-  ),
-
-  balances_of_today AS (
-    SELECT customer_id, lifetime_value
-    FROM `${analytics_dataset}.customer_daily_balance`
-    WHERE balance_date = eventharbor_build_through
-  ),
-
-  recent_order_events AS (
-    SELECT customer_id, event_date, order_date, event_id, shipping_address
-    FROM `${events_dataset}.orders` AS raw_event
-    WHERE event_date BETWEEN DATE_SUB(eventharbor_build_through, INTERVAL (active_window_days - 1) DAY) AND eventharbor_build_through
-    QUALIFY ROW_NUMBER() OVER (
-      PARTITION BY event_date, event_id ORDER BY processed_timestamp, TO_JSON_STRING(raw_event)
-    ) = 1
-  ),
-
-  addresses_of_today AS (
-    SELECT
-      customer_id,
-      ARRAY_AGG(shipping_address ORDER BY order_date DESC, event_id DESC LIMIT 1)[OFFSET(0)] AS address
-    FROM recent_order_events
-    WHERE event_date = eventharbor_build_through
-    GROUP BY customer_id
-  ),
-
-  active_customers AS (
-    SELECT DISTINCT customer_id
-    FROM recent_order_events
-  ),
-
-  attributes_of_today AS (
-    SELECT
-      balances_of_today.customer_id,
-      COALESCE(addresses_of_today.address.country, versions_of_yesterday.country) AS country,
-      COALESCE(addresses_of_today.address.city, versions_of_yesterday.city) AS city,
-      customer_tier(balances_of_today.lifetime_value) AS customer_tier,
-      active_customers.customer_id IS NOT NULL AS is_active
-    FROM balances_of_today
-    LEFT JOIN addresses_of_today USING (customer_id)
-    LEFT JOIN versions_of_yesterday USING (customer_id)
-    LEFT JOIN active_customers USING (customer_id)
-  ),
-
-  compared AS (
-    SELECT
-      versions_of_yesterday.customer_id AS open_customer_id,
-      attributes_of_today.customer_id AS today_customer_id,
-      versions_of_yesterday.valid_from AS open_valid_from,
-      attributes_of_today.customer_id IS NOT NULL
-      AND (
-        versions_of_yesterday.customer_id IS NULL
-        OR versions_of_yesterday.country IS DISTINCT FROM attributes_of_today.country
-        OR versions_of_yesterday.city IS DISTINCT FROM attributes_of_today.city
-        OR versions_of_yesterday.customer_tier IS DISTINCT FROM attributes_of_today.customer_tier
-        OR versions_of_yesterday.is_active IS DISTINCT FROM attributes_of_today.is_active
-      ) AS starts_new_version
-    FROM versions_of_yesterday
-    FULL OUTER JOIN attributes_of_today USING (customer_id)
-  ),
-
-  previous_versions AS (
-    SELECT
-      versions_of_yesterday.customer_id,
-      versions_of_yesterday.country,
-      versions_of_yesterday.city,
-      versions_of_yesterday.customer_tier,
-      versions_of_yesterday.is_active,
-      versions_of_yesterday.valid_from,
-      IF(compared.starts_new_version, eventharbor_build_through, NULL) AS valid_to,
-      NOT compared.starts_new_version AS is_current
-    FROM versions_of_yesterday
-    JOIN compared ON compared.open_customer_id = versions_of_yesterday.customer_id
-  ),
-
-  new_versions AS (
-    SELECT
-      attributes_of_today.customer_id,
-      attributes_of_today.country,
-      attributes_of_today.city,
-      attributes_of_today.customer_tier,
-      attributes_of_today.is_active,
-      eventharbor_build_through AS valid_from,
-      CAST(NULL AS DATE) AS valid_to,
-      TRUE AS is_current
-    FROM attributes_of_today
-    JOIN compared ON compared.today_customer_id = attributes_of_today.customer_id
-    WHERE compared.starts_new_version
-  )
-
-  SELECT * FROM previous_versions
-  UNION ALL
-  SELECT * FROM new_versions
-) AS versions
-ON FALSE
-WHEN NOT MATCHED BY SOURCE AND (target.valid_to IS NULL OR target.valid_to >= eventharbor_build_through) THEN DELETE
-WHEN NOT MATCHED THEN INSERT (
-  customer_id, country, city, customer_tier, is_active, valid_from, valid_to, is_current
-) VALUES (
-  versions.customer_id, versions.country, versions.city, versions.customer_tier,
-  versions.is_active, versions.valid_from, versions.valid_to, versions.is_current
-);
-END;
-END IF;
 
 -- The build log (sql/schedule/record.sql).
 INSERT INTO `${analytics_dataset}.model_builds` (

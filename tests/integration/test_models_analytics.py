@@ -2,11 +2,11 @@
 
 daily_active_users, retention_cohorts, funnel_daily, churn_classification and fact_events_daily
 (docs/models.md), each built three ways on the real bqemulator that must give the same rows:
-``replay`` (the daily steps day by day; in the short scenario each step runs twice to prove a
-rerun changes nothing), ``backfill`` (each model's range SQL once) and ``chunked``
-(two backfills, the second starting from the state the first left). All five are ``range.sql``
-models: one file run for a day or a range, so ``replay`` runs that file day by day and
-``backfill`` once over the range. Backfill = replay on the generated multi-week sample is checked
+``replay`` (each model's file day by day; in the short scenario each step runs twice to prove a
+rerun changes nothing), ``backfill`` (each model's file once over the range) and ``chunked``
+(two backfills, the second starting from the state the first left). None of the five keeps
+history of its own: each day depends only on that day's raw partitions or on the model state of
+that day. Backfill = replay on the generated multi-week sample is checked
 for every model by tests/integration/test_models_consistency.py.
 """
 
@@ -27,7 +27,7 @@ from tests.models_scenario import (
     rows,
     table_rows,
 )
-from warehouse import graph, sql
+from warehouse import graph
 
 ANALYTICS = [
     "daily_active_users",
@@ -131,10 +131,9 @@ def long(bq_client):
     return build_three_ways(bq_client, raw, L0, LEND, LONG_MODELS, rerun_each_step=False, prefix="an")
 
 
-def test_the_analytics_models_are_range_models_run_after_what_they_read():
+def test_the_analytics_models_run_after_what_they_read():
     names = graph.model_names()
     assert set(ANALYTICS) <= set(names)
-    assert not any(sql.model_sql(m).stateful for m in ANALYTICS)
     for model in ("retention_cohorts", "churn_classification"):
         assert names.index("users_cumulated") < names.index(model)
     assert names.index("orders_first_seen") < names.index("funnel_daily")

@@ -93,7 +93,7 @@ def test_backfill_in_two_ranges_equals_one_backfill(builds, model):
     assert builds["tables"]["chunked"][model] == builds["tables"]["backfill"][model]
 
 
-def test_every_incremental_step_rerun_changes_nothing(builds):
+def test_every_daily_step_rerun_changes_nothing(builds):
     assert builds["rerun_changed"] == []
 
 

@@ -1,9 +1,8 @@
 """Hand-written scenarios for every model, with the exact expected rows typed out.
 
 Each scenario is built three ways on the real bqemulator and must give the same typed rows:
-``replay`` (each model's daily step day by day: ``incremental.sql``, or ``range.sql`` over the
-day; in the short scenario each step runs twice to prove a rerun changes nothing), ``backfill``
-(each model's range SQL, ``backfill.sql`` or ``range.sql``, once over the whole range) and
+``replay`` (each model's file over each day in turn; in the short scenario each step runs twice
+to prove a rerun changes nothing), ``backfill`` (each model's file once over the whole range) and
 ``chunked`` (two backfills, the second starting from the state the first left). The tier, activity,
 low-stock and weekly/monthly boundaries of sql/rules.sql are each hit exactly.
 """

@@ -297,7 +297,7 @@ def test_a_failed_run_is_caught_up_by_the_next(bq_client):
     # D3's run fails half-way: the models before customers_scd ran, customers_scd did not, and
     # no build row was written.
     script = render.scheduled_script(D[4], datasets)
-    block = "-- step 13 of 13: customers_scd (sql/customers_scd/incremental.sql)"
+    block = "-- step 13 of 13: customers_scd (sql/models/customers_scd.sql)"
     assert script.count(block) == 1
     broken = script.replace(block, f"SELECT * FROM `{datasets['analytics']}.no_such_table`;\n  {block}")
     with pytest.raises(Exception, match="no_such_table"):

@@ -26,11 +26,10 @@ def test_every_model_runs_after_every_model_whose_table_it_reads():
     order = model_names()
     assert sorted(order) == sorted(model_sql.model_files())
     for model, files in model_sql.model_files().items():
-        for kind in files.kinds:
-            tree = sqlglot.parse_one(files.statement(kind), read="bigquery")
-            read = {t.name for t in tree.find_all(exp.Table) if t.db == "analytics"} - {model}
-            for dependency in read:
-                assert order.index(dependency) < order.index(model), (model, kind, dependency)
+        tree = sqlglot.parse_one(files.statement(), read="bigquery")
+        read = {t.name for t in tree.find_all(exp.Table) if t.db == "analytics"} - {model}
+        for dependency in read:
+            assert order.index(dependency) < order.index(model), (model, dependency)
 
 
 def test_dependencies_are_the_other_models_each_sql_reads():
@@ -119,14 +118,13 @@ def test_rewrite_rejects_unknown_logical_datasets():
 def test_every_step_script_is_rewritten_completely():
     datasets = {"events": "ev_t", "analytics": "an_t"}
     for name in model_names():
-        for kind in model_sql.model_sql(name).kinds:
-            values = dict.fromkeys(model_sql.PARAMETERS[kind], date(2026, 11, 3))
-            script = model_sql.step_script(name, kind, values, datasets)
-            assert "`events." not in script and "`analytics." not in script
-            statements = [s for s in sqlglot.parse(script, read="bigquery") if s is not None]
-            tables = {t.db for s in statements for t in s.find_all(exp.Table) if t.db}
-            assert tables <= {"ev_t", "an_t"}
-            assert f"`an_t.{name}`" in script
+        values = dict.fromkeys(model_sql.PARAMETERS, date(2026, 11, 3))
+        script = model_sql.step_script(name, values, datasets)
+        assert "`events." not in script and "`analytics." not in script
+        statements = [s for s in sqlglot.parse(script, read="bigquery") if s is not None]
+        tables = {t.db for s in statements for t in s.find_all(exp.Table) if t.db}
+        assert tables <= {"ev_t", "an_t"}
+        assert f"`an_t.{name}`" in script
 
 
 def test_bind_parameters_writes_the_given_sql_outside_comments():
@@ -144,7 +142,7 @@ def test_bind_parameters_writes_the_given_sql_outside_comments():
 
 
 def test_strip_comment_lines_keeps_the_statement():
-    text = model_sql.model_sql("customers_scd").text("incremental")
+    text = model_sql.model_sql("customers_scd").text()
     code = model_sql.strip_comment_lines(text)
     assert code.startswith("MERGE `analytics.customers_scd`")
     assert not any(line.lstrip().startswith("--") for line in code.splitlines())
@@ -153,25 +151,23 @@ def test_strip_comment_lines_keeps_the_statement():
 
 def test_step_script_checks_its_parameters():
     with pytest.raises(ValueError, match="takes"):
-        model_sql.step_script("customers_scd", "incremental", {"start_date": date(2026, 11, 3)})
-    with pytest.raises(ValueError, match="no backfill.sql"):
-        model_sql.step_script(
-            "daily_active_users", "backfill", dict.fromkeys(("start_date", "end_date"), date.today())
-        )
+        model_sql.step_script("customers_scd", {"start_date": date(2026, 11, 3)})
+    with pytest.raises(ValueError, match="takes"):
+        model_sql.step_script("customers_scd", {"run_date": date(2026, 11, 3)})
     with pytest.raises(ValueError, match="unknown model"):
         model_sql.model_sql("nope")
 
 
 def test_step_script_is_the_rules_it_uses_then_its_statement():
     day = date(2026, 11, 3)
-    script = model_sql.step_script("customers_scd", "incremental", {"run_date": day})
+    script = model_sql.step_script("customers_scd", {"start_date": day, "end_date": day})
     statements = [s for s in sqlglot.parse(script, read="bigquery") if s is not None]
     assert [type(s).__name__ for s in statements] == ["Declare", "Create", "Merge"]
     assert script.startswith("DECLARE active_window_days INT64")
     assert "CREATE TEMP FUNCTION customer_tier" in script and "churn_status" not in script
     assert "@" not in script and "DATE '2026-11-03'" in script
     # A model using no rule is sent as its statement alone.
-    plain = model_sql.step_script("orders_first_seen", "range", {"start_date": day, "end_date": day})
+    plain = model_sql.step_script("orders_first_seen", {"start_date": day, "end_date": day})
     assert plain.startswith("MERGE `analytics.orders_first_seen`")
 
 
@@ -180,17 +176,13 @@ def test_step_script_is_the_rules_it_uses_then_its_statement():
 # --------------------------------------------------------------------------------------
 
 
-def test_a_day_runs_incremental_sql_of_stateful_models_and_range_sql_of_the_others():
+def test_a_day_runs_every_model_over_that_one_day():
     names = model_names()
     day = runner.plan_day("2026-11-03")
     assert [s.model for s in day] == names
     for step in day:
-        files = model_sql.model_sql(step.model)
-        if files.stateful:
-            assert (step.kind, step.parameters) == ("incremental", {"run_date": date(2026, 11, 3)})
-        else:
-            assert step.kind == "range"
-            assert step.parameters == {"start_date": date(2026, 11, 3), "end_date": date(2026, 11, 3)}
+        assert step.kind == "day"
+        assert step.parameters == {"start_date": date(2026, 11, 3), "end_date": date(2026, 11, 3)}
         assert step.label == f"2026-11-03 {step.model}"
 
 
@@ -198,13 +190,13 @@ def test_plans_follow_the_derived_run_order():
     names = model_names()
     fill = runner.plan_backfill("2026-11-01", "2026-11-21")
     assert [s.model for s in fill] == names
-    assert {s.kind for s in fill} == {"backfill", "range"}
+    assert {s.kind for s in fill} == {"range"}
     assert {tuple(s.parameters.values()) for s in fill} == {(date(2026, 11, 1), date(2026, 11, 21))}
     assert fill[0].label == f"2026-11-01..2026-11-21 {names[0]}"
 
     replay = runner.plan_backfill(date(2026, 10, 30), date(2026, 11, 2), mode="replay")
     assert len(replay) == 4 * len(names)
-    assert {s.kind for s in replay} == {"incremental", "range"}
+    assert {s.kind for s in replay} == {"day"}
     assert [min(s.parameters.values()) for s in replay[:: len(names)]] == [
         date(2026, 10, 30),
         date(2026, 10, 31),
@@ -219,24 +211,6 @@ def test_plans_follow_the_derived_run_order():
         runner.plan_backfill("2026-11-02", "2026-11-01")
     with pytest.raises(ValueError, match="unknown mode"):
         runner.plan_backfill("2026-11-01", "2026-11-02", mode="fast")
-
-
-def test_each_model_has_one_range_file_or_a_backfill_and_an_incremental_step():
-    files = model_sql.model_files()
-    assert {m for m, f in files.items() if not f.stateful} == {
-        "orders_first_seen",
-        "daily_active_users",
-        "retention_cohorts",
-        "funnel_daily",
-        "churn_classification",
-        "fact_events_daily",
-        "weekly_error_rate",
-    }
-    for model, f in files.items():
-        assert [p.name for p in f.paths] == (
-            ["backfill.sql", "incremental.sql"] if f.stateful else ["range.sql"]
-        )
-        assert all(p.is_file() for p in f.paths), model
 
 
 def _scripts(text: str) -> list[str]:
@@ -257,15 +231,9 @@ def test_dry_run_prints_every_step_with_parameters_bound(capsys):
     names = model_names()
     headers = re.findall(r"^-- \[(\d+)/(\d+)\] (\w+) \((\w+)\): (.*)$", captured.out, flags=re.M)
     assert [h[2] for h in headers] == names
-    for _, total, model, kind, bound in headers:
+    for _, total, _model, kind, bound in headers:
         assert total == str(len(names))
-        if kind == "incremental":
-            assert bound == "@run_date = DATE '2026-11-03'", model
-        else:
-            assert (kind, bound) == (
-                "range",
-                "@start_date = DATE '2026-11-03', @end_date = DATE '2026-11-03'",
-            )
+        assert (kind, bound) == ("day", "@start_date = DATE '2026-11-03', @end_date = DATE '2026-11-03'")
     scripts = _scripts(captured.out)
     assert len(scripts) == len(names)
     for name, script in zip(names, scripts, strict=True):
@@ -279,8 +247,8 @@ def test_dry_run_prints_every_step_with_parameters_bound(capsys):
     assert [s.strip() for s in scripts] == [s.sql.strip() for s in planned]
     # progress goes to stderr: a tqdm bar updated once per step
     assert f"{len(names)}/{len(names)}" in captured.err
-    assert "2026-11-03 customers_scd (incremental)" in captured.err
-    assert "2026-11-03 funnel_daily (range)" in captured.err
+    assert "2026-11-03 customers_scd (day)" in captured.err
+    assert "2026-11-03 funnel_daily (day)" in captured.err
 
 
 def test_dry_run_backfill_modes(capsys):
@@ -297,13 +265,9 @@ def test_dry_run_backfill_modes(capsys):
     assert runner.main([*argv, "--models", "inventory_daily_balance,funnel_daily"]) == 0
     out = capsys.readouterr()
     assert len(_scripts(out.out)) == 6
-    assert re.findall(r"@run_date = DATE '([\d-]+)'", out.out) == ["2026-11-01", "2026-11-02", "2026-11-03"]
-    assert re.findall(r"@start_date = DATE '([\d-]+)', @end_date", out.out) == [
-        "2026-11-01",
-        "2026-11-02",
-        "2026-11-03",
-    ]
-    assert "models [########################] 6/6 2026-11-03 funnel_daily (range) 00:00" in _updates(out.err)
+    days = [day for day in ("2026-11-01", "2026-11-02", "2026-11-03") for _ in range(2)]
+    assert re.findall(r"@start_date = DATE '([\d-]+)', @end_date = DATE '\1'", out.out) == days
+    assert "models [########################] 6/6 2026-11-03 funnel_daily (day) 00:00" in _updates(out.err)
 
 
 def test_cli_rejects_bad_arguments():
@@ -327,7 +291,7 @@ def test_progress_bar_format():
         progress(step)
     states = list(dict.fromkeys(u for u in _updates(stream.getvalue()) if "/3 " in u))  # close redraws
     assert [s.split("] ")[1][:3] for s in states] == ["0/3", "1/3", "2/3", "3/3"]
-    assert states[-1].startswith("models [########################] 3/3 2026-11-03 orders_first_seen (range)")
+    assert states[-1].startswith("models [########################] 3/3 2026-11-03 orders_first_seen (day)")
 
 
 def test_execute_needs_a_client_unless_dry_run():
@@ -384,9 +348,9 @@ def test_check_fails_when_the_script_lags_behind_the_sql(monkeypatch, tmp_path, 
     (tmp_path / "daily_models.json").write_text(render.order_json())
     assert render.main(["--check"]) == 0
     # A model's SQL changes (here: the rendered statement of one model) but the file is not rerendered.
-    original = render.daily_statement
+    original = render.model_statement
     monkeypatch.setattr(
-        render, "daily_statement", lambda m, d, ds: original(m, d, ds).replace("COUNT(*)", "COUNT(1)")
+        render, "model_statement", lambda m, s, e, ds: original(m, s, e, ds).replace("COUNT(*)", "COUNT(1)")
     )
     assert render.main(["--check"]) == 1
     assert "daily_models.sql is out of date: run `python -m warehouse.render`" in capsys.readouterr().err
@@ -394,40 +358,30 @@ def test_check_fails_when_the_script_lags_behind_the_sql(monkeypatch, tmp_path, 
     assert "COUNT(1)" in committed.read_text() and render.main(["--check"]) == 0
 
 
-def _branches(script: str) -> dict[str, str]:
-    """The two branches of the script's ``IF``: the range build and the one-day build."""
-    condition = "\nIF eventharbor_rebuild_from < eventharbor_build_through THEN\n"
-    assert script.count(condition) == 1 and script.count("\nELSE\n") == 1
-    ranged, rest = script.split(condition)[1].split("\nELSE\n")
-    daily, tail = rest.split("\nEND IF;\n")
-    return {"range": ranged, "daily": daily, "head": script.split(condition)[0], "tail": tail}
+def _parts(script: str) -> dict[str, str]:
+    """The script around its model blocks: the head (declarations, rules, plan), the blocks, the tail."""
+    models = "\n-- Each model once over the days the plan chose.\n"
+    record = "\n-- The build log (sql/schedule/record.sql).\n"
+    assert script.count(models) == 1 and script.count(record) == 1
+    head, rest = script.split(models)
+    blocks, tail = rest.split(record)
+    return {"head": head, "blocks": blocks, "tail": tail}
 
 
-@pytest.mark.parametrize(
-    ("branch", "variables"),
-    [
-        ("daily", ("eventharbor_build_through",)),
-        ("range", ("eventharbor_rebuild_from", "eventharbor_build_through")),
-    ],
-)
-def test_each_branch_of_the_script_runs_every_model_in_run_order_each_in_its_own_block(branch, variables):
+def test_the_script_runs_every_model_over_the_planned_days_in_run_order_each_in_its_own_block():
     script = render.daily_script()
     assert script.startswith("-- Generated by `python -m warehouse.render`")
     declare = (
         "DECLARE eventharbor_run_date DATE DEFAULT DATE_SUB(@run_date, INTERVAL ${models_lag_days} DAY);"
     )
     assert declare in script
-    blocks = _blocks(_branches(script)[branch])
+    blocks = _blocks(_parts(script)["blocks"])
     assert [model for model, _ in blocks] == model_names()
     for model, statement in blocks:
-        files = model_sql.model_sql(model)
-        # The block is the model's daily step (or range SQL) with its dates set to the variables.
-        if branch == "daily":
-            expected = render.daily_statement(model, *variables, render.DATASET_PLACEHOLDERS)
-            kind = files.day_kind
-        else:
-            expected = render.range_statement(model, *variables, render.DATASET_PLACEHOLDERS)
-            kind = files.range_kind
+        # The block is the model's SQL with its dates set to the days the plan chose.
+        expected = render.model_statement(
+            model, "eventharbor_rebuild_from", "eventharbor_build_through", render.DATASET_PLACEHOLDERS
+        )
         assert statement == expected.strip()
         tree = sqlglot.parse_one(statement, read="bigquery")
         assert isinstance(tree, exp.Merge)
@@ -437,14 +391,14 @@ def test_each_branch_of_the_script_runs_every_model_in_run_order_each_in_its_own
             "${analytics_dataset}",
         }
         assert not list(tree.find_all(exp.Parameter)), f"{model}: every parameter is a script variable"
-        assert f": {model} (sql/{model}/{kind}.sql)\nBEGIN\n" in script
+        assert f": {model} (sql/models/{model}.sql)\nBEGIN\n" in script
     # The only placeholders are templatefile()'s variables.
     assert set(re.findall(r"\$\{(\w+)\}", script)) == set(render.TEMPLATE_VARIABLES)
     assert "%{" not in script
 
 
 def test_the_script_plans_before_the_models_and_logs_after_them():
-    parts = _branches(render.daily_script())
+    parts = _parts(render.daily_script())
     assert render.schedule_statements("plan").strip() in parts["head"]
     assert parts["tail"].strip().endswith(render.schedule_statements("record").strip())
     assert "analytics_dataset}.model_builds" in parts["tail"]
@@ -527,8 +481,7 @@ def test_docs_say_how_each_model_counts_each_event_once():
     assert [model for model, _, _ in items] == model_names()
     for model, reads, said in items:
         assert said == docs.once_only(model) and said, model
-        files = model_sql.model_sql(model)
-        raw = {r.table for kind in files.kinds for r in once.raw_reads(files.statement(kind))}
+        raw = {r.table for r in once.raw_reads(model_sql.model_sql(model).statement())}
         assert {t for t in raw if f"`events.{t}`" in reads} == raw, model
         assert ("`events.dead_letter`" in reads) == (model == "fact_events_daily"), model
     assert docs.header_paragraph("-- A: one\n--   two\n-- B: three\nSELECT 1", "A") == "one two"

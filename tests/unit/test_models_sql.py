@@ -14,33 +14,21 @@ from sqlglot import exp
 
 from schemas import all_tables, table_spec
 from schemas.catalog import CATALOG_FILE
-from warehouse import docs, once, rules
+from warehouse import once, rules
 from warehouse import sql as model_sql
 from warehouse.graph import model_names
 
 ROOT = Path(__file__).resolve().parents[2]
 RAW_PARTITIONED = {("events", "orders"), ("events", "inventory"), ("events", "user_activity")}
-STATEFUL_MODELS = {
-    "customers_scd",
-    "products_scd",
-    "users_cumulated",
-    "activity_monthly_reduced",
-    "inventory_daily_balance",
-    "customer_daily_balance",
-}
-FILES = [(m, kind) for m in model_names() for kind in model_sql.model_sql(m).kinds]
+MODELS = model_names()
 # Numbers a model may write: they are arithmetic, not rules (1_000_000: microseconds per second).
 STRUCTURAL_NUMBERS = {0, 1, 1_000_000}
 
 
-def _id(case) -> str:
-    return f"{case[0]}/{case[1]}.sql"
-
-
-def _parse(model: str, kind: str) -> exp.Expression:
-    text = model_sql.model_sql(model).text(kind)
+def _parse(model: str) -> exp.Expression:
+    text = model_sql.model_sql(model).text()
     statements = [s for s in sqlglot.parse(text, read="bigquery") if s is not None]
-    assert len(statements) == 1, f"{model}/{kind}.sql: one statement per file, found {len(statements)}"
+    assert len(statements) == 1, f"{model}.sql: one statement per file, found {len(statements)}"
     return statements[0]
 
 
@@ -90,10 +78,13 @@ def _partition_predicates(table: exp.Table, where: exp.Expression | None) -> lis
 # --------------------------------------------------------------------------------------
 
 
-def test_the_six_stateful_models_keep_two_files_the_others_one():
+def test_every_model_is_one_file_of_sql_models():
     files = model_sql.model_files()
-    assert {m for m, f in files.items() if f.stateful} == STATEFUL_MODELS
     assert set(model_names()) == set(files) and len(files) == 13
+    assert all(f.path == model_sql.MODELS_DIR / f"{m}.sql" for m, f in files.items())
+    others = {p.relative_to(model_sql.SQL_DIR).as_posix() for p in model_sql.SQL_DIR.rglob("*.sql")}
+    others -= {f"models/{m}.sql" for m in files}
+    assert others == {"rules.sql", "schedule/plan.sql", "schedule/record.sql"}
     assert not (model_sql.SQL_DIR / "models.json").exists(), "the run order is derived from the SQL"
 
 
@@ -107,10 +98,9 @@ def test_every_model_has_a_schema_and_a_catalog_entry():
     assert {s.table for s in all_tables("analytics")} >= set(model_names())
 
 
-@pytest.mark.parametrize("case", FILES, ids=_id)
-def test_sql_file_parses_as_bigquery_and_has_a_header(case):
-    model, kind = case
-    text = model_sql.model_sql(model).text(kind)
+@pytest.mark.parametrize("model", MODELS)
+def test_sql_file_parses_as_bigquery_and_has_a_header(model):
+    text = model_sql.model_sql(model).text()
     header = []
     for line in text.splitlines():
         if not line.startswith("--"):
@@ -118,53 +108,44 @@ def test_sql_file_parses_as_bigquery_and_has_a_header(case):
         header.append(line)
     joined = "\n".join(header)
     for word in ("Grain:", "Inputs:", "Parameters:", "Once only:", "Idempotency:"):
-        assert word in joined, f"{model}/{kind}.sql: header must say {word}"
-    tree = _parse(model, kind)
-    assert isinstance(tree, exp.Merge), f"{model}/{kind}.sql: each step is one atomic MERGE"
+        assert word in joined, f"{model}.sql: header must say {word}"
+    tree = _parse(model)
+    assert isinstance(tree, exp.Merge), f"{model}.sql: each step is one atomic MERGE"
     target = tree.this
     assert (target.db, target.name) == ("analytics", model), "a model writes only its own table"
 
 
-@pytest.mark.parametrize("case", FILES, ids=_id)
-def test_parameters_are_exactly_the_files_parameters(case):
-    model, kind = case
-    used = {p.name for p in _parse(model, kind).find_all(exp.Parameter)}
-    assert used == set(model_sql.PARAMETERS[kind]), case
+@pytest.mark.parametrize("model", MODELS)
+def test_parameters_are_exactly_the_files_parameters(model):
+    used = {p.name for p in _parse(model).find_all(exp.Parameter)}
+    assert used == set(model_sql.PARAMETERS), model
 
 
-@pytest.mark.parametrize("case", FILES, ids=_id)
-def test_every_raw_table_read_filters_event_date(case):
+@pytest.mark.parametrize("model", MODELS)
+def test_every_raw_table_read_filters_event_date(model):
     """require_partition_filter: every read of a raw table sits in a SELECT whose WHERE prunes event_date."""
-    model, kind = case
-    for table, where in _raw_table_filters(_parse(model, kind)):
+    for table, where in _raw_table_filters(_parse(model)):
         predicates = _partition_predicates(table, where)
-        assert predicates, f"{model}/{kind}.sql: {table.sql('bigquery')} is read without an event_date filter"
+        assert predicates, f"{model}.sql: {table.sql('bigquery')} is read without an event_date filter"
         for predicate in predicates:
             text = predicate.sql("bigquery")
-            if kind == "incremental":
-                assert text.endswith(("event_date = @run_date", "AND @run_date")), text
-            else:
-                assert text.endswith("AND @end_date"), text
+            assert text.endswith("AND @end_date"), text
 
 
 def test_daily_steps_read_only_their_day_except_the_is_active_window():
-    """A range file reads exactly [@start_date, @end_date] (a day's step: that day's partition);
-    an incremental step reads @run_date's partition, except customers_scd's is_active window."""
-    window_start = "DATE_SUB({}, INTERVAL (active_window_days - 1) DAY)"
-    window = {
-        "incremental": f"event_date BETWEEN {window_start.format('@run_date')} AND @run_date",
-        "backfill": f"event_date BETWEEN {window_start.format('@start_date')} AND @end_date",
-    }
-    for model, kind in FILES:
-        for table, where in _raw_table_filters(_parse(model, kind)):
+    """A model reads exactly the raw partitions of [@start_date, @end_date] (a day's step: that
+    day's partition), except customers_scd, which reads its is_active window before the range."""
+    is_active_window = (
+        "event_date BETWEEN DATE_SUB(@start_date, INTERVAL (active_window_days - 1) DAY) AND @end_date"
+    )
+    for model in MODELS:
+        for table, where in _raw_table_filters(_parse(model)):
             for predicate in _partition_predicates(table, where):
                 text = re.sub(r"^\w+\.", "", predicate.sql("bigquery"))
-                if kind == "incremental" and isinstance(predicate, exp.EQ):
-                    assert text == "event_date = @run_date", (model, text)
-                elif model == "customers_scd" and kind != "range":
-                    assert text == window[kind], (model, kind, text)
+                if model == "customers_scd":
+                    assert text == is_active_window, (model, text)
                 else:
-                    assert text == "event_date BETWEEN @start_date AND @end_date", (model, kind, text)
+                    assert text == "event_date BETWEEN @start_date AND @end_date", (model, text)
 
 
 def test_the_check_catches_a_missing_partition_filter():
@@ -189,8 +170,8 @@ def test_the_dead_letter_read_covers_the_range_and_the_window_before_it():
     its partitioning: every row whose message day is in [start - window, end] (a message fails at
     most a day before its message time), with no upper bound (a replay rejects it later)."""
     readers = []
-    for model, kind in FILES:
-        for table in _parse(model, kind).find_all(exp.Table):
+    for model in MODELS:
+        for table in _parse(model).find_all(exp.Table):
             if (table.db, table.name) != ("events", "dead_letter"):
                 continue
             readers.append(model)
@@ -198,7 +179,7 @@ def test_the_dead_letter_read_covers_the_range_and_the_window_before_it():
             bounds = sorted(c.sql("bigquery") for c in _conjuncts(where))
             assert bounds == [
                 "failed_at >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL (dead_letter_window_days + 1) DAY))",
-            ], (model, kind, bounds)
+            ], (model, bounds)
     assert readers == ["fact_events_daily"]
 
 
@@ -207,21 +188,20 @@ def test_the_dead_letter_read_covers_the_range_and_the_window_before_it():
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", FILES, ids=_id)
-def test_every_raw_read_keeps_the_first_copy_of_each_event_and_of_each_rejected_message(case):
-    model, kind = case
-    statement = model_sql.model_sql(model).statement(kind)
-    assert once.problems(statement) == [], f"{model}/{kind}.sql"
+@pytest.mark.parametrize("model", MODELS)
+def test_every_raw_read_keeps_the_first_copy_of_each_event_and_of_each_rejected_message(model):
+    statement = model_sql.model_sql(model).statement()
+    assert once.problems(statement) == [], f"{model}.sql"
 
 
 def test_every_model_reading_raw_tables_de_duplicates_each_of_them():
-    for model, kind in FILES:
-        statement = model_sql.model_sql(model).statement(kind)
+    for model in MODELS:
+        statement = model_sql.model_sql(model).statement()
         tree = sqlglot.parse_one(statement, read="bigquery")
         raw = [t for t in tree.find_all(exp.Table) if (t.db, t.name) in RAW_PARTITIONED]
         reads = once.raw_reads(statement)
-        assert len(reads) == len(raw), (model, kind)
-        assert all(r.name for r in reads), (model, kind)
+        assert len(reads) == len(raw), model
+        assert all(r.name for r in reads), model
 
 
 def test_the_once_only_check_sees_a_read_that_counts_copies():
@@ -287,26 +267,20 @@ def test_the_dead_letter_window_is_as_long_as_the_dead_letters_are_kept():
     assert window == table_spec("events.dead_letter").partition_expiration_days
 
 
-def test_the_once_only_paragraph_is_the_same_in_both_files_of_a_stateful_model():
-    for model, files in model_sql.model_files().items():
-        paragraphs = {docs.header_paragraph(files.text(kind), "Once only") for kind in files.kinds}
-        assert len(paragraphs) == 1 and "" not in paragraphs, (model, paragraphs)
-
-
 def test_sql_references_tables_only_as_backticked_dataset_table():
-    for model, kind in FILES:
-        code = model_sql.model_sql(model).statement(kind)
-        for table in _parse(model, kind).find_all(exp.Table):
+    for model in MODELS:
+        code = model_sql.model_sql(model).statement()
+        for table in _parse(model).find_all(exp.Table):
             if table.db:
-                assert f"`{table.db}.{table.name}`" in code, (model, kind, table.sql("bigquery"))
+                assert f"`{table.db}.{table.name}`" in code, (model, table.sql("bigquery"))
                 assert table.db in model_sql.LOGICAL_DATASETS
                 assert not table.catalog, "no project in the SQL: the job's project is used"
 
 
 def test_model_files_end_their_statement_with_a_semicolon():
     """Each statement runs after the rules in one script and inside BEGIN ... END in the scheduled query."""
-    for model, kind in FILES:
-        assert model_sql.model_sql(model).statement(kind).rstrip().endswith(";"), (model, kind)
+    for model in MODELS:
+        assert model_sql.model_sql(model).statement().rstrip().endswith(";"), model
 
 
 # --------------------------------------------------------------------------------------
@@ -347,13 +321,11 @@ def test_the_rules_say_what_the_spec_says():
 def test_every_rule_is_used_and_every_step_gets_the_rules_it_uses():
     functions = {d.name for d in rules.definitions() if d.kind == "function"}
     used = set()
-    for model, kind in FILES:
-        statement = model_sql.model_sql(model).statement(kind)
+    for model in MODELS:
+        statement = model_sql.model_sql(model).statement()
         tree = sqlglot.parse_one(statement, read="bigquery")
         called = {f.name for f in tree.find_all(exp.Anonymous)}
-        assert called <= functions, (
-            f"{model}/{kind}.sql calls {called - functions}, not defined in sql/rules.sql"
-        )
+        assert called <= functions, f"{model}.sql calls {called - functions}, not defined in sql/rules.sql"
         names = {d.name for d in rules.used_by(statement)}
         assert called <= names
         constants = {c.name for c in tree.find_all(exp.Column) if not c.table} & {
@@ -361,7 +333,7 @@ def test_every_rule_is_used_and_every_step_gets_the_rules_it_uses():
         }
         assert constants <= names
         used |= names
-        script = model_sql.step_script(model, kind, dict.fromkeys(model_sql.PARAMETERS[kind], _a_day()))
+        script = model_sql.step_script(model, dict.fromkeys(model_sql.PARAMETERS, _a_day()))
         for definition in rules.used_by(statement):
             assert definition.sql in script
     assert used == {d.name for d in rules.definitions()}, "a rule no model uses"
@@ -377,16 +349,15 @@ def _rule_numbers() -> set[int]:
     return set().union(*(d.numbers for d in rules.definitions())) - STRUCTURAL_NUMBERS
 
 
-@pytest.mark.parametrize("case", FILES, ids=_id)
-def test_no_model_file_writes_a_number_of_its_own(case):
+@pytest.mark.parametrize("model", MODELS)
+def test_no_model_file_writes_a_number_of_its_own(model):
     """Every number other than arithmetic 0/1 comes from sql/rules.sql, in the code and the header."""
-    model, kind = case
-    tree = _parse(model, kind)
+    tree = _parse(model)
     numbers = {int(n.this) for n in tree.find_all(exp.Literal) if n.is_number}
-    assert numbers <= STRUCTURAL_NUMBERS, f"{model}/{kind}.sql writes {numbers - STRUCTURAL_NUMBERS}"
-    text = model_sql.model_sql(model).text(kind)
+    assert numbers <= STRUCTURAL_NUMBERS, f"{model}.sql writes {numbers - STRUCTURAL_NUMBERS}"
+    text = model_sql.model_sql(model).text()
     restated = {n for n in _rule_numbers() if re.search(rf"(?<![\w.'-]){n}(?![\w'-])", text)}
-    assert not restated, f"{model}/{kind}.sql restates rule numbers {restated}: name the rule instead"
+    assert not restated, f"{model}.sql restates rule numbers {restated}: name the rule instead"
 
 
 def test_the_number_check_sees_a_hardcoded_threshold():

@@ -57,7 +57,7 @@ def test_scheduled_query_runs_the_generated_script():
     models()
 
 
-def test_generated_script_runs_each_models_daily_step_in_its_own_block():
+def test_generated_script_runs_each_model_in_its_own_block():
     from warehouse import render
 
     template = SCRIPT_FILE.read_text()
@@ -75,17 +75,14 @@ def test_generated_script_runs_each_models_daily_step_in_its_own_block():
     assert "DECLARE eventharbor_run_date DATE DEFAULT DATE_SUB(@run_date, INTERVAL 2 DAY);" in script
     assert "DECLARE late_data_horizon_days INT64 DEFAULT 7;" in script
     blocks = re.findall(r"^-- step \d+ of \d+: (\w+) \(.*?\)\nBEGIN\n(.*?)\nEND;$", script, flags=re.M | re.S)
-    # The range build (late rows, missed runs), then the one-day build: each runs every model.
-    assert [model for model, _ in blocks] == models() * 2
+    # Every model once, in run order, over the days the plan chose (the run's day alone on most days).
+    assert [model for model, _ in blocks] == models()
     datasets = {"events": "ev_prod", "analytics": "an_prod"}
-    for number, (model, statement) in enumerate(blocks):
-        # Exactly the model's range SQL or daily step as the runner sends it, on the configured datasets.
-        if number < len(models()):
-            expected = render.range_statement(
-                model, "eventharbor_rebuild_from", "eventharbor_build_through", datasets
-            )
-        else:
-            expected = render.daily_statement(model, "eventharbor_build_through", datasets)
+    for model, statement in blocks:
+        # Exactly the model's SQL as the runner sends it, on the configured datasets.
+        expected = render.model_statement(
+            model, "eventharbor_rebuild_from", "eventharbor_build_through", datasets
+        )
         assert statement == expected.strip(), model
         assert statement.rstrip().endswith(";"), (
             f"{model}: its last statement needs its ';' inside BEGIN ... END"

@@ -1,13 +1,16 @@
--- products_scd: backfill over a date range (SCD type 2).
+-- products_scd: the days [@start_date, @end_date] (SCD type 2); the daily step runs it for one
+--   day.
 --
 -- Grain: one row per product per validity period [valid_from, valid_to); valid_to is the first
 --   day the version no longer holds, NULL (and is_current) while it is current. A new version
 --   starts only on a day when product_name or unit_price differs from the version before.
 -- Inputs: `analytics.products_scd` (the versions valid on @start_date - 1), `events.orders`
 --   (partitions event_date BETWEEN @start_date AND @end_date).
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
--- Attributes on a day D: as in incremental.sql (the product's line in the latest order event of
---   D containing it); days without such events keep the version.
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
+-- Attributes on a day D with order events containing the product: product_name and
+--   unit_price (the item's price) of the product's line in the latest such order event (latest
+--   order_date, then highest event_id; if the event lists the product twice, its last line).
+--   A product without order events on D keeps its version.
 -- Method: the attributes of every product on each day of the range it was ordered, preceded by
 --   the version valid on @start_date - 1 (history before the range is taken from the table as
 --   it is; with none, the build starts from nothing); streak detection (a new version where an
@@ -17,9 +20,10 @@
 --   (warehouse/once.py), before its items are unnested, so a copy never changes which event of a
 --   day is the latest.
 -- Idempotency: one MERGE rolls the table back to the end of @start_date - 1 (deletes every
---   version with valid_to IS NULL or valid_to >= @start_date) and inserts the rebuilt versions.
---   Versions after @end_date are dropped, as replaying the incremental step over the range
---   would; the result equals that replay.
+--   version with valid_to IS NULL or valid_to >= @start_date) and inserts the rebuilt versions,
+--   so a range equals its days run one by one. Versions after @end_date are dropped: rerunning
+--   an old day drops the versions of the days after it, so replay forward from that day
+--   (backfill --start <day> --end <today>), as for late data.
 MERGE `analytics.products_scd` AS target
 USING (
   WITH versions_before_start AS (

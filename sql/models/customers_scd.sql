@@ -1,17 +1,24 @@
--- customers_scd: backfill over a date range (SCD type 2).
+-- customers_scd: the days [@start_date, @end_date] (SCD type 2); the daily step runs it for one
+--   day.
 --
 -- Grain: one row per customer per validity period [valid_from, valid_to); valid_to is the first
 --   day the version no longer holds, NULL (and is_current) while it is current. A new version
 --   starts only on a day when a tracked attribute (country, city, customer_tier, is_active)
 --   differs from the day before.
 -- Inputs: `analytics.customers_scd` (the versions valid on @start_date - 1),
---   `analytics.customer_daily_balance` (balance_date in the range; its backfill runs first),
+--   `analytics.customer_daily_balance` (balance_date in the range: which customers exist and
+--   their lifetime net order value; built for the range just before this step),
 --   `events.orders` (partitions event_date BETWEEN @start_date - (active_window_days - 1) AND
 --   @end_date: the range plus the days before it that the is_active rule looks at).
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
--- Attributes on a day D: as in incremental.sql (address of the latest order event on D, else
---   carried; customer_tier on customer_daily_balance.lifetime_value; is_active = an order event
---   in [D - (active_window_days - 1), D]; both rules in sql/rules.sql).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
+-- Attributes on a day D:
+--   country, city   the shipping address of the customer's latest order event on D (latest
+--                   order_date, ties broken by the highest event_id); unchanged on days
+--                   without order events.
+--   customer_tier   customer_tier(lifetime net order value as of D), sql/rules.sql
+--                   (customer_daily_balance.lifetime_value).
+--   is_active       the customer has an order event (any status) in the active_window_days days
+--                   up to D, [D - (active_window_days - 1), D] (sql/rules.sql).
 -- Method: the attributes of every customer on every day of the range, preceded by the version
 --   valid on @start_date - 1 (history before the range is taken from the table as it is; with
 --   none, the build starts from nothing); streak detection (a new version where a tracked
@@ -21,9 +28,10 @@
 --   (warehouse/once.py), for the address and is_active; customer_tier comes from
 --   customer_daily_balance, which holds each event once.
 -- Idempotency: one MERGE rolls the table back to the end of @start_date - 1 (deletes every
---   version with valid_to IS NULL or valid_to >= @start_date) and inserts the rebuilt versions.
---   Versions after @end_date are dropped, as replaying the incremental step over the range
---   would; the result equals that replay.
+--   version with valid_to IS NULL or valid_to >= @start_date) and inserts the rebuilt versions,
+--   so a range equals its days run one by one. Versions after @end_date are dropped: rerunning
+--   an old day drops the versions of the days after it, so replay forward from that day
+--   (backfill --start <day> --end <today>), as for late data.
 MERGE `analytics.customers_scd` AS target
 USING (
   WITH versions_before_start AS (

@@ -1,22 +1,27 @@
--- inventory_daily_balance: backfill over a date range.
+-- inventory_daily_balance: the days [@start_date, @end_date]; the daily step runs it for one
+--   day.
 --
 -- Grain: one row per product per warehouse per day, from the day of the pair's first inventory
 --   event to @end_date; days without events are included (opening = closing, movements 0).
 -- Inputs: `analytics.inventory_daily_balance` (the rows of @start_date - 1: opening
 --   quantities), `events.inventory` (partitions event_date BETWEEN @start_date AND @end_date).
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- History before @start_date: the closing_quantity already in the table for @start_date - 1 is
 --   the opening quantity on @start_date (such a pair gets a row for every day of the range);
 --   with no such row a pair starts at 0 on its first event in the range. Raw partitions expire
 --   (partition_expiration_days, schemas/tables.json), so stock levels are carried in this table,
---   never recomputed from all raw history. The incremental step reads the same row of the day
---   before, so this equals the incremental step replayed day by day from @start_date.
--- Definitions: as in incremental.sql.
+--   never recomputed from all raw history. A day depends only on the rows of the day before,
+--   so a range equals its days run one by one from @start_date.
+-- Definitions: restocked, sold, returned and damaged are the signed sums of quantity_change
+--   per reason (sold and damaged are <= 0); net_change is their sum; opening_quantity is the
+--   day before's closing_quantity (0 for a pair first seen that day); closing_quantity =
+--   opening_quantity + net_change; is_low_stock = is_low_stock(closing_quantity), sql/rules.sql.
 -- Once only: inventory_once keeps each (event_date, event_id) once, its first copy
 --   (warehouse/once.py): a movement loaded twice moves the stock once, so no copy is carried
 --   forward in the balances either.
 -- Idempotency: one MERGE deletes every row of balance_date in [@start_date, @end_date] and
---   inserts the rebuilt rows atomically; rows outside the range are not touched.
+--   inserts the rebuilt rows atomically; rows outside the range are not touched: after a late
+--   event, rebuild from its day forward (see docs/models.md).
 MERGE `analytics.inventory_daily_balance` AS target
 USING (
   WITH opening_balances AS (

@@ -1,14 +1,17 @@
--- activity_monthly_reduced: backfill over a date range (reduced fact table).
+-- activity_monthly_reduced: the days [@start_date, @end_date] (reduced fact table); the daily
+--   step runs it for one day.
 --
 -- Grain: one row per month_start, platform and activity_type that had any activity in the
 --   month; daily_events and daily_unique_users hold one element per day of the month
 --   (index = day of month - 1), 0 for days without activity or not built yet.
 -- Inputs: `analytics.activity_monthly_reduced` (the rows of the months the range touches),
 --   `events.user_activity` (partitions event_date BETWEEN @start_date AND @end_date).
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
+-- Columns: daily_events[i] = user_activity events on day i + 1; daily_unique_users[i] = distinct
+--   user_id on that day; platform = metadata.platform.
 -- History outside the range: elements for days of the touched months outside
---   [@start_date, @end_date] keep the value already in the table (0 when none), exactly as the
---   incremental step, which only replaces its own day's element, would leave them.
+--   [@start_date, @end_date] keep the value already in the table (0 when none), so a range
+--   equals its days run one by one, each replacing only its own element.
 -- Once only: user_activity_once keeps each (event_date, event_id) once, its first copy
 --   (warehouse/once.py), so a copy of an event adds nothing to daily_events or daily_unique_users.
 -- Idempotency: one MERGE rewrites every row of the months the range touches, atomically:

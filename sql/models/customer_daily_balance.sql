@@ -1,21 +1,24 @@
--- customer_daily_balance: backfill over a date range.
+-- customer_daily_balance: the days [@start_date, @end_date]; the daily step runs it for one day.
 --
 -- Grain: one row per customer per day, from the day of the customer's first order to
 --   @end_date (days without orders included; the lifetime totals carry forward).
 -- Inputs: `analytics.customer_daily_balance` (the rows of @start_date - 1, the opening
 --   lifetime totals), `analytics.orders_first_seen` (orders first seen, or first seen
---   cancelled, in the range; its backfill runs first).
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
+--   cancelled, in the range; built for the range just before this step).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- History before @start_date: the rows already in the table for @start_date - 1 are the
 --   opening state (a customer with such a row gets a row for every day of the range); with no
---   such rows the build starts from nothing. The incremental step reads the same row of the day
---   before, so this equals the incremental step replayed day by day from @start_date.
--- Definitions: as in incremental.sql (orders count on the day first seen at their first event's
---   total_amount and are taken back once on the day first seen cancelled).
+--   such rows the build starts from nothing. A day depends only on the rows of the day before,
+--   so a range equals its days run one by one from @start_date.
+-- Definitions: an order counts on the day it is first seen, at its first event's total_amount
+--   (orders_placed, order_value), and is taken back, at that same amount, on the day it is
+--   first seen cancelled (cancelled_value), once. net_value = order_value - cancelled_value;
+--   lifetime_orders and lifetime_value (lifetime net order value) are running sums.
 -- Once only: orders_first_seen, its input, holds one row per order built from each event
 --   once, so a copied order event places or cancels nothing twice; no raw table is read.
 -- Idempotency: one MERGE deletes every row of balance_date in [@start_date, @end_date] and
---   inserts the rebuilt rows atomically; rows outside the range are not touched.
+--   inserts the rebuilt rows atomically; rows outside the range are not touched: after a late
+--   event, rebuild from its day forward (see docs/models.md).
 MERGE `analytics.customer_daily_balance` AS target
 USING (
   WITH opening_balances AS (

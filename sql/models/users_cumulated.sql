@@ -1,20 +1,27 @@
--- users_cumulated: backfill over a date range (cumulative table).
+-- users_cumulated: the days [@start_date, @end_date] (cumulative table); the daily step runs it
+--   for one day.
 --
 -- Grain: one row per user per snapshot_date, from the day of the user's first activity to
 --   @end_date (a user without activity on a day still gets that day's snapshot).
 -- Inputs: `analytics.users_cumulated` (the snapshot of @start_date - 1), `events.user_activity`
 --   (partitions event_date BETWEEN @start_date AND @end_date).
--- Parameters: @start_date DATE, @end_date DATE (inclusive).
+-- Parameters: @start_date DATE, @end_date DATE (inclusive); the daily step has both = the day.
 -- History before @start_date: the snapshot already in the table for @start_date - 1 supplies
 --   each user's earlier dates_active and platform_dates (such a user gets a snapshot for every
---   day of the range); with none, the build starts from nothing. The incremental step reads
---   the same snapshot of the day before, so this equals it replayed day by day.
--- Columns: as in incremental.sql; the snapshot of day D holds the active days up to D, newest
---   first: those in [@start_date, D] followed by the opening snapshot's.
+--   day of the range); with none, the build starts from nothing. A snapshot depends only on
+--   the snapshot of the day before and the day's activity, so a range equals its days run one
+--   by one.
+-- Columns: dates_active = the active days up to the snapshot's day D, newest first (those in
+--   [@start_date, D] followed by the opening snapshot's); platform_dates = the same per
+--   metadata.platform, one entry per platform the user was ever active on, ordered by platform;
+--   datelist_int, the bit mask of the days up to the snapshot's day, and is_daily_active (the
+--   newest bit), is_weekly_active (weekly_active_days) and is_monthly_active
+--   (monthly_active_days) as defined in sql/rules.sql.
 -- Once only: user_activity_once keeps each (event_date, event_id) once, its first copy
 --   (warehouse/once.py): a copy adds no active day or platform.
 -- Idempotency: one MERGE deletes every snapshot of snapshot_date in [@start_date, @end_date] and
---   inserts the rebuilt ones atomically; snapshots outside the range are not touched.
+--   inserts the rebuilt ones atomically; snapshots outside the range are not touched: after a
+--   late event, rebuild from its day forward (see docs/models.md).
 MERGE `analytics.users_cumulated` AS target
 USING (
   WITH opening_snapshots AS (
