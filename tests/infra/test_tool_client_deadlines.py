@@ -166,6 +166,6 @@ def test_a_refused_step_is_one_line_naming_the_step(server):
     with pytest.raises(CommandError) as stopped:
         runner.execute(client, steps)
     assert str(stopped.value) == (
-        "step 1/1, 2026-11-03 orders_first_seen (range): BigQuery refused it: 404 Not found: Table "
+        "step 1/1, 2026-11-03 orders_first_seen (day): BigQuery refused it: 404 Not found: Table "
         "p:events.orders"
     )
