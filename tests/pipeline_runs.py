@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineResult
 
 from localdev.stack import LocalStack, create_tables
 from pipeline import main
 from schemas import STREAMS
+from transforms.times import utc_now
+
+T = TypeVar("T")
 
 RAW_TABLES = STREAMS
 
@@ -27,8 +37,10 @@ def run_batch(
     archive_root: str | None = None,
     endpoint: str | None = None,
     extra: list[str] | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> dict[str, Any]:
-    """Run the batch pipeline over ``inputs`` into ``dataset``; returns the reconciliation summary."""
+    """Run the batch pipeline over ``inputs`` into ``dataset`` (validating against ``clock``);
+    returns the reconciliation summary."""
     argv = [
         "--source=files",
         f"--input={inputs}",
@@ -38,7 +50,25 @@ def run_batch(
     ]
     if archive_root:
         argv.append(f"--archive_root={archive_root}")
-    return main.run(argv + (extra or []))
+    return main.run(argv + (extra or []), clock=clock)
+
+
+def start_streaming(options: PipelineOptions, clock: Callable[[], datetime] = utc_now) -> PipelineResult:
+    """Start the streaming pipeline of ``options`` in this process; the caller cancels the result."""
+    pipeline = beam.Pipeline(options=options)
+    main.build_pipeline(pipeline, options, clock)
+    return pipeline.run()
+
+
+def wait_for(condition: Callable[[], T], timeout_s: float = 240.0, every_s: float = 2.0) -> T:
+    """``condition()``'s first true value, asked every ``every_s``; AssertionError after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every_s)
+    raise AssertionError(f"condition not met within {timeout_s:.0f}s")
 
 
 def table_rows(stack: LocalStack, dataset: str, table: str, where: str = "TRUE") -> list[dict[str, Any]]:

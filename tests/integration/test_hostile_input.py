@@ -16,15 +16,14 @@ import time
 import uuid
 from collections import Counter
 
-import apache_beam as beam
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
 from localdev.fuzz import NOW, VALID, FixedClock, KnownInput, for_file, known_inputs, line_of, sample
-from pipeline import main
+from localdev.streaming.harness import pipeline_argv
 from pipeline.reconciliation import is_balanced
-from tests.pipeline_runs import fresh_dataset, table_rows, write_lines
+from tests.pipeline_runs import fresh_dataset, run_batch, start_streaming, table_rows, wait_for, write_lines
 from transforms.validation import MAX_PAYLOAD_BYTES
 
 PARTITIONS = "event_date >= '0001-01-01'"
@@ -107,15 +106,9 @@ def test_every_known_input_is_one_file_line():
 
 def run_file(stack, path, dataset: str) -> dict:
     """The real batch pipeline over one file, its clock pinned to ``NOW`` (the cases' reference)."""
-    argv = [
-        "--source=files",
-        f"--input={path}",
-        f"--project={stack.project}",
-        f"--dataset={dataset}",
-        f"--bigquery_endpoint={stack.bigquery_endpoint}",
-        f"--archive_root={path.parent / 'archive'}",
-    ]
-    return main.run(argv, clock=FixedClock(NOW))
+    return run_batch(
+        stack, str(path), dataset, archive_root=str(path.parent / "archive"), clock=FixedClock(NOW)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -176,16 +169,6 @@ def test_an_event_in_the_first_minute_of_year_1_does_not_stop_the_run(stack, tmp
     assert is_balanced(summary)
 
 
-def wait_for(condition, timeout_s: float = 240.0, every_s: float = 2.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"condition not met within {timeout_s:.0f}s")
-
-
 def good_events(prefix: str) -> list[bytes]:
     return [line_of(sample(stream, f"{prefix}-{stream}")) for stream in STREAMS]
 
@@ -200,22 +183,16 @@ def test_poison_messages_among_good_ones_do_not_stall_the_stream(stack, tmp_path
     subscription = subscriber.create_subscription(
         name=subscriber.subscription_path(stack.project, name), topic=topic, ack_deadline_seconds=60
     ).name
-    options = PipelineOptions(
-        [
-            "--source=pubsub",
-            "--streaming",
-            f"--subscriptions={subscription}",
-            f"--project={stack.project}",
-            f"--dataset={dataset}",
-            f"--bigquery_endpoint={stack.bigquery_endpoint}",
-            f"--bigquery_storage_endpoint={stack.bigquery_storage_endpoint}",
-            f"--archive_root={tmp_path / 'archive'}",
-            "--archive_window_s=5",
-        ]
+    argv = pipeline_argv(
+        [subscription],
+        stack.project,
+        dataset,
+        stack.bigquery_endpoint,
+        archive_root=str(tmp_path / "archive"),
+        extra=["--archive_window_s=5"],
+        storage_endpoint=stack.bigquery_storage_endpoint,
     )
-    pipeline = beam.Pipeline(options=options)
-    main.build_pipeline(pipeline, options, clock=FixedClock(NOW))
-    result = pipeline.run()
+    result = start_streaming(PipelineOptions(argv), clock=FixedClock(NOW))
     before, after = good_events("stream-before"), good_events("stream-after")
     extra_poison = [(b"", "invalid_json")]  # data-less message (attributes only)
     try:

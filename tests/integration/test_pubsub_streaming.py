@@ -4,45 +4,28 @@ from __future__ import annotations
 
 import time
 
-import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
-from pipeline.main import build_pipeline
+from localdev.streaming.harness import pipeline_argv
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
-from tests.pipeline_runs import fresh_dataset, table_rows
+from tests.pipeline_runs import fresh_dataset, start_streaming, table_rows, wait_for
 
 PARTITIONS = "event_date >= '2000-01-01'"
 
 
-def wait_for(condition, timeout_s: float = 180.0, every_s: float = 2.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"condition not met within {timeout_s:.0f}s")
-
-
 def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
     dataset = fresh_dataset(stack, "stream")
-    options = PipelineOptions(
-        [
-            "--source=pubsub",
-            "--streaming",
-            f"--subscriptions={stack.subscriptions['events']},{stack.subscriptions['orders']}",
-            f"--project={stack.project}",
-            f"--dataset={dataset}",
-            f"--bigquery_endpoint={stack.bigquery_endpoint}",
-            f"--bigquery_storage_endpoint={stack.bigquery_storage_endpoint}",
-            f"--archive_root={tmp_path / 'archive'}",
-            "--archive_window_s=5",
-        ]
+    argv = pipeline_argv(
+        [stack.subscriptions["events"], stack.subscriptions["orders"]],
+        stack.project,
+        dataset,
+        stack.bigquery_endpoint,
+        archive_root=str(tmp_path / "archive"),
+        extra=["--archive_window_s=5"],
+        storage_endpoint=stack.bigquery_storage_endpoint,
     )
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, options)
-    result = pipeline.run()
+    result = start_streaming(PipelineOptions(argv))
     try:
         publisher = pubsub_v1.PublisherClient()
         mixed = publisher.topic_path(stack.project, "events")
