@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -17,8 +16,6 @@ from localdev.stack import LocalStack, create_tables
 from pipeline import main
 from schemas import STREAMS
 from transforms.times import utc_now
-
-T = TypeVar("T")
 
 RAW_TABLES = STREAMS
 
@@ -58,17 +55,6 @@ def start_streaming(options: PipelineOptions, clock: Callable[[], datetime] = ut
     pipeline = beam.Pipeline(options=options)
     main.build_pipeline(pipeline, options, clock)
     return pipeline.run()
-
-
-def wait_for(condition: Callable[[], T], timeout_s: float = 240.0, every_s: float = 2.0) -> T:
-    """``condition()``'s first true value, asked every ``every_s``; AssertionError after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"condition not met within {timeout_s:.0f}s")
 
 
 def table_rows(stack: LocalStack, dataset: str, table: str, where: str = "TRUE") -> list[dict[str, Any]]:

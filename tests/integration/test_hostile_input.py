@@ -22,8 +22,9 @@ from google.cloud import pubsub_v1
 
 from localdev.fuzz import NOW, VALID, FixedClock, KnownInput, for_file, known_inputs, line_of, sample
 from localdev.streaming.harness import pipeline_argv
+from localdev.streaming.polls import wait_until
 from pipeline.reconciliation import is_balanced
-from tests.pipeline_runs import fresh_dataset, run_batch, start_streaming, table_rows, wait_for, write_lines
+from tests.pipeline_runs import fresh_dataset, run_batch, start_streaming, table_rows, write_lines
 from transforms.validation import MAX_PAYLOAD_BYTES
 
 PARTITIONS = "event_date >= '0001-01-01'"
@@ -217,8 +218,8 @@ def test_poison_messages_among_good_ones_do_not_stall_the_stream(stack, tmp_path
         def loaded() -> dict[str, set[str]]:
             return {s: {r["event_id"] for r in table_rows(stack, dataset, s, PARTITIONS)} for s in STREAMS}
 
-        wait_for(lambda: len(table_rows(stack, dataset, "dead_letter")) >= sum(expected.values()))
-        wait_for(lambda: all(loaded()[s] >= wanted[s] for s in STREAMS))
+        wait_until(lambda: len(table_rows(stack, dataset, "dead_letter")) >= sum(expected.values()), 240)
+        wait_until(lambda: all(loaded()[s] >= wanted[s] for s in STREAMS), 240)
         time.sleep(5)  # let anything extra (a duplicate, a second dead letter) land before counting
     finally:
         result.cancel()

@@ -8,8 +8,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
 from localdev.streaming.harness import pipeline_argv
+from localdev.streaming.polls import wait_until
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
-from tests.pipeline_runs import fresh_dataset, start_streaming, table_rows, wait_for
+from tests.pipeline_runs import fresh_dataset, start_streaming, table_rows
 
 PARTITIONS = "event_date >= '2000-01-01'"
 
@@ -44,11 +45,11 @@ def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
         for topic, data in messages:
             publisher.publish(topic, data, origin="streaming-test").result(timeout=30)
 
-        wait_for(lambda: len(table_rows(stack, dataset, "dead_letter")) >= 2)
-        wait_for(lambda: len(table_rows(stack, dataset, "orders", PARTITIONS)) >= 2)
-        wait_for(lambda: table_rows(stack, dataset, "inventory", PARTITIONS))
-        wait_for(lambda: table_rows(stack, dataset, "user_activity", PARTITIONS))
-        wait_for(lambda: list((tmp_path / "archive").rglob("*.jsonl.gz")), timeout_s=120)
+        wait_until(lambda: len(table_rows(stack, dataset, "dead_letter")) >= 2, 180)
+        wait_until(lambda: len(table_rows(stack, dataset, "orders", PARTITIONS)) >= 2, 180)
+        wait_until(lambda: table_rows(stack, dataset, "inventory", PARTITIONS), 180)
+        wait_until(lambda: table_rows(stack, dataset, "user_activity", PARTITIONS), 180)
+        wait_until(lambda: list((tmp_path / "archive").rglob("*.jsonl.gz")), 120)
         time.sleep(5)  # let any duplicate that slipped through land before counting
     finally:
         result.cancel()
