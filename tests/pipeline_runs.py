@@ -13,6 +13,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
 from localdev.stack import LocalStack, create_tables
+from localdev.streaming.harness import pipeline_argv
 from pipeline import main
 from schemas import STREAMS
 from transforms.times import utc_now
@@ -48,6 +49,23 @@ def run_batch(
     if archive_root:
         argv.append(f"--archive_root={archive_root}")
     return main.run(argv + (extra or []), clock=clock)
+
+
+def streaming_options(
+    stack: LocalStack, subscriptions: list[str], dataset: str, archive_root: Path
+) -> PipelineOptions:
+    """The options of a streaming run on the stack by its default write method (the Storage Write
+    API), archiving to ``archive_root`` in windows of 5 s."""
+    argv = pipeline_argv(
+        subscriptions,
+        stack.project,
+        dataset,
+        stack.bigquery_endpoint,
+        archive_root=str(archive_root),
+        extra=["--archive_window_s=5"],
+        storage_endpoint=stack.bigquery_storage_endpoint,
+    )
+    return PipelineOptions(argv)
 
 
 def start_streaming(options: PipelineOptions, clock: Callable[[], datetime] = utc_now) -> PipelineResult:

@@ -17,14 +17,19 @@ import uuid
 from collections import Counter
 
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
 from localdev.fuzz import NOW, VALID, FixedClock, KnownInput, for_file, known_inputs, line_of, sample
-from localdev.streaming.harness import pipeline_argv
 from localdev.streaming.polls import wait_until
 from pipeline.reconciliation import is_balanced
-from tests.pipeline_runs import fresh_dataset, run_batch, start_streaming, table_rows, write_lines
+from tests.pipeline_runs import (
+    fresh_dataset,
+    run_batch,
+    start_streaming,
+    streaming_options,
+    table_rows,
+    write_lines,
+)
 from transforms.validation import MAX_PAYLOAD_BYTES
 
 PARTITIONS = "event_date >= '0001-01-01'"
@@ -184,16 +189,8 @@ def test_poison_messages_among_good_ones_do_not_stall_the_stream(stack, tmp_path
     subscription = subscriber.create_subscription(
         name=subscriber.subscription_path(stack.project, name), topic=topic, ack_deadline_seconds=60
     ).name
-    argv = pipeline_argv(
-        [subscription],
-        stack.project,
-        dataset,
-        stack.bigquery_endpoint,
-        archive_root=str(tmp_path / "archive"),
-        extra=["--archive_window_s=5"],
-        storage_endpoint=stack.bigquery_storage_endpoint,
-    )
-    result = start_streaming(PipelineOptions(argv), clock=FixedClock(NOW))
+    options = streaming_options(stack, [subscription], dataset, tmp_path / "archive")
+    result = start_streaming(options, clock=FixedClock(NOW))
     before, after = good_events("stream-before"), good_events("stream-after")
     extra_poison = [(b"", "invalid_json")]  # data-less message (attributes only)
     try:

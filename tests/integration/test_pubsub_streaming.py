@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import time
 
-from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
-from localdev.streaming.harness import pipeline_argv
 from localdev.streaming.polls import wait_until
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
-from tests.pipeline_runs import fresh_dataset, start_streaming, table_rows
+from tests.pipeline_runs import fresh_dataset, start_streaming, streaming_options, table_rows
 
 PARTITIONS = "event_date >= '2000-01-01'"
 
 
 def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
     dataset = fresh_dataset(stack, "stream")
-    argv = pipeline_argv(
-        [stack.subscriptions["events"], stack.subscriptions["orders"]],
-        stack.project,
-        dataset,
-        stack.bigquery_endpoint,
-        archive_root=str(tmp_path / "archive"),
-        extra=["--archive_window_s=5"],
-        storage_endpoint=stack.bigquery_storage_endpoint,
-    )
-    result = start_streaming(PipelineOptions(argv))
+    subscriptions = [stack.subscriptions["events"], stack.subscriptions["orders"]]
+    options = streaming_options(stack, subscriptions, dataset, tmp_path / "archive")
+    result = start_streaming(options)
     try:
         publisher = pubsub_v1.PublisherClient()
         mixed = publisher.topic_path(stack.project, "events")
