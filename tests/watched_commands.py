@@ -48,6 +48,7 @@ class WatchedCommand:
         self.seen: dict[int, str] = {}  # every descendant seen: pid -> start time
 
     def watch(self) -> None:
+        """Record the descendants running now."""
         for pid in process_tree(self.process.pid)[1:]:
             started = started_at(pid)
             if started:
@@ -68,4 +69,5 @@ class WatchedCommand:
         return sorted(pid for pid, started in self.seen.items() if started_at(pid) == started)
 
     def output(self) -> str:
+        """Its stdout then its stderr, so far."""
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")

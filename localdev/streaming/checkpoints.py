@@ -69,6 +69,7 @@ class Checkpoints:
             self._ticker.stop()
 
     def _snapshot_or_warn(self) -> None:
+        """One snapshot of the ticker's; a failure is logged, not raised."""
         try:
             self.snapshot()
         except Exception as exc:  # a missed snapshot only makes a rewind go further back
