@@ -34,6 +34,7 @@ from typing import Any
 
 from apache_beam.transforms import window
 
+from bench.by_hand import State, counted
 from localdev.stack import LocalStack, create_tables, local_stack
 from pipeline.bigquery_writes import BigQueryTarget, InsertRows, row_json
 from pipeline.storage_writes import AppendBatches, shard_of, slices
@@ -46,35 +47,6 @@ ROUNDS = 3
 COUNTERS = ("inserted", "requests", "retries", "refused")
 
 Rows = dict[str, list[dict[str, Any]]]  # table -> its rows
-
-
-class _Count:
-    """Stands in for a Beam counter on a DoFn driven by hand (so its counts can be read)."""
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def inc(self, n: int = 1) -> None:
-        self.value += n
-
-
-class _State:
-    """Stands in for a Beam ReadModifyWrite state cell (one per shard, as the runner keeps)."""
-
-    def __init__(self) -> None:
-        self.value: Any = None
-
-    def read(self) -> Any:
-        return self.value
-
-    def write(self, value: Any) -> None:
-        self.value = value
-
-
-def _counted(dofn: Any, names: tuple[str, ...]) -> Any:
-    for name in names:
-        setattr(dofn, name, _Count())
-    return dofn
 
 
 def raw_rows(rows: int = ROWS) -> Rows:
@@ -123,7 +95,7 @@ def write_storage(stack: LocalStack, dataset: str, rows: Rows) -> dict[str, Any]
     dofns = {}
     for table in rows:
         dofn = AppendBatches(f"{stack.project}:{dataset}.{table}", target, load_schema("events", table))
-        dofns[table] = _counted(dofn, (*COUNTERS, "recognised", "recreated"))
+        dofns[table] = counted(dofn, (*COUNTERS, "recognised", "recreated"))
         dofn.setup()
     try:
         started = time.perf_counter()
@@ -132,7 +104,7 @@ def write_storage(stack: LocalStack, dataset: str, rows: Rows) -> dict[str, Any]
             by_shard: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for row in table_rows:
                 by_shard[shard_of(row, target.write_shards)].append(row)
-            states = {shard: (_State(), _State()) for shard in by_shard}  # (stream, offset)
+            states = {shard: (State(), State()) for shard in by_shard}  # (stream, offset)
             streams += len(states)
             for shard, shard_rows in sorted(by_shard.items()):
                 for batch in slices((shard, shard_rows), target.batch_rows):
@@ -151,7 +123,7 @@ def write_insert_all(stack: LocalStack, dataset: str, rows: Rows) -> dict[str, A
     dofns = {}
     for table in rows:
         dofn = InsertRows(f"{stack.project}:{dataset}.{table}", target)
-        dofns[table] = _counted(dofn, COUNTERS)
+        dofns[table] = counted(dofn, COUNTERS)
         dofn.setup()
     try:
         started = time.perf_counter()

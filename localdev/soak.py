@@ -41,6 +41,7 @@ from localdev.streaming.direct_runner import RunnerAdaptation
 from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
 from localdev.streaming.polls import landed, visible_ids
 from localdev.streaming.publishing import Outcomes, SteadyPublisher
+from localdev.streaming.ticker import Ticker
 from pipeline import options
 from pipeline.commands import ArgumentParser, run_command
 from pipeline.reconciliation import is_balanced
@@ -108,8 +109,7 @@ class LatencyProbe:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _ticker: Ticker | None = None
 
     def add(self, event_id: str, published_at: float) -> None:
         with self._lock:
@@ -131,18 +131,12 @@ class LatencyProbe:
                 self.latencies.append(asked_at - self.pending.pop(event_id))
 
     def start(self) -> LatencyProbe:
-        def loop() -> None:
-            while not self._stop.wait(self.every_s):
-                self.poll()
-
-        self._thread = threading.Thread(target=loop, name="latency-probe", daemon=True)
-        self._thread.start()
+        self._ticker = Ticker(self.poll, self.every_s, "latency-probe").start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=30)
+        if self._ticker:
+            self._ticker.stop()
 
 
 def run_soak(

@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.batching import bounded_runs
 from pipeline.bigquery_client import bigquery_client
 from pipeline.bigquery_writes import (
     RECEIVED,
@@ -56,11 +56,11 @@ from pipeline.bigquery_writes import (
     request_failures,
     row_error,
     row_json,
+    table_counters,
     table_parts,
 )
-from pipeline.progress import counting_bar
+from pipeline.progress import count_rows
 from transforms.archive import shard_count, text_shard
-from transforms.counters import NAMESPACE
 
 logger = logging.getLogger(__name__)
 
@@ -90,17 +90,7 @@ def load_job_id(table: str, body: bytes, attempt: int) -> str:
 def chunks(lines: list[LoadLine], max_rows: int, max_bytes: int) -> Iterator[list[LoadLine]]:
     """Consecutive runs of ``lines`` with at most ``max_rows`` lines and ``max_bytes`` bytes of
     JSON (a line longer than ``max_bytes`` goes alone)."""
-    chunk: list[LoadLine] = []
-    size = 0
-    for line in lines:
-        length = len(line.text) + 1
-        if chunk and (len(chunk) >= max_rows or size + length > max_bytes):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(line)
-        size += length
-    if chunk:
-        yield chunk
+    return bounded_runs(lines, max_rows, max_bytes, lambda line: len(line.text) + 1)
 
 
 def resent_row(line: LoadLine) -> dict[str, Any]:
@@ -197,11 +187,9 @@ class RunLoadJobs(beam.DoFn):
         self.first_backoff_s = first_backoff_s
         project, self.dataset, self.table_id = table_parts(table)
         self.table_ref = f"{project}.{self.dataset}.{self.table_id}"
-        namespace = f"{NAMESPACE}.bigquery.{self.table_id}"
-        self.loaded = Metrics.counter(namespace, "rows_loaded")
-        self.jobs = Metrics.counter(namespace, "load_jobs")
-        self.retries = Metrics.counter(namespace, "load_retries")
-        self.resent = Metrics.counter(namespace, "rows_resent")
+        self.loaded, self.jobs, self.retries, self.resent = table_counters(
+            self.table_id, "rows_loaded", "load_jobs", "load_retries", "rows_resent"
+        )
 
     def setup(self) -> None:
         from google.cloud import bigquery
@@ -222,14 +210,13 @@ class RunLoadJobs(beam.DoFn):
 
     def process(self, shard: tuple[int, Iterable[list[LoadLine]]]) -> Iterator[Any]:
         lines = itertools.chain.from_iterable(shard[1])
-        self._start_bar()
+        self._report(0)  # the bar shows from the first shard on
         for chunk in chunks(sorted(lines, key=lambda line: line.text), self.max_rows, self.max_bytes):
             body = "".join(f"{self._job_text(line)}\n" for line in chunk).encode("utf-8")
             errors = self._load(body)
             if errors is None:
                 self.loaded.inc(len(chunk))
-                if self._bar is not None:
-                    self._bar.update(len(chunk))
+                self._report(len(chunk))
                 continue
             logger.warning(
                 "BigQuery load job into %s failed for good (%s); its %d rows go again by streaming "
@@ -312,12 +299,11 @@ class RunLoadJobs(beam.DoFn):
         self.retries.inc()
         time.sleep(delay)
 
-    def _start_bar(self) -> None:
-        """A tqdm bar of rows loaded ("loaded <dataset>.<table>"), when ``report_every`` is set."""
-        if self.target.report_every and self._bar is None:
-            self._bar = counting_bar(
-                f"loaded {self.dataset}.{self.table_id}", " rows", self.target.report_every
-            )
+    def _report(self, rows: int) -> None:
+        """Count rows loaded on a tqdm bar ("loaded <dataset>.<table>"), when ``report_every`` is set."""
+        self._bar = count_rows(
+            self._bar, rows, f"loaded {self.dataset}.{self.table_id}", self.target.report_every
+        )
 
 
 class LoadRows(beam.PTransform):

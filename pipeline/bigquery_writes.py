@@ -53,7 +53,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.bigquery_client import bigquery_client
-from pipeline.progress import counting_bar
+from pipeline.progress import count_rows
 from transforms.counters import NAMESPACE
 from transforms.rows import MAX_ROW_JSON_BYTES
 
@@ -68,6 +68,9 @@ REQUEST_TIMEOUT_S = 30.0
 MAX_IN_FLIGHT = 2  # requests awaiting an answer while the DoFn shapes the next one
 FIRST_BACKOFF_S = 0.2
 MAX_BACKOFF_S = 30.0
+
+# What streaming inserts and the Storage Write API both count, per table (see table_counters).
+WRITE_COUNTERS = ("rows_inserted", "requests", "retries", "rows_refused")
 
 # A 403 with these reasons is a quota or rate limit, not a permission: worth retrying.
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "quotaExceeded"})
@@ -104,6 +107,12 @@ class BigQueryTarget:
         if self.load_jobs:
             return "file_loads"
         return "storage_write_api" if self.storage_write_api else "streaming_inserts"
+
+
+def table_counters(table_id: str, *names: str) -> list[Any]:
+    """Beam counters of one table, in namespace ``eventharbor.bigquery.<table_id>``, as named."""
+    namespace = f"{NAMESPACE}.bigquery.{table_id}"
+    return [Metrics.counter(namespace, name) for name in names]
 
 
 def table_parts(table: str) -> tuple[str, str, str]:
@@ -245,11 +254,9 @@ class InsertRows(beam.DoFn):
         self.first_backoff_s = first_backoff_s
         self.max_in_flight = max_in_flight
         self.project, self.dataset, self.table_id = table_parts(table)
-        namespace = f"{NAMESPACE}.bigquery.{self.table_id}"
-        self.inserted = Metrics.counter(namespace, "rows_inserted")
-        self.requests = Metrics.counter(namespace, "requests")
-        self.retries = Metrics.counter(namespace, "retries")
-        self.refused = Metrics.counter(namespace, "rows_refused")
+        self.inserted, self.requests, self.retries, self.refused = table_counters(
+            self.table_id, *WRITE_COUNTERS
+        )
 
     def setup(self) -> None:
         self._bar = None
@@ -375,13 +382,9 @@ class InsertRows(beam.DoFn):
 
     def _report(self, rows: int) -> None:
         """Count rows written on a tqdm bar ("wrote <dataset>.<table>"), when ``report_every`` is set."""
-        if not self.target.report_every:
-            return
-        if self._bar is None:
-            self._bar = counting_bar(
-                f"wrote {self.dataset}.{self.table_id}", " rows", self.target.report_every
-            )
-        self._bar.update(rows)
+        self._bar = count_rows(
+            self._bar, rows, f"wrote {self.dataset}.{self.table_id}", self.target.report_every
+        )
 
 
 class WriteRows(beam.PTransform):

@@ -37,3 +37,14 @@ def counting_bar(desc: str, unit: str, every: int) -> Any:
         dynamic_ncols=False,
         ascii=True,
     )
+
+
+def count_rows(bar: Any, rows: int, desc: str, every: int) -> Any:
+    """Count ``rows`` on ``bar``, an open-ended bar of rows (``desc``) built on the first count;
+    returns it. Without ``every`` there is no bar: None."""
+    if not every:
+        return None
+    if bar is None:
+        bar = counting_bar(desc, " rows", every)
+    bar.update(rows)
+    return bar

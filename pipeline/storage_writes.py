@@ -73,25 +73,26 @@ from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder, VarIntCoder
-from apache_beam.metrics import Metrics
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.transforms.window import GlobalWindows
 
+from pipeline.batching import bounded_runs
 from pipeline.bigquery_writes import (
     FIRST_BACKOFF_S,
     REFUSED,
+    WRITE_COUNTERS,
     BigQueryTarget,
     backoff_delays,
     insert_id,
     row_error,
     row_json,
+    table_counters,
     table_parts,
 )
-from pipeline.progress import counting_bar
+from pipeline.progress import count_rows
 from pipeline.write_protos import RowEncoder, row_encoder
 from schemas import load_schema
-from transforms.counters import NAMESPACE
 
 logger = logging.getLogger(__name__)
 
@@ -231,15 +232,12 @@ class AppendBatches(beam.DoFn):
         self.timeout_s = timeout_s
         _, self.dataset, self.table_id = table_parts(table)
         self.parent = table_path(table)
-        namespace = f"{NAMESPACE}.bigquery.{self.table_id}"
-        self.inserted = Metrics.counter(namespace, "rows_inserted")
-        self.requests = Metrics.counter(namespace, "requests")
-        self.retries = Metrics.counter(namespace, "retries")
-        self.refused = Metrics.counter(namespace, "rows_refused")
-        self.recognised = Metrics.counter(namespace, "rewrites_recognised")
-        self.probed = Metrics.counter(namespace, "refusals_probed")
-        self.recreated = Metrics.counter(namespace, "streams_recreated")
-        self.schema_waits = Metrics.counter(namespace, "schema_waits")
+        self.inserted, self.requests, self.retries, self.refused = table_counters(
+            self.table_id, *WRITE_COUNTERS
+        )
+        self.recognised, self.probed, self.recreated, self.schema_waits = table_counters(
+            self.table_id, "rewrites_recognised", "refusals_probed", "streams_recreated", "schema_waits"
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -302,16 +300,7 @@ class AppendBatches(beam.DoFn):
 
     def _requests(self, rows: list[_Row]) -> Iterator[list[_Row]]:
         """The batch cut into requests of at most ``max_request_bytes`` (the same cut every time)."""
-        request: list[_Row] = []
-        size = 0
-        for row in rows:
-            if request and size + len(row.data) > self.max_request_bytes:
-                yield request
-                request, size = [], 0
-            request.append(row)
-            size += len(row.data)
-        if request:
-            yield request
+        return bounded_runs(rows, None, self.max_request_bytes, lambda row: len(row.data))
 
     def _append(self, rows: list[_Row]) -> Iterator[beam.pvalue.TaggedOutput]:
         """Send ``rows`` at the current offset until every one is written or refused."""
@@ -484,13 +473,10 @@ class AppendBatches(beam.DoFn):
         return beam.pvalue.TaggedOutput(REFUSED, (self.table, row, errors))
 
     def _report(self, rows: int) -> None:
-        if not self.target.report_every:
-            return
-        if self._bar is None:
-            self._bar = counting_bar(
-                f"wrote {self.dataset}.{self.table_id}", " rows", self.target.report_every
-            )
-        self._bar.update(rows)
+        """Count rows written on a tqdm bar ("wrote <dataset>.<table>"), when ``report_every`` is set."""
+        self._bar = count_rows(
+            self._bar, rows, f"wrote {self.dataset}.{self.table_id}", self.target.report_every
+        )
 
 
 class WriteStorageRows(beam.PTransform):

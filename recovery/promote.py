@@ -31,6 +31,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from pipeline.batching import bounded_runs
 from pipeline.commands import CommandError, UsageError
 from schemas import STREAMS
 from transforms import known_fields as contract
@@ -223,18 +224,13 @@ def chunks(
     planned: list[tuple[str, str, Plan]], rows: int = CHUNK_ROWS, chars: int = CHUNK_CHARS
 ) -> Iterator[list[tuple[str, str, Plan]]]:
     """``planned`` in chunks of at most ``rows`` entries and ``chars`` characters of text."""
-    chunk: list[tuple[str, str, Plan]] = []
-    size = 0
-    for entry in planned:
-        event_id, extra, plan = entry
-        length = len(event_id) + len(extra) + len(plan.value or "") + len(plan.rest or "")
-        if chunk and (len(chunk) >= rows or size + length > chars):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(entry)
-        size += length
-    if chunk:
-        yield chunk
+    return bounded_runs(planned, rows, chars, _entry_chars)
+
+
+def _entry_chars(entry: tuple[str, str, Plan]) -> int:
+    """The characters of text one planned entry adds to an UPDATE."""
+    event_id, extra, plan = entry
+    return len(event_id) + len(extra) + len(plan.value or "") + len(plan.rest or "")
 
 
 # --- the report ----------------------------------------------------------------------------------

@@ -6,14 +6,12 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
 from localdev.stack import LocalStack
-from pipeline.main import build_pipeline
 from tests.events import ORDER, changed
-from tests.pipeline_runs import table_rows
+from tests.pipeline_runs import start_streaming, table_rows
 from transforms.messages import Failure, Message
 from transforms.rows import dead_letter_row
 
@@ -42,9 +40,7 @@ def stream_one_refused_order(stack: LocalStack, options: PipelineOptions, topic:
     refused order's ``load_rejected`` (stage load, stream orders, with the Pub/Sub metadata of
     the message as received), and ``evt-accepted`` alone loaded. Returns the refused order's row.
     """
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, options)
-    result = pipeline.run()
+    result = start_streaming(options)
     try:
         publisher = pubsub_v1.PublisherClient()
         path = publisher.topic_path(stack.project, topic)

@@ -50,6 +50,29 @@ UNAVAILABLE = {
 HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "accept-encoding"}
 
 
+def reply(
+    handler: BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    content_type: str = "",
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Answer ``handler``'s request: ``status``, ``headers`` and ``body`` (JSON unless
+    ``content_type`` says otherwise)."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", content_type or "application/json")
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def reply_json(handler: BaseHTTPRequestHandler, status: int, answer: dict) -> None:
+    """Answer ``handler``'s request with ``status`` and ``answer`` as JSON."""
+    reply(handler, status, json.dumps(answer).encode())
+
+
 class FaultProxy:
     """Forward to ``upstream``, injecting faults into ``insertAll`` calls for ``table``.
 
@@ -219,17 +242,6 @@ class FaultProxy:
                         proxy.unreachable_answers += 1
                     return 503, json.dumps(UNAVAILABLE).encode(), Message()
 
-            def _reply(
-                self, status: int, body: bytes, content_type: str, headers: dict | None = None
-            ) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type or "application/json")
-                for name, value in (headers or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
@@ -239,13 +251,13 @@ class FaultProxy:
                 load_answer = proxy._load_job(self, body)
                 if load_answer:
                     status, payload, headers = load_answer
-                    self._reply(status, payload, "application/json", headers)
+                    reply(self, status, payload, headers=headers)
                     return
                 if body and self.command == "POST" and route.endswith(f"/tables/{proxy.table}/insertAll"):
                     with proxy._lock:
                         if proxy.unavailable_answers < proxy.unavailable_requests:
                             proxy.unavailable_answers += 1
-                            self._reply(503, json.dumps(UNAVAILABLE).encode(), "application/json")
+                            reply_json(self, 503, UNAVAILABLE)
                             return
                         body, errors = proxy._insert_all(body)
                 status, payload, headers = self._forward(body)
@@ -262,7 +274,7 @@ class FaultProxy:
                     answer["insertErrors"] = answer.get("insertErrors", []) + errors
                     payload = json.dumps(answer).encode()
                 location = {"Location": headers["Location"]} if headers.get("Location") else {}
-                self._reply(status, payload, headers.get("Content-Type", ""), location)
+                reply(self, status, payload, headers.get("Content-Type", ""), location)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineResult
+
 from localdev.stack import LocalStack, create_tables
+from localdev.streaming.harness import pipeline_argv
 from pipeline import main
 from schemas import STREAMS
+from transforms.times import utc_now
 
 RAW_TABLES = STREAMS
 
@@ -27,8 +35,10 @@ def run_batch(
     archive_root: str | None = None,
     endpoint: str | None = None,
     extra: list[str] | None = None,
+    clock: Callable[[], datetime] = utc_now,
 ) -> dict[str, Any]:
-    """Run the batch pipeline over ``inputs`` into ``dataset``; returns the reconciliation summary."""
+    """Run the batch pipeline over ``inputs`` into ``dataset`` (validating against ``clock``);
+    returns the reconciliation summary."""
     argv = [
         "--source=files",
         f"--input={inputs}",
@@ -38,7 +48,31 @@ def run_batch(
     ]
     if archive_root:
         argv.append(f"--archive_root={archive_root}")
-    return main.run(argv + (extra or []))
+    return main.run(argv + (extra or []), clock=clock)
+
+
+def streaming_options(
+    stack: LocalStack, subscriptions: list[str], dataset: str, archive_root: Path
+) -> PipelineOptions:
+    """The options of a streaming run on the stack by its default write method (the Storage Write
+    API), archiving to ``archive_root`` in windows of 5 s."""
+    argv = pipeline_argv(
+        subscriptions,
+        stack.project,
+        dataset,
+        stack.bigquery_endpoint,
+        archive_root=str(archive_root),
+        extra=["--archive_window_s=5"],
+        storage_endpoint=stack.bigquery_storage_endpoint,
+    )
+    return PipelineOptions(argv)
+
+
+def start_streaming(options: PipelineOptions, clock: Callable[[], datetime] = utc_now) -> PipelineResult:
+    """Start the streaming pipeline of ``options`` in this process; the caller cancels the result."""
+    pipeline = beam.Pipeline(options=options)
+    main.build_pipeline(pipeline, options, clock)
+    return pipeline.run()
 
 
 def table_rows(stack: LocalStack, dataset: str, table: str, where: str = "TRUE") -> list[dict[str, Any]]:

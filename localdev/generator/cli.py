@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 from localdev.generator.assemble import generate
 from localdev.generator.output import publish, write_files
@@ -43,6 +44,31 @@ def _fraction(text: str) -> float:
     return value
 
 
+# The GeneratorConfig fields set by a flag of the same name: (field, parse, metavar, help).
+CONFIG_FLAGS: tuple[tuple[str, Callable[[str], Any], str, str], ...] = (
+    ("days", _count(1), "N", "event days"),
+    ("customers", _count(1), "N", "customers, who are also the users"),
+    ("products", _count(1), "N", "products"),
+    ("warehouses", _count(1), "N", "warehouses holding stock"),
+    ("orders_per_day", _count(0), "N", "new orders a day, ±20%%"),
+    ("sessions_per_day", _count(0), "N", "browsing sessions a day besides the one before each order, ±20%%"),
+    (
+        "bad_fraction",
+        _fraction,
+        "F",
+        "malformed messages as a fraction of valid events; when > 0, at least one per error code",
+    ),
+    ("duplicate_fraction", _fraction, "F", "byte-identical re-sends as a fraction of valid events"),
+    (
+        "late_fraction",
+        _fraction,
+        "F",
+        "fraction of valid events that arrive 2 h to 2 days late, on a later day",
+    ),
+    ("max_oversized", _count(0), "N", "at most N payload_too_large messages, each > 1 MiB"),
+)
+
+
 def parser() -> argparse.ArgumentParser:
     d = GeneratorConfig()
     p = ArgumentParser(
@@ -61,65 +87,15 @@ def parser() -> argparse.ArgumentParser:
     add(
         "--start", type=_day, metavar="YYYY-MM-DD", help="first event day (default: 7 days before today, UTC)"
     )
-    add("--days", type=_count(1), default=d.days, metavar="N", help="event days (default: %(default)s)")
-    add(
-        "--customers",
-        type=_count(1),
-        default=d.customers,
-        metavar="N",
-        help="customers, who are also the users (default: %(default)s)",
-    )
-    add("--products", type=_count(1), default=d.products, metavar="N", help="products (default: %(default)s)")
-    add(
-        "--warehouses",
-        type=_count(1),
-        default=d.warehouses,
-        metavar="N",
-        help="warehouses holding stock (default: %(default)s)",
-    )
-    add(
-        "--orders-per-day",
-        type=_count(0),
-        default=d.orders_per_day,
-        metavar="N",
-        help="new orders a day, ±20%% (default: %(default)s)",
-    )
-    add(
-        "--sessions-per-day",
-        type=_count(0),
-        default=d.sessions_per_day,
-        metavar="N",
-        help="browsing sessions a day besides the one before each order, ±20%% (default: %(default)s)",
-    )
-    add(
-        "--bad-fraction",
-        type=_fraction,
-        default=d.bad_fraction,
-        metavar="F",
-        help="malformed messages as a fraction of valid events; when > 0, at least one per error code "
-        "(default: %(default)s)",
-    )
-    add(
-        "--duplicate-fraction",
-        type=_fraction,
-        default=d.duplicate_fraction,
-        metavar="F",
-        help="byte-identical re-sends as a fraction of valid events (default: %(default)s)",
-    )
-    add(
-        "--late-fraction",
-        type=_fraction,
-        default=d.late_fraction,
-        metavar="F",
-        help="fraction of valid events that arrive 2 h to 2 days late, on a later day (default: %(default)s)",
-    )
-    add(
-        "--max-oversized",
-        type=_count(0),
-        default=d.max_oversized,
-        metavar="N",
-        help="at most N payload_too_large messages, each > 1 MiB (default: %(default)s)",
-    )
+    for field, parse, metavar, text in CONFIG_FLAGS:
+        flag = "--" + field.replace("_", "-")
+        add(
+            flag,
+            type=parse,
+            default=getattr(d, field),
+            metavar=metavar,
+            help=f"{text} (default: %(default)s)",
+        )
     add(
         "--out",
         type=Path,
@@ -146,20 +122,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def config_from(args: argparse.Namespace) -> GeneratorConfig:
-    return GeneratorConfig(
-        seed=args.seed,
-        start=args.start or default_start(),
-        days=args.days,
-        customers=args.customers,
-        products=args.products,
-        warehouses=args.warehouses,
-        orders_per_day=args.orders_per_day,
-        sessions_per_day=args.sessions_per_day,
-        bad_fraction=args.bad_fraction,
-        duplicate_fraction=args.duplicate_fraction,
-        late_fraction=args.late_fraction,
-        max_oversized=args.max_oversized,
-    )
+    """The sample the parsed flags ask for."""
+    chosen = {field: getattr(args, field) for field, *_ in CONFIG_FLAGS}
+    return GeneratorConfig(seed=args.seed, start=args.start or default_start(), **chosen)
 
 
 def summary(sample: Sample) -> str:

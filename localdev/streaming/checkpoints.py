@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+
+from localdev.streaming.ticker import Ticker
 
 
 @dataclass
@@ -37,8 +38,7 @@ class Checkpoints:
     in_flight_s: float
     every_s: float = 5.0
     taken: list[tuple[float, str]] = field(default_factory=list)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _ticker: Ticker | None = None
     _client: Any = None
 
     def client(self):
@@ -61,22 +61,19 @@ class Checkpoints:
 
     def start(self) -> Checkpoints:
         self.snapshot()
-
-        def loop() -> None:
-            while not self._stop.wait(self.every_s):
-                try:
-                    self.snapshot()
-                except Exception as exc:  # a missed snapshot only makes a rewind go further back
-                    logging.warning("snapshot of %s failed: %s", self.subscription, exc)
-
-        self._thread = threading.Thread(target=loop, name="checkpoints", daemon=True)
-        self._thread.start()
+        self._ticker = Ticker(self._snapshot_or_warn, self.every_s, "checkpoints").start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=30)
+        if self._ticker:
+            self._ticker.stop()
+
+    def _snapshot_or_warn(self) -> None:
+        """One snapshot of the ticker's; a failure is logged, not raised."""
+        try:
+            self.snapshot()
+        except Exception as exc:  # a missed snapshot only makes a rewind go further back
+            logging.warning("snapshot of %s failed: %s", self.subscription, exc)
 
     def rewind(self, crashed_at: float | None = None) -> float:
         """Seek the subscription to the newest snapshot taken ``in_flight_s`` before

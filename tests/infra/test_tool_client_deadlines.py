@@ -4,7 +4,6 @@ HTTP server in a thread (no emulator), with the deadlines shortened to a second 
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -13,7 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from localdev.stack import free_port
 from pipeline.commands import CommandError
+from tests.fault_proxy import reply_json
 from warehouse import clients, runner
 
 ADVICE = "is the emulator running? `python -m localdev.stack --warehouse` opens the last run's warehouse"
@@ -24,12 +25,6 @@ def short_deadlines(monkeypatch):
     monkeypatch.setattr(clients, "CONNECT_PATIENCE_SECONDS", 2.0)
     monkeypatch.setattr(clients, "ANSWER_SECONDS", 1.0)
     monkeypatch.setattr(clients, "REQUEST_SECONDS", 1.0)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 Answer = Callable[[BaseHTTPRequestHandler], None]
@@ -62,21 +57,12 @@ def server() -> Iterator[Callable[[Answer], str]]:
         httpd.server_close()
 
 
-def _json(handler: BaseHTTPRequestHandler, status: int, body: dict) -> None:
-    data = json.dumps(body).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
-
-
 def _datasets(handler: BaseHTTPRequestHandler) -> None:
-    _json(handler, 200, {"kind": "bigquery#datasetList", "datasets": []})
+    reply_json(handler, 200, {"kind": "bigquery#datasetList", "datasets": []})
 
 
 def test_a_closed_port_is_tried_again_out_loud_then_named_in_one_line():
-    url, said = f"http://127.0.0.1:{_free_port()}", []
+    url, said = f"http://127.0.0.1:{free_port()}", []
     started = time.monotonic()
     with pytest.raises(CommandError) as stopped:
         clients.tool_client(endpoint=url, say=said.append)
@@ -138,7 +124,7 @@ def test_an_answer_the_client_retries_is_said(server):
         if "maxResults=1" in handler.path:  # tool_client's first request
             _datasets(handler)
         elif next(answers, 200) == 503:
-            _json(handler, 503, {"error": {"code": 503, "message": "restarting", "errors": []}})
+            reply_json(handler, 503, {"error": {"code": 503, "message": "restarting", "errors": []}})
         else:
             _datasets(handler)
 
@@ -155,7 +141,7 @@ def test_a_refused_step_is_one_line_naming_the_step(server):
             _datasets(handler)
             return
         error = {"code": 404, "message": "Not found: Table p:events.orders\nat [3:5]", "errors": []}
-        _json(
+        reply_json(
             handler,
             404,
             {"error": {**error, "errors": [{"reason": "notFound", "message": error["message"]}]}},

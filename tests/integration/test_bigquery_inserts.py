@@ -5,7 +5,6 @@ transient rows and failed requests are sent again until they are written."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,9 +17,10 @@ from apache_beam.transforms import window
 from apache_beam.transforms.util import Reify
 from apache_beam.utils.windowed_value import WindowedValue
 
+from localdev.stack import free_port
 from pipeline.bigquery_writes import RECEIVED, REFUSED, BigQueryTarget, InsertRows, WriteRows
 from tests.dead_letters import dead_letter, event_ids
-from tests.fault_proxy import FaultProxy
+from tests.fault_proxy import FaultProxy, reply_json
 from tests.pipeline_runs import fresh_dataset
 
 
@@ -182,9 +182,7 @@ def test_a_request_refused_as_a_whole_refuses_its_rows_once(stack):
 
 def test_a_refused_connection_is_retried_until_bigquery_answers(stack):
     dataset = fresh_dataset(stack)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     proxy = RecordingProxy(stack.bigquery_endpoint, "dead_letter", port=port)
     starter = threading.Timer(2.0, proxy.start)
     starter.start()
@@ -265,12 +263,7 @@ class HoldingEndpoint:
                     status, answer = 400, {"error": {"code": 400, "message": "sent one at a time"}}
                 with endpoint.lock:
                     endpoint.active -= 1
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                reply_json(self, status, answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

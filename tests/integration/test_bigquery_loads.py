@@ -5,6 +5,10 @@ load; a job that fails for good sends its rows again by streaming inserts, which
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import apache_beam as beam
 import pytest
 from apache_beam.metrics.metric import MetricsFilter
@@ -53,26 +57,34 @@ def test_rows_load_in_jobs_of_at_most_max_rows_each_row_once(stack):
     assert proxy.insert_calls == 0, "no streaming insert"
 
 
-def shard_lines(rows: list[dict], table: str) -> list[LoadLine]:
+def lines_of(rows: list[dict]) -> list[LoadLine]:
     return [load_line(row) for row in rows]
+
+
+@contextmanager
+def proxied_load_jobs(stack, dataset: str, **faults: Any) -> Iterator[tuple[RunLoadJobs, FaultProxy]]:
+    """A set-up RunLoadJobs into ``dataset.dead_letter`` through a FaultProxy with ``faults``
+    (backing off 10 ms); torn down and stopped after."""
+    proxy = FaultProxy(stack.bigquery_endpoint, "dead_letter", **faults).start()
+    try:
+        target = BigQueryTarget(stack.project, proxy.url)
+        dofn = RunLoadJobs(f"{stack.project}:{dataset}.dead_letter", target, first_backoff_s=0.01)
+        dofn.setup()
+        yield dofn, proxy
+        dofn.teardown()
+    finally:
+        proxy.stop()
 
 
 def test_a_retried_bundle_finds_the_job_it_ran_and_loads_nothing_twice(stack):
     dataset = fresh_dataset(stack)
-    table = f"{stack.project}:{dataset}.dead_letter"
     rows = [dead_letter(f"evt-{i}") for i in range(5)]
-    proxy = FaultProxy(stack.bigquery_endpoint, "dead_letter").start()
-    try:
-        dofn = RunLoadJobs(table, BigQueryTarget(stack.project, proxy.url))
-        dofn.setup()
-        lines = shard_lines(rows, table)
+    lines = lines_of(rows)
+    with proxied_load_jobs(stack, dataset) as (dofn, proxy):
         assert list(dofn.process((0, [lines]))) == []
         half = len(lines) // 2
         again = [list(reversed(lines[half:])), lines[:half]]
         assert list(dofn.process((0, again))) == [], "the same shard, delivered again in other chunks"
-        dofn.teardown()
-    finally:
-        proxy.stop()
     assert len(proxy.load_job_ids) == 1, "the second delivery found the job done and sent nothing"
     assert proxy.conflicts == 0
     assert event_ids(stack, dataset) == [r["event_id"] for r in rows]
@@ -80,16 +92,9 @@ def test_a_retried_bundle_finds_the_job_it_ran_and_loads_nothing_twice(stack):
 
 def test_a_failed_job_runs_again_as_the_next_attempt(stack):
     dataset = fresh_dataset(stack)
-    table = f"{stack.project}:{dataset}.dead_letter"
     rows = [dead_letter(f"evt-{i}") for i in range(6)]
-    proxy = FaultProxy(stack.bigquery_endpoint, "dead_letter", failed_loads=1).start()
-    try:
-        dofn = RunLoadJobs(table, BigQueryTarget(stack.project, proxy.url), first_backoff_s=0.01)
-        dofn.setup()
-        assert list(dofn.process((0, [shard_lines(rows, table)]))) == []
-        dofn.teardown()
-    finally:
-        proxy.stop()
+    with proxied_load_jobs(stack, dataset, failed_loads=1) as (dofn, proxy):
+        assert list(dofn.process((0, [lines_of(rows)]))) == []
     first, second = proxy.load_job_ids
     assert first.endswith("_0") and second.endswith("_1"), "a failed job's rows go as the next attempt"
     assert first.rsplit("_", 1)[0] == second.rsplit("_", 1)[0], "of the same content"
@@ -100,19 +105,12 @@ def test_a_job_not_found_but_taken_is_waited_for_not_loaded_twice(stack):
     """The lookup misses the job an earlier try created (its answer lost, say); BigQuery then
     refuses the new job's id with 409 and the job already there is the one waited for."""
     dataset = fresh_dataset(stack)
-    table = f"{stack.project}:{dataset}.dead_letter"
     rows = [dead_letter(f"evt-{i}") for i in range(3)]
-    proxy = FaultProxy(stack.bigquery_endpoint, "dead_letter").start()
-    try:
-        dofn = RunLoadJobs(table, BigQueryTarget(stack.project, proxy.url))
-        dofn.setup()
-        lines = shard_lines(rows, table)
+    lines = lines_of(rows)
+    with proxied_load_jobs(stack, dataset) as (dofn, proxy):
         assert list(dofn.process((0, [lines]))) == []
         proxy.hidden_job_lookups = 1
         assert list(dofn.process((0, [lines]))) == []
-        dofn.teardown()
-    finally:
-        proxy.stop()
     assert proxy.conflicts == 1 and len(proxy.load_job_ids) == 1
     assert event_ids(stack, dataset) == [r["event_id"] for r in rows], "loaded once"
 

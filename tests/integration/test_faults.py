@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -456,14 +456,21 @@ def test_pipeline_killed_mid_run_and_restarted_on_the_same_subscription(new_run)
     assert figures.raw_duplicates < before_kill, "only what was read after the checkpoint is read again"
 
 
-@pytest.fixture(scope="module")
-def restartable_bigquery(tmp_path_factory) -> Iterator[Emulator]:
-    """A bqemulator of its own, persistent, so it can be stopped and started on the same port."""
-    root = tmp_path_factory.mktemp("bq-restart")
-    emulator = localstack.bigquery_emulator(root / "logs", data_dir=root / "data")
+def _restartable(tmp_path_factory, folder: str, make: Callable[..., Emulator]) -> Iterator[Emulator]:
+    """An emulator of its own (``make(log_dir, data_dir=...)``), its data on disk, so it can be
+    stopped and started again on the same port."""
+    root = tmp_path_factory.mktemp(folder)
+    emulator = make(root / "logs", data_dir=root / "data")
     emulator.start()
     yield emulator
     emulator.stop()
+    shutil.rmtree(root / "data", ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def restartable_bigquery(tmp_path_factory) -> Iterator[Emulator]:
+    """A bqemulator of its own, persistent, so it can be stopped and started on the same port."""
+    yield from _restartable(tmp_path_factory, "bq-restart", localstack.bigquery_emulator)
 
 
 def _bigquery_outage(run, emulator: Emulator) -> tuple[float, int, dict]:
@@ -554,12 +561,7 @@ def test_bigquery_emulator_restarted_while_the_storage_write_api_appends(new_run
 @pytest.fixture(scope="module")
 def restartable_storage(tmp_path_factory) -> Iterator[Emulator]:
     """A GCS emulator of its own, on disk, so it can be stopped and started on the same port."""
-    root = tmp_path_factory.mktemp("gcs-restart")
-    emulator = localstack.storage_emulator(root / "logs", data_dir=root / "data")
-    emulator.start()
-    yield emulator
-    emulator.stop()
-    shutil.rmtree(root / "data", ignore_errors=True)
+    yield from _restartable(tmp_path_factory, "gcs-restart", localstack.storage_emulator)
 
 
 def test_gcs_unavailable_for_a_while_archive_writes_retry(stack, new_run, restartable_storage, monkeypatch):

@@ -16,15 +16,20 @@ import time
 import uuid
 from collections import Counter
 
-import apache_beam as beam
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
 from localdev.fuzz import NOW, VALID, FixedClock, KnownInput, for_file, known_inputs, line_of, sample
-from pipeline import main
+from localdev.streaming.polls import wait_until
 from pipeline.reconciliation import is_balanced
-from tests.pipeline_runs import fresh_dataset, table_rows, write_lines
+from tests.pipeline_runs import (
+    fresh_dataset,
+    run_batch,
+    start_streaming,
+    streaming_options,
+    table_rows,
+    write_lines,
+)
 from transforms.validation import MAX_PAYLOAD_BYTES
 
 PARTITIONS = "event_date >= '0001-01-01'"
@@ -107,15 +112,9 @@ def test_every_known_input_is_one_file_line():
 
 def run_file(stack, path, dataset: str) -> dict:
     """The real batch pipeline over one file, its clock pinned to ``NOW`` (the cases' reference)."""
-    argv = [
-        "--source=files",
-        f"--input={path}",
-        f"--project={stack.project}",
-        f"--dataset={dataset}",
-        f"--bigquery_endpoint={stack.bigquery_endpoint}",
-        f"--archive_root={path.parent / 'archive'}",
-    ]
-    return main.run(argv, clock=FixedClock(NOW))
+    return run_batch(
+        stack, str(path), dataset, archive_root=str(path.parent / "archive"), clock=FixedClock(NOW)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -176,16 +175,6 @@ def test_an_event_in_the_first_minute_of_year_1_does_not_stop_the_run(stack, tmp
     assert is_balanced(summary)
 
 
-def wait_for(condition, timeout_s: float = 240.0, every_s: float = 2.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"condition not met within {timeout_s:.0f}s")
-
-
 def good_events(prefix: str) -> list[bytes]:
     return [line_of(sample(stream, f"{prefix}-{stream}")) for stream in STREAMS]
 
@@ -200,22 +189,8 @@ def test_poison_messages_among_good_ones_do_not_stall_the_stream(stack, tmp_path
     subscription = subscriber.create_subscription(
         name=subscriber.subscription_path(stack.project, name), topic=topic, ack_deadline_seconds=60
     ).name
-    options = PipelineOptions(
-        [
-            "--source=pubsub",
-            "--streaming",
-            f"--subscriptions={subscription}",
-            f"--project={stack.project}",
-            f"--dataset={dataset}",
-            f"--bigquery_endpoint={stack.bigquery_endpoint}",
-            f"--bigquery_storage_endpoint={stack.bigquery_storage_endpoint}",
-            f"--archive_root={tmp_path / 'archive'}",
-            "--archive_window_s=5",
-        ]
-    )
-    pipeline = beam.Pipeline(options=options)
-    main.build_pipeline(pipeline, options, clock=FixedClock(NOW))
-    result = pipeline.run()
+    options = streaming_options(stack, [subscription], dataset, tmp_path / "archive")
+    result = start_streaming(options, clock=FixedClock(NOW))
     before, after = good_events("stream-before"), good_events("stream-after")
     extra_poison = [(b"", "invalid_json")]  # data-less message (attributes only)
     try:
@@ -240,8 +215,8 @@ def test_poison_messages_among_good_ones_do_not_stall_the_stream(stack, tmp_path
         def loaded() -> dict[str, set[str]]:
             return {s: {r["event_id"] for r in table_rows(stack, dataset, s, PARTITIONS)} for s in STREAMS}
 
-        wait_for(lambda: len(table_rows(stack, dataset, "dead_letter")) >= sum(expected.values()))
-        wait_for(lambda: all(loaded()[s] >= wanted[s] for s in STREAMS))
+        wait_until(lambda: len(table_rows(stack, dataset, "dead_letter")) >= sum(expected.values()), 240)
+        wait_until(lambda: all(loaded()[s] >= wanted[s] for s in STREAMS), 240)
         time.sleep(5)  # let anything extra (a duplicate, a second dead letter) land before counting
     finally:
         result.cancel()

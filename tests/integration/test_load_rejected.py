@@ -11,6 +11,7 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from localdev.streaming.checkpoints import create_subscription
+from localdev.streaming.harness import pipeline_argv
 from tests.dead_letters import stream_one_refused_order
 from tests.events import ORDER, changed
 from tests.fault_proxy import FaultProxy
@@ -100,17 +101,11 @@ def test_streaming_refused_row_becomes_load_rejected_dead_letter(stack):
     topic = f"load-rejected-{uuid.uuid4().hex[:8]}"
     subscription = create_subscription(stack.project, topic, f"{topic}-pipeline")
     proxy = FaultProxy(stack.bigquery_endpoint, "orders", reject_event_ids={"evt-refused"}).start()
-    options = PipelineOptions(
-        [
-            "--source=pubsub",
-            "--streaming",
-            f"--subscriptions={subscription}",
-            f"--project={stack.project}",
-            f"--dataset={dataset}",
-            f"--bigquery_endpoint={proxy.url}",
-            "--bigquery_write_method=streaming_inserts",  # the path the REST fault proxy sees
-        ]
+    # Streaming inserts: the path the REST fault proxy sees.
+    argv = pipeline_argv(
+        [subscription], stack.project, dataset, proxy.url, extra=["--bigquery_write_method=streaming_inserts"]
     )
+    options = PipelineOptions(argv)
     try:
         stream_one_refused_order(stack, options, topic, dataset)
     finally:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -22,17 +20,10 @@ import pytest
 
 from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.streaming.processes import process_tree
+from tests.watched_commands import WatchedCommand
 
 ROOT = Path(__file__).resolve().parents[2]
 STOPS_WITHIN_S = 60  # each stop by pid waits at most 15 s before SIGKILL; they run at once
-
-
-def _started_at(pid: int) -> str | None:
-    """The start time of ``pid`` (field 22 of /proc/pid/stat), None if it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return None
 
 
 def _as_from_a_terminal(sigint_ignored: bool) -> None:
@@ -44,41 +35,19 @@ def _as_from_a_terminal(sigint_ignored: bool) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-class Command:
+class Command(WatchedCommand):
     """``python -m <module> ...`` in ``cwd``, in its own session, its descendants recorded."""
 
     def __init__(self, cwd: Path, *args: str, sigint_ignored: bool = False) -> None:
         cwd.mkdir(parents=True, exist_ok=True)
-        self.stdout_path, self.stderr_path = cwd / "command.stdout", cwd / "command.stderr"
         path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", *args],
-                cwd=cwd,
-                env={**os.environ, "PYTHONPATH": path},
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=lambda: _as_from_a_terminal(sigint_ignored),
-            )
-        self.seen: dict[int, str] = {}  # every descendant seen: pid -> start time
-
-    def watch(self) -> None:
-        for pid in process_tree(self.process.pid)[1:]:
-            started = _started_at(pid)
-            if started:
-                self.seen.setdefault(pid, started)
-
-    def wait_for(self, text: str, timeout_s: float = 240) -> None:
-        """Until ``text`` is in its output (recording descendants meanwhile)."""
-        deadline = time.monotonic() + timeout_s
-        while text not in self.output():
-            assert self.process.poll() is None, f"exited early:\n{self.output()}"
-            assert time.monotonic() < deadline, f"no {text!r} within {timeout_s:.0f}s:\n{self.output()}"
-            self.watch()
-            time.sleep(0.5)
-        self.watch()
+        super().__init__(
+            cwd / "command",
+            args,
+            cwd,
+            env={**os.environ, "PYTHONPATH": path},
+            preexec_fn=lambda: _as_from_a_terminal(sigint_ignored),
+        )
 
     def wait_for_descendants(self, count: int, timeout_s: float = 240) -> None:
         """Until ``count`` descendants have been seen running at once."""
@@ -107,13 +76,6 @@ class Command:
             self.watch()
             time.sleep(0.2)
         return self.process.returncode
-
-    def still_running(self) -> list[int]:
-        """The descendants seen that still run (the same process: same pid and start time)."""
-        return sorted(pid for pid, started in self.seen.items() if _started_at(pid) == started)
-
-    def output(self) -> str:
-        return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
 
 def check_stopped(command: Command, code: int, children: int) -> None:

@@ -4,45 +4,20 @@ from __future__ import annotations
 
 import time
 
-import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 from google.cloud import pubsub_v1
 
-from pipeline.main import build_pipeline
+from localdev.streaming.polls import wait_until
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
-from tests.pipeline_runs import fresh_dataset, table_rows
+from tests.pipeline_runs import fresh_dataset, start_streaming, streaming_options, table_rows
 
 PARTITIONS = "event_date >= '2000-01-01'"
 
 
-def wait_for(condition, timeout_s: float = 180.0, every_s: float = 2.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every_s)
-    raise AssertionError(f"condition not met within {timeout_s:.0f}s")
-
-
 def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
     dataset = fresh_dataset(stack, "stream")
-    options = PipelineOptions(
-        [
-            "--source=pubsub",
-            "--streaming",
-            f"--subscriptions={stack.subscriptions['events']},{stack.subscriptions['orders']}",
-            f"--project={stack.project}",
-            f"--dataset={dataset}",
-            f"--bigquery_endpoint={stack.bigquery_endpoint}",
-            f"--bigquery_storage_endpoint={stack.bigquery_storage_endpoint}",
-            f"--archive_root={tmp_path / 'archive'}",
-            "--archive_window_s=5",
-        ]
-    )
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, options)
-    result = pipeline.run()
+    subscriptions = [stack.subscriptions["events"], stack.subscriptions["orders"]]
+    options = streaming_options(stack, subscriptions, dataset, tmp_path / "archive")
+    result = start_streaming(options)
     try:
         publisher = pubsub_v1.PublisherClient()
         mixed = publisher.topic_path(stack.project, "events")
@@ -61,11 +36,11 @@ def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
         for topic, data in messages:
             publisher.publish(topic, data, origin="streaming-test").result(timeout=30)
 
-        wait_for(lambda: len(table_rows(stack, dataset, "dead_letter")) >= 2)
-        wait_for(lambda: len(table_rows(stack, dataset, "orders", PARTITIONS)) >= 2)
-        wait_for(lambda: table_rows(stack, dataset, "inventory", PARTITIONS))
-        wait_for(lambda: table_rows(stack, dataset, "user_activity", PARTITIONS))
-        wait_for(lambda: list((tmp_path / "archive").rglob("*.jsonl.gz")), timeout_s=120)
+        wait_until(lambda: len(table_rows(stack, dataset, "dead_letter")) >= 2, 180)
+        wait_until(lambda: len(table_rows(stack, dataset, "orders", PARTITIONS)) >= 2, 180)
+        wait_until(lambda: table_rows(stack, dataset, "inventory", PARTITIONS), 180)
+        wait_until(lambda: table_rows(stack, dataset, "user_activity", PARTITIONS), 180)
+        wait_until(lambda: list((tmp_path / "archive").rglob("*.jsonl.gz")), 120)
         time.sleep(5)  # let any duplicate that slipped through land before counting
     finally:
         result.cancel()

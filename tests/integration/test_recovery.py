@@ -20,20 +20,9 @@ def _pinned(moment: datetime):
 
 
 def _load(stack, tmp_path, payloads: list[bytes], archive_root: str | None = None) -> str:
-    from pipeline import main
-
     dataset = fresh_dataset(stack, "rc")
     path = write_lines(tmp_path / "in.jsonl", payloads)
-    argv = [
-        "--source=files",
-        f"--input={path}",
-        f"--project={stack.project}",
-        f"--dataset={dataset}",
-        f"--bigquery_endpoint={stack.bigquery_endpoint}",
-    ]
-    if archive_root:
-        argv.append(f"--archive_root={archive_root}")
-    main.run(argv, clock=_pinned(LOADED_AT))
+    run_batch(stack, str(path), dataset, archive_root, clock=_pinned(LOADED_AT))
     return dataset
 
 

@@ -30,6 +30,7 @@ from google.cloud import bigquery
 from google.cloud.bigquery_storage_v1 import types
 from google.rpc import status_pb2
 
+from bench.by_hand import State, counted
 from localdev.streaming.checkpoints import create_subscription
 from localdev.streaming.direct_runner import RunnerAdaptation
 from localdev.streaming.harness import StreamingPipeline, drain, pipeline_argv
@@ -47,42 +48,8 @@ from tests.streaming_feed import feed
 PARTITIONS = "event_date >= '1970-01-01'"
 
 
-class Count:
-    """Stands in for a Beam counter on a DoFn driven by hand."""
-
-    def __init__(self) -> None:
-        self.value = 0
-
-    def inc(self, n: int = 1) -> None:
-        self.value += n
-
-
-class State:
-    """Stands in for a Beam ReadModifyWrite state cell."""
-
-    def __init__(self, value: Any = None) -> None:
-        self.value = value
-
-    def read(self) -> Any:
-        return self.value
-
-    def write(self, value: Any) -> None:
-        self.value = value
-
-
-def counted(dofn: AppendBatches) -> AppendBatches:
-    for name in (
-        "inserted",
-        "requests",
-        "retries",
-        "refused",
-        "recognised",
-        "probed",
-        "recreated",
-        "schema_waits",
-    ):
-        setattr(dofn, name, Count())
-    return dofn
+# Every counter of AppendBatches, read by the tests.
+COUNTERS = ("inserted", "requests", "retries", "refused", "recognised", "probed", "recreated", "schema_waits")
 
 
 def order_row(n: int, **changes: Any) -> dict[str, Any]:
@@ -114,9 +81,10 @@ def appender(stack, dataset: str, **kwargs: Any) -> AppendBatches:
         storage_write_api=True,
         storage_endpoint=stack.bigquery_storage_endpoint,
     )
-    dofn = counted(
-        AppendBatches(f"{stack.project}:{dataset}.orders", target, load_schema("events", "orders"), **kwargs)
+    dofn = AppendBatches(
+        f"{stack.project}:{dataset}.orders", target, load_schema("events", "orders"), **kwargs
     )
+    counted(dofn, COUNTERS)
     dofn.setup()
     return dofn
 

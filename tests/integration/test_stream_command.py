@@ -16,8 +16,6 @@ import itertools
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -25,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from localdev.live_feed import EVENT_TIME_FIELD, LATE_S, ON_TIME_DELAY, Feed
-from localdev.streaming.processes import process_tree
 from pipeline.reconciliation import is_balanced, reconcile
 from schemas import STREAMS
+from tests.watched_commands import WatchedCommand
 from transforms.messages import Failure, Message
 from transforms.triage import triage
 from warehouse.runner import model_names
@@ -41,48 +39,14 @@ RUN_SUMMARY_KEYS = [*reconcile({}), "models"]
 WINDOWS_PER_EVENT = 60 // 10
 
 
-def _started_at(pid: int) -> str | None:
-    """The start time of ``pid`` (field 22 of /proc/pid/stat), None if it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except OSError:
-        return None
-
-
-class StreamCommand:
+class StreamCommand(WatchedCommand):
     """``python -m localdev.live_stream`` as a child in its own session, its descendants recorded."""
 
     def __init__(self, local: Path, *options: str) -> None:
         self.local = local
-        self.stderr_path = local / "stream.stderr"
-        self.stdout_path = local / "stream.stdout"
         local.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "localdev.live_stream", "--local", str(local), "--seed", str(SEED)]
-        with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
-            self.process = subprocess.Popen(
-                [*command, "--rate", str(RATE), *options],
-                cwd=ROOT,
-                stdout=out,
-                stderr=err,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        self.seen: dict[int, str] = {}  # every descendant seen: pid -> start time
-
-    def watch(self) -> None:
-        for pid in process_tree(self.process.pid)[1:]:
-            started = _started_at(pid)
-            if started:
-                self.seen.setdefault(pid, started)
-
-    def wait_for(self, text: str, timeout_s: float) -> None:
-        """Until ``text`` is on stderr (recording descendants meanwhile)."""
-        deadline = time.monotonic() + timeout_s
-        while text not in self.stderr_path.read_text(errors="replace"):
-            assert self.process.poll() is None, f"exited early:\n{self.output()}"
-            assert time.monotonic() < deadline, f"no {text!r} within {timeout_s:.0f}s:\n{self.output()}"
-            self.watch()
-            time.sleep(0.5)
+        args = ["localdev.live_stream", "--local", str(local), "--seed", str(SEED), "--rate", str(RATE)]
+        super().__init__(local / "stream", [*args, *options], ROOT)
 
     def finish(self, timeout_s: float) -> int:
         """Wait for the exit (recording descendants meanwhile); kills its group if it hangs."""
@@ -95,13 +59,6 @@ class StreamCommand:
             self.watch()
             time.sleep(0.5)
         return self.process.returncode
-
-    def still_running(self) -> list[int]:
-        """The descendants seen that still run (the same process: same pid and start time)."""
-        return sorted(pid for pid, started in self.seen.items() if _started_at(pid) == started)
-
-    def output(self) -> str:
-        return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
     def summary(self) -> dict[str, Any]:
         return json.loads((self.local / "stream-summary.json").read_text())

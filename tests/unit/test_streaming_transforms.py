@@ -41,6 +41,13 @@ def order_event(event_id: str, seconds: float, status: str = "pending") -> Valid
     )
 
 
+def timed(
+    event_id: str, seconds: float, status: str = "pending", at_s: float | None = None
+) -> TimestampedValue:
+    """An order event as a timestamped element: at its event time, or at ``at_s`` (a re-send)."""
+    return TimestampedValue(order_event(event_id, seconds, status), epoch(seconds if at_s is None else at_s))
+
+
 def streaming_pipeline() -> TestPipeline:
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = True
@@ -55,13 +62,18 @@ def summarise(row: dict) -> tuple:
     return (row["event_type"], row["window_start"], row["window_end"], row["occurrences"], row["pane_timing"])
 
 
+def pane(row: dict) -> tuple:
+    """A row's window start, count and pane."""
+    return (row["window_start"], row["occurrences"], row["pane_timing"], row["pane_index"])
+
+
 def test_sliding_windows_count_each_event_in_every_window_that_holds_it():
     stream = (
         TestStream()
         .advance_watermark_to(epoch(0))
-        .add_elements([TimestampedValue(order_event("a", 5), epoch(5))])
-        .add_elements([TimestampedValue(order_event("b", 15), epoch(15))])
-        .add_elements([TimestampedValue(order_event("c", 16, "shipped"), epoch(16))])
+        .add_elements([timed("a", 5)])
+        .add_elements([timed("b", 15)])
+        .add_elements([timed("c", 16, "shipped")])
         .advance_watermark_to_infinity()
     )
     with streaming_pipeline() as p:
@@ -100,11 +112,11 @@ def test_late_data_inside_allowed_lateness_updates_the_count_and_beyond_it_is_dr
     stream = (
         TestStream()
         .advance_watermark_to(epoch(0))
-        .add_elements([TimestampedValue(order_event("a", 12), epoch(12))])
+        .add_elements([timed("a", 12)])
         .advance_watermark_to(epoch(45))  # windows ending at 20 and 30 fire on time
-        .add_elements([TimestampedValue(order_event("late", 13), epoch(13))])  # 15-25 s late: allowed
+        .add_elements([timed("late", 13)])  # 15-25 s late: allowed
         .advance_watermark_to(epoch(100))  # both windows now past end + 30 s lateness
-        .add_elements([TimestampedValue(order_event("too-late", 14), epoch(14))])
+        .add_elements([timed("too-late", 14)])
         .advance_watermark_to_infinity()
     )
     with streaming_pipeline() as p:
@@ -112,8 +124,7 @@ def test_late_data_inside_allowed_lateness_updates_the_count_and_beyond_it_is_dr
             p | stream | RealtimeEventMetrics(size_s=20, period_s=10, allowed_lateness_s=30, early_firing_s=0)
         )
         assert_that(
-            rows
-            | beam.Map(lambda r: (r["window_start"], r["occurrences"], r["pane_timing"], r["pane_index"])),
+            rows | beam.Map(pane),
             equal_to(
                 [
                     (stamp(0), 1, "ON_TIME", 0),
@@ -129,9 +140,9 @@ def test_early_panes_fire_on_processing_time_before_the_watermark():
     stream = (
         TestStream()
         .advance_watermark_to(epoch(0))
-        .add_elements([TimestampedValue(order_event("a", 2), epoch(2))])
+        .add_elements([timed("a", 2)])
         .advance_processing_time(11)
-        .add_elements([TimestampedValue(order_event("b", 3), epoch(3))])
+        .add_elements([timed("b", 3)])
         .advance_watermark_to_infinity()
     )
     with streaming_pipeline() as p:
@@ -148,11 +159,11 @@ def test_streaming_dedup_drops_copies_within_the_window_and_forgets_after_it():
     stream = (
         TestStream()
         .advance_watermark_to(epoch(0))
-        .add_elements([TimestampedValue(order_event("x", 0), epoch(0))])
-        .add_elements([TimestampedValue(order_event("y", 1), epoch(1))])
-        .add_elements([TimestampedValue(order_event("x", 0), epoch(30))])  # re-sent 30 s later: dropped
+        .add_elements([timed("x", 0)])
+        .add_elements([timed("y", 1)])
+        .add_elements([timed("x", 0, at_s=30)])  # re-sent 30 s later: dropped
         .advance_watermark_to(epoch(200))  # x's state expires at 30 + 60 s
-        .add_elements([TimestampedValue(order_event("x", 0), epoch(250))])  # re-sent after the window
+        .add_elements([timed("x", 0, at_s=250)])  # re-sent after the window
         .advance_watermark_to_infinity()
     )
     with streaming_pipeline() as p:
@@ -182,7 +193,7 @@ def test_batch_dedup_keeps_the_earliest_published_copy_whatever_the_input_order(
 
 
 def test_batch_metrics_fire_one_exact_pane_per_window():
-    events = [TimestampedValue(order_event(str(i), s), epoch(s)) for i, s in enumerate((5, 15, 16))]
+    events = [timed(str(i), s) for i, s in enumerate((5, 15, 16))]
     with TestPipeline() as p:
         rows = (
             p
@@ -190,8 +201,7 @@ def test_batch_metrics_fire_one_exact_pane_per_window():
             | RealtimeEventMetrics(size_s=20, period_s=10, streaming=False, batch_window_s=0)
         )
         assert_that(
-            rows
-            | beam.Map(lambda r: (r["window_start"], r["occurrences"], r["pane_timing"], r["pane_index"])),
+            rows | beam.Map(pane),
             equal_to(
                 [(stamp(-10), 1, "ON_TIME", 0), (stamp(0), 3, "ON_TIME", 0), (stamp(10), 2, "ON_TIME", 0)]
             ),
