@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from transforms import utf8
 from transforms.times import epoch_micros, from_epoch_micros, parse_rfc3339_utc, rfc3339
 from transforms.validation import nesting_depth_exceeds
 
@@ -90,12 +91,12 @@ class Message:
         if attributes is None:
             attributes = {}
         if not isinstance(attributes, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) and _encodable(k) and _encodable(v)
+            isinstance(k, str) and isinstance(v, str) and utf8.encodable(k) and utf8.encodable(v)
             for k, v in attributes.items()
         ):
             raise InvalidEnvelope("envelope 'attributes' must be an object of string values")
         message_id = envelope.get("message_id")
-        if message_id is not None and not (isinstance(message_id, str) and _encodable(message_id)):
+        if message_id is not None and not (isinstance(message_id, str) and utf8.encodable(message_id)):
             raise InvalidEnvelope("envelope 'message_id' must be a string or null")
         publish_time = envelope.get("publish_time")
         if publish_time is None:
@@ -122,14 +123,6 @@ def _attributes_json(attributes: Any) -> str:
 
 class InvalidEnvelope(ValueError):
     """A line shaped like an archive envelope that cannot be unwrapped."""
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode(UTF8)
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def envelope_of(line: bytes, max_bytes: int) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas import UNKNOWN_STREAM
-from transforms import errors, fast_path, known_fields
+from transforms import errors, fast_path, known_fields, utf8
 from transforms.errors import Rejection
 from transforms.messages import INVALID_ENVELOPE_ATTRIBUTE, Failure, Message, ValidEvent
 from transforms.rows import MAX_ROW_JSON_BYTES, event_row, lineage, row_json_size
@@ -82,20 +82,8 @@ def _failure(
     event_time: datetime | None = None,
 ) -> Failure:
     """A failure whose every string is valid Unicode (Beam's coders and BigQuery refuse others)."""
-    kept_id = event_id if isinstance(event_id, str) and _encodable(event_id) else None
-    return Failure(message, stream, stage, code, _safe_text(reason), kept_id, event_time)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _safe_text(text: str) -> str:
-    return text if _encodable(text) else text.encode("utf-8", "backslashreplace").decode("utf-8")
+    kept_id = event_id if isinstance(event_id, str) and utf8.encodable(event_id) else None
+    return Failure(message, stream, stage, code, utf8.escaped(reason), kept_id, event_time)
 
 
 def validate_message(

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from schemas import STREAM_BY_EVENT_TYPE, UNKNOWN_STREAM
-from transforms import errors
+from transforms import errors, utf8
 from transforms.errors import Rejection
 from transforms.times import EPOCH, rfc3339
 from transforms.vocabulary import ACTIVITY_TYPES, INVENTORY_SIGNS, ISO_COUNTRIES, ORDER_STATUSES, PLATFORMS
@@ -112,12 +112,12 @@ def lone_surrogate_path(value: Any, path: str = "") -> str | None:
     while stack:
         node, where = stack.pop()
         if isinstance(node, str):
-            if not _is_utf8_encodable(node):
+            if not utf8.encodable(node):
                 return where or "(payload)"
         elif isinstance(node, dict):
             for key, child in node.items():
                 child_path = f"{where}.{key}" if where else key
-                if not _is_utf8_encodable(key):
+                if not utf8.encodable(key):
                     return _printable(child_path)
                 stack.append((child, child_path))
         elif isinstance(node, list):
@@ -125,17 +125,9 @@ def lone_surrogate_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def _is_utf8_encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _printable(text: str, limit: int = 200) -> str:
     """``text`` safe to put in an error message: surrogates escaped, at most ``limit`` characters."""
-    shown = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    shown = utf8.escaped(text)
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
