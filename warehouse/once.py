@@ -106,12 +106,15 @@ def _read_problems(table: exp.Table, select: exp.Select | None) -> list[str]:
     return found
 
 
+def _statements(sql: str) -> list[exp.Expression]:
+    """The statements of ``sql`` as BigQuery parses them, the empty ones (after a last ``;``) left out."""
+    return [tree for tree in sqlglot.parse(sql, read="bigquery") if tree is not None]
+
+
 def raw_reads(sql: str) -> list[RawRead]:
     """Every read of a raw table in ``sql``, with what keeps it from counting each event once."""
     found = []
-    for tree in sqlglot.parse(sql, read="bigquery"):
-        if tree is None:
-            continue
+    for tree in _statements(sql):
         for table in tree.find_all(exp.Table):
             if table.db != "events" or table.name not in RAW_TABLES:
                 continue
@@ -125,9 +128,7 @@ def raw_reads(sql: str) -> list[RawRead]:
 def dead_letter_problems(sql: str) -> list[str]:
     """What keeps ``sql``'s reads of ``events.dead_letter`` from counting each rejected message once."""
     found = []
-    for tree in sqlglot.parse(sql, read="bigquery"):
-        if tree is None:
-            continue
+    for tree in _statements(sql):
         reads = [t for t in tree.find_all(exp.Table) if (t.db, t.name) == ("events", "dead_letter")]
         if not reads:
             continue
