@@ -6,42 +6,14 @@ import copy
 import json
 from typing import Any
 
-ORDER: dict[str, Any] = {
-    "event_type": "order",
-    "event_id": "evt-order-1",
-    "order_id": "ord-1",
-    "customer_id": "cust-1",
-    "order_date": "2026-11-01T10:15:00+02:00",
-    "status": "pending",
-    "items": [
-        {"product_id": "p-1", "product_name": "Mug", "quantity": 2, "price": "4.10"},
-        {"product_id": "p-2", "product_name": "Tea", "quantity": 1, "price": 7.25},
-    ],
-    "shipping_address": {"street": "1 Karl Johans gate", "city": "Oslo", "country": "no"},
-    "total_amount": "15.45",
-}
+from localdev.samples import DROP, sample, set_path
 
-INVENTORY: dict[str, Any] = {
-    "event_type": "inventory",
-    "inventory_id": "inv-1",
-    "product_id": "p-1",
-    "warehouse_id": "wh-1",
-    "quantity_change": -2,
-    "reason": "sale",
-    "timestamp": 1762000000000,
-}
-
-USER_ACTIVITY: dict[str, Any] = {
-    "event_type": "user_activity",
-    "event_id": "evt-ua-1",
-    "user_id": "cust-1",
-    "activity_type": "add_to_cart",
-    "ip_address": "203.0.113.77",
-    "user_agent": "Mozilla/5.0",
-    "timestamp": "2026-11-01T08:00:00.250Z",
-    "metadata": {"session_id": "sess-1", "platform": "mobile"},
-    "client_version": "7.1",
-}
+# The events of localdev.samples with the tests' own event ids, each with a difference of its own:
+# one price a JSON number (json.dumps writes no Decimal); inventory without an event_id (the
+# pipeline derives one); user_activity with a field the contract does not know (kept in extra_fields).
+ORDER: dict[str, Any] = sample("orders", "evt-order-1", **{"items.1.price": 7.25})
+INVENTORY: dict[str, Any] = sample("inventory", None)
+USER_ACTIVITY: dict[str, Any] = sample("user_activity", "evt-ua-1", client_version="7.1")
 
 
 def encode(obj: Any) -> bytes:
@@ -51,15 +23,7 @@ def encode(obj: Any) -> bytes:
 def changed(base: dict[str, Any], path: str, value: Any = None, *, delete: bool = False) -> bytes:
     """``base`` with the dotted ``path`` (list indexes as numbers) set to ``value`` or deleted."""
     obj = copy.deepcopy(base)
-    *parents, last = path.split(".")
-    target: Any = obj
-    for part in parents:
-        target = target[int(part)] if isinstance(target, list) else target[part]
-    key: Any = int(last) if isinstance(target, list) else last
-    if delete:
-        del target[key]
-    else:
-        target[key] = value
+    set_path(obj, path, DROP if delete else value)
     return encode(obj)
 
 

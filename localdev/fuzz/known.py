@@ -1,5 +1,6 @@
 """The catalogue of known inputs: one example of every input class the pipeline must
-dead-letter (with its code) or load (``known_inputs``), built from valid ``sample`` events.
+dead-letter (with its code) or load (``known_inputs``), built from the valid sample events of
+:mod:`localdev.samples`.
 
 ``make fuzz`` starts with them; tests/integration/test_hostile_input.py sends each through the
 pipeline on the emulators, from a file and as Pub/Sub data.
@@ -8,7 +9,6 @@ pipeline on the emulators, from a file and as Pub/Sub data.
 from __future__ import annotations
 
 import base64
-import copy
 import random
 from dataclasses import dataclass
 from decimal import Decimal
@@ -16,47 +16,11 @@ from typing import Any
 
 from localdev.fuzz.jsontext import Pairs, Raw, dump, to_bytes
 from localdev.fuzz.values import nested
+from localdev.samples import DROP, sample
 from transforms import errors
 from transforms.validation import MAX_PAYLOAD_BYTES
 
-SAMPLES: dict[str, dict[str, Any]] = {
-    "orders": {
-        "event_type": "order",
-        "event_id": "known-order",
-        "order_id": "ord-1",
-        "customer_id": "cust-1",
-        "order_date": "2026-11-01T10:15:00+02:00",
-        "status": "pending",
-        "items": [
-            {"product_id": "p-1", "product_name": "Mug", "quantity": 2, "price": "4.10"},
-            {"product_id": "p-2", "product_name": "Tea", "quantity": 1, "price": Decimal("7.25")},
-        ],
-        "shipping_address": {"street": "1 Karl Johans gate", "city": "Oslo", "country": "no"},
-        "total_amount": "15.45",
-    },
-    "inventory": {
-        "event_type": "inventory",
-        "event_id": "known-inventory",
-        "inventory_id": "inv-1",
-        "product_id": "p-1",
-        "warehouse_id": "wh-1",
-        "quantity_change": -2,
-        "reason": "sale",
-        "timestamp": 1762000000000,
-    },
-    "user_activity": {
-        "event_type": "user_activity",
-        "event_id": "known-user-activity",
-        "user_id": "cust-1",
-        "activity_type": "add_to_cart",
-        "ip_address": "203.0.113.77",
-        "user_agent": "Mozilla/5.0",
-        "timestamp": "2026-11-01T08:00:00.250Z",
-        "metadata": {"session_id": "sess-1", "platform": "mobile"},
-    },
-}
 VALID = "valid"  # the expected "code" of an input that must be loaded
-DROP = object()  # a ``sample`` change that deletes the field
 
 
 @dataclass(frozen=True)
@@ -75,24 +39,6 @@ class KnownInput:
     @property
     def via_pubsub(self) -> str:
         return self.pubsub_code or self.code
-
-
-def sample(stream: str, event_id: str, **changes: Any) -> dict[str, Any]:
-    """A valid sample event of ``stream`` with its own ``event_id`` and dotted-path ``changes``
-    (``items.0.price``; a value of ``DROP`` deletes the field)."""
-    obj = copy.deepcopy(SAMPLES[stream])
-    obj["event_id"] = event_id
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        target: Any = obj
-        for part in parents:
-            target = target[int(part)] if isinstance(target, list) else target[part]
-        key: Any = int(last) if isinstance(target, list) else last
-        if value is DROP:
-            del target[key]
-        else:
-            target[key] = value
-    return obj
 
 
 def line_of(obj: Any, ensure_ascii: bool = True) -> bytes:
