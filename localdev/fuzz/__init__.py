@@ -15,7 +15,8 @@ Modules, by what they hold:
 - ``hostile``: the generators (``valid_event``, ``mutate``, ``mangle_bytes``,
   ``envelope_lookalike``) and ``HostileInputs``, the seeded stream of hostile lines;
 - ``known``: the catalogue of inputs that must be dead-lettered with a given code or loaded
-  (``known_inputs``, ``KnownInput``, ``sample``);
+  (``known_inputs``, ``KnownInput``), built from the valid events of :mod:`localdev.samples`
+  (``sample``);
 - ``runs``: the two runs, ``fuzz_core`` and ``fuzz_pipeline``;
 - ``cli``: the command line.
 
@@ -25,9 +26,10 @@ The names below are the ones the tests use.
 from localdev.fuzz.checks import IP_KEY, IP_MODES, NOW, dead_letter_problems, line_problems, outcome_problems
 from localdev.fuzz.hostile import HostileInputs, for_file, mutate, valid_event
 from localdev.fuzz.jsontext import Pairs, Raw, dump, to_bytes
-from localdev.fuzz.known import VALID, KnownInput, known_inputs, line_of, sample
+from localdev.fuzz.known import VALID, KnownInput, known_inputs, line_of
 from localdev.fuzz.runs import FixedClock
 from localdev.fuzz.values import EXTREMES, HOSTILE_KEYS, SPICE, TIMESTAMPS, nested
+from localdev.samples import sample
 
 __all__ = [
     "EXTREMES",
