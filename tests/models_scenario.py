@@ -264,6 +264,14 @@ def rows(columns: str, *values: tuple) -> list[Row]:
     return [dict(zip(names, v, strict=True)) for v in values]
 
 
+def rows_at(built: list[Row], expected: list[Row], key: str) -> list[Row]:
+    """The rows of ``built``, in its order, whose ``key`` columns ("a, b") are those of a row of
+    ``expected``: the part of a large table that a test types out."""
+    names = [c.strip() for c in key.split(",")]
+    wanted = {tuple(row[n] for n in names) for row in expected}
+    return [row for row in built if tuple(row[n] for n in names) in wanted]
+
+
 def month(length: int, counts: dict[int, int]) -> list[int]:
     """A zero-filled daily array; counts maps day of month -> value."""
     return [counts.get(day, 0) for day in range(1, length + 1)]

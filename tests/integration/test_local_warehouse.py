@@ -5,7 +5,6 @@ every emulator it started."""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import signal
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from localdev.demo import run_demo
 from localdev.generator import GeneratorConfig, generate, write_files
+from tests.python_commands import python_env, run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = GeneratorConfig(
@@ -38,11 +38,10 @@ def test_the_last_runs_warehouse_opens_with_commands_that_work(tmp_path):
     rejected = sum(summary["rejected"].values())
     assert rejected > 0
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     stack = subprocess.Popen(
         [sys.executable, "-m", "localdev.stack", "--warehouse"],
         cwd=tmp_path,
-        env=env,
+        env=python_env(ROOT),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -61,15 +60,7 @@ def test_the_last_runs_warehouse_opens_with_commands_that_work(tmp_path):
         assert f"events {first} .. {last}" in printed, printed
         assert "archive files restored to gs://eventharbor-archive/raw/" in printed
         [replay] = [line.split(":", 1)[1] for line in lines if line.startswith("#   dead letters:")]
-        done = subprocess.run(
-            [sys.executable, *shlex.split(replay)[1:]],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
+        done = run_python(shlex.split(replay)[1:], ROOT, cwd=tmp_path, timeout=180)
         assert json.loads(done.stdout)["selected"] == rejected
         pids = [int(line.rsplit(" ", 1)[1]) for line in lines if ": pid " in line]
         assert len(pids) == 3 and all(alive(pid) for pid in pids)

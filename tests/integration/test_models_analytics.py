@@ -18,6 +18,7 @@ import pytest
 
 from tests.models_scenario import (
     BUILDS,
+    Row,
     activity,
     build_three_ways,
     dead_letter,
@@ -25,6 +26,7 @@ from tests.models_scenario import (
     inventory,
     order,
     rows,
+    rows_at,
     table_rows,
 )
 from warehouse import graph
@@ -47,33 +49,32 @@ d1, d2, d3, d4 = (d.isoformat() for d in (D1, D2, D3, D4))
 
 ITEMS = [("p1", "Mug", 1, "50.00")]
 
+
+def session(user_id: str, day: date, platform: str, session_id: str, *steps: tuple[str, str]) -> list[Row]:
+    """A session's activity rows, one a step (time, activity_type)."""
+    return [activity(user_id, day, time, kind, platform, session_id) for time, kind in steps]
+
+
 SHORT_ACTIVITY = [
     # D1. c1: the whole funnel in session s1 (09:00 .. 09:30, 1800 s), a second session on mobile.
-    activity("c1", D1, "09:00:00", "login", "web", "s1"),
-    activity("c1", D1, "09:05:00", "view_product", "web", "s1"),
-    activity("c1", D1, "09:20:00", "add_to_cart", "web", "s1"),
-    activity("c1", D1, "09:30:00", "logout", "web", "s1"),
-    activity("c1", D1, "20:00:00", "view_product", "mobile", "s2"),  # one event: 0 s
+    *session("c1", D1, "web", "s1", ("09:00:00", "login"), ("09:05:00", "view_product"),
+             ("09:20:00", "add_to_cart"), ("09:30:00", "logout")),
+    *session("c1", D1, "mobile", "s2", ("20:00:00", "view_product")),  # one event: 0 s
     # c2 views twice (600 s) but never adds to cart on D1.
-    activity("c2", D1, "10:00:00", "view_product", "web", "s3"),
-    activity("c2", D1, "10:10:00", "view_product", "web", "s3"),
+    *session("c2", D1, "web", "s3", ("10:00:00", "view_product"), ("10:10:00", "view_product")),
     # c3 adds to cart and orders without viewing: outside the strict funnel.
-    activity("c3", D1, "11:00:00", "add_to_cart", "tablet", "s4"),
-    activity("u9", D1, "12:00:00", "login", "web", "s5"),
-    activity("u9", D1, "12:00:30", "logout", "web", "s5"),  # 30 s
+    *session("c3", D1, "tablet", "s4", ("11:00:00", "add_to_cart")),
+    *session("u9", D1, "web", "s5", ("12:00:00", "login"), ("12:00:30", "logout")),  # 30 s
     # D2. c1 views and adds to cart (60 s) but only has a status update of o1: no new order.
-    activity("c1", D2, "08:00:00", "view_product", "web", "s6"),
-    activity("c1", D2, "08:01:00", "add_to_cart", "web", "s6"),
+    *session("c1", D2, "web", "s6", ("08:00:00", "view_product"), ("08:01:00", "add_to_cart")),
     # c2 views, adds to cart (3599 s) and places o3.
-    activity("c2", D2, "23:00:00", "view_product", "mobile", "s7"),
-    activity("c2", D2, "23:59:59", "add_to_cart", "mobile", "s7"),
+    *session("c2", D2, "mobile", "s7", ("23:00:00", "view_product"), ("23:59:59", "add_to_cart")),
     # u8's first day: the D2 cohort.
-    activity("u8", D2, "15:00:00", "login", "web", "s9"),
-    activity("u8", D2, "15:00:01", "logout", "web", "s9"),  # 1 s
+    *session("u8", D2, "web", "s9", ("15:00:00", "login"), ("15:00:01", "logout")),  # 1 s
     # D3: no activity at all.
     # D4. c3 views, does not add to cart, orders: not counted as ordered.
-    activity("c3", D4, "14:00:00", "view_product", "tablet", "s8"),
-]
+    *session("c3", D4, "tablet", "s8", ("14:00:00", "view_product")),
+]  # fmt: skip
 
 SHORT_ORDERS = [
     order("o1", "c1", D1, "09:25:00", "pending", ITEMS),
@@ -139,124 +140,125 @@ def test_the_analytics_models_run_after_what_they_read():
     assert names.index("orders_first_seen") < names.index("funnel_daily")
 
 
-@pytest.mark.parametrize("how", BUILDS)
-def test_daily_active_users(bq_client, short, how):
-    expected = rows(
-        "date, platform, dau",
-        (d1, "mobile", 1),  # c1
-        (d1, "tablet", 1),  # c3
-        (d1, "web", 3),  # c1, c2, u9 (c1 counts on web and on mobile)
-        (d2, "mobile", 1),  # c2
-        (d2, "web", 2),  # c1, u8
-        (d4, "tablet", 1),  # c3; D3 had no activity: no rows
-    )
-    assert table_rows(bq_client, short[how], "daily_active_users", "date, platform") == expected
+# D1..D3 (Fri..Sun) are the ISO week of Monday 2026-10-26; D4 (Mon) starts the next.
+WEEK, NEXT_WEEK = "2026-10-26", d4
+
+CHURN_CLASSIFICATION = "user_id, snapshot_date, last_active_date, days_inactive, churn_status"
+
+# model -> (the columns it is ordered by, the exact rows the short scenario builds)
+SHORT_EXPECTED = {
+    "daily_active_users": (
+        "date, platform",
+        rows(
+            "date, platform, dau",
+            (d1, "mobile", 1),  # c1
+            (d1, "tablet", 1),  # c3
+            (d1, "web", 3),  # c1, c2, u9 (c1 counts on web and on mobile)
+            (d2, "mobile", 1),  # c2
+            (d2, "web", 2),  # c1, u8
+            (d4, "tablet", 1),  # c3; D3 had no activity: no rows
+        ),
+    ),
+    "retention_cohorts": (
+        "cohort_date, day_n",
+        rows(
+            "cohort_date, day_n, users, retained, rate",
+            (d1, 0, 4, 4, 1.0),  # c1, c2, c3, u9
+            (d1, 1, 4, 2, 0.5),  # c1, c2 on D2
+            (d1, 2, 4, 0, 0.0),  # D3: nobody
+            (d1, 3, 4, 1, 0.25),  # c3 on D4
+            (d2, 0, 1, 1, 1.0),  # u8
+            (d2, 1, 1, 0, 0.0),
+            (d2, 2, 1, 0, 0.0),
+        ),
+    ),
+    "funnel_daily": (
+        "date",
+        rows(
+            "date, viewed_users, carted_users, ordered_users, view_to_cart_rate, cart_to_order_rate",
+            (d1, 2, 1, 1, 0.5, 1.0),  # viewed c1, c2; carted c1 (c3 never viewed); c1 placed o1
+            (d2, 2, 2, 1, 1.0, 0.5),  # c1's o1 update is not a new order; c2 placed o3
+            (d3, 0, 0, 0, None, None),  # a day without events still has its row
+            (d4, 1, 0, 0, 0.0, None),  # c3 viewed and ordered o4 but never added to cart
+        ),
+    ),
+    "churn_classification": (
+        "user_id, snapshot_date",
+        rows(
+            CHURN_CLASSIFICATION,
+            ("c1", d1, d1, 0, "active"),
+            ("c1", d2, d2, 0, "active"),
+            ("c1", d3, d2, 1, "active"),
+            ("c1", d4, d2, 2, "active"),
+            ("c2", d1, d1, 0, "active"),
+            ("c2", d2, d2, 0, "active"),
+            ("c2", d3, d2, 1, "active"),
+            ("c2", d4, d2, 2, "active"),
+            ("c3", d1, d1, 0, "active"),
+            ("c3", d2, d1, 1, "active"),
+            ("c3", d3, d1, 2, "active"),
+            ("c3", d4, d4, 0, "active"),
+            ("u8", d2, d2, 0, "active"),
+            ("u8", d3, d2, 1, "active"),
+            ("u8", d4, d2, 2, "active"),
+            ("u9", d1, d1, 0, "active"),
+            ("u9", d2, d1, 1, "active"),
+            ("u9", d3, d1, 2, "active"),
+            ("u9", d4, d1, 3, "active"),
+        ),
+    ),
+    "fact_events_daily": (
+        "date, stream, event_type",
+        rows(
+            "date, stream, event_type, total_events, error_events, unique_sessions, avg_session_duration_s",
+            (d1, "inventory", "(all)", 3, 0, None, None),
+            (d1, "inventory", "restock", 1, None, None, None),
+            (d1, "inventory", "sale", 2, None, None, None),
+            (d1, "orders", "(all)", 2, 1, None, None),  # the dead letter at 23:59:59 is D1's
+            (d1, "orders", "pending", 2, None, None, None),
+            (d1, "unknown", "(all)", 0, 1, None, None),  # errors only: no raw table
+            # sessions s1 1800 s, s2 0 s, s3 600 s, s4 0 s, s5 30 s
+            (d1, "user_activity", "(all)", 10, 0, 5, 486.0),  # (1800 + 0 + 600 + 0 + 30) / 5
+            (d1, "user_activity", "add_to_cart", 2, None, 2, 900.0),  # s1, s4
+            (d1, "user_activity", "login", 2, None, 2, 915.0),  # s1, s5
+            (d1, "user_activity", "logout", 2, None, 2, 915.0),  # s1, s5
+            (d1, "user_activity", "view_product", 4, None, 3, 800.0),  # s1, s2, s3 (twice)
+            (d2, "orders", "(all)", 2, 1, None, None),  # REPLAYED, rejected three weeks later, twice
+            (d2, "orders", "pending", 1, None, None, None),
+            (d2, "orders", "processing", 1, None, None, None),
+            # sessions s6 60 s, s7 3599 s, s9 1 s; the dead letter at 00:00:00 is D2's
+            (d2, "user_activity", "(all)", 6, 1, 3, 1220.0),  # (60 + 3599 + 1) / 3
+            (d2, "user_activity", "add_to_cart", 2, None, 2, 1829.5),  # s6, s7
+            (d2, "user_activity", "login", 1, None, 1, 1.0),  # s9
+            (d2, "user_activity", "logout", 1, None, 1, 1.0),  # s9
+            (d2, "user_activity", "view_product", 2, None, 2, 1829.5),  # s6, s7
+            (d3, "inventory", "(all)", 0, 1, None, None),  # D3: only a rejected inventory message
+            (d4, "orders", "(all)", 1, 0, None, None),
+            (d4, "orders", "pending", 1, None, None, None),
+            (d4, "user_activity", "(all)", 1, 0, 1, 0.0),
+            (d4, "user_activity", "view_product", 1, None, 1, 0.0),
+        ),
+    ),
+    "weekly_error_rate": (
+        "week, stream",
+        rows(
+            "week, stream, messages, dead_letters, error_rate",
+            (WEEK, "inventory", 4, 1, 0.25),  # 3 movements on D1, one rejected message on D3
+            (WEEK, "orders", 6, 2, 2 / 6),  # 2 + 2 events, the D1 dead letter, REPLAYED (D2) once
+            (WEEK, "unknown", 1, 1, 1.0),  # a rejected message whose stream cannot be told
+            (WEEK, "user_activity", 17, 1, 1 / 17),  # 10 + 6 events, the D2 dead letter
+            (NEXT_WEEK, "orders", 1, 0, 0.0),
+            (NEXT_WEEK, "user_activity", 1, 0, 0.0),
+        ),
+    ),
+}
 
 
 @pytest.mark.parametrize("how", BUILDS)
-def test_retention_cohorts(bq_client, short, how):
-    expected = rows(
-        "cohort_date, day_n, users, retained, rate",
-        (d1, 0, 4, 4, 1.0),  # c1, c2, c3, u9
-        (d1, 1, 4, 2, 0.5),  # c1, c2 on D2
-        (d1, 2, 4, 0, 0.0),  # D3: nobody
-        (d1, 3, 4, 1, 0.25),  # c3 on D4
-        (d2, 0, 1, 1, 1.0),  # u8
-        (d2, 1, 1, 0, 0.0),
-        (d2, 2, 1, 0, 0.0),
-    )
-    assert table_rows(bq_client, short[how], "retention_cohorts", "cohort_date, day_n") == expected
-
-
-@pytest.mark.parametrize("how", BUILDS)
-def test_funnel_daily(bq_client, short, how):
-    expected = rows(
-        "date, viewed_users, carted_users, ordered_users, view_to_cart_rate, cart_to_order_rate",
-        (d1, 2, 1, 1, 0.5, 1.0),  # viewed c1, c2; carted c1 (c3 never viewed); c1 placed o1
-        (d2, 2, 2, 1, 1.0, 0.5),  # c1's o1 update is not a new order; c2 placed o3
-        (d3, 0, 0, 0, None, None),  # a day without events still has its row
-        (d4, 1, 0, 0, 0.0, None),  # c3 viewed and ordered o4 but never added to cart
-    )
-    assert table_rows(bq_client, short[how], "funnel_daily", "date") == expected
-
-
-@pytest.mark.parametrize("how", BUILDS)
-def test_churn_classification_short(bq_client, short, how):
-    expected = rows(
-        "user_id, snapshot_date, last_active_date, days_inactive, churn_status",
-        ("c1", d1, d1, 0, "active"),
-        ("c1", d2, d2, 0, "active"),
-        ("c1", d3, d2, 1, "active"),
-        ("c1", d4, d2, 2, "active"),
-        ("c2", d1, d1, 0, "active"),
-        ("c2", d2, d2, 0, "active"),
-        ("c2", d3, d2, 1, "active"),
-        ("c2", d4, d2, 2, "active"),
-        ("c3", d1, d1, 0, "active"),
-        ("c3", d2, d1, 1, "active"),
-        ("c3", d3, d1, 2, "active"),
-        ("c3", d4, d4, 0, "active"),
-        ("u8", d2, d2, 0, "active"),
-        ("u8", d3, d2, 1, "active"),
-        ("u8", d4, d2, 2, "active"),
-        ("u9", d1, d1, 0, "active"),
-        ("u9", d2, d1, 1, "active"),
-        ("u9", d3, d1, 2, "active"),
-        ("u9", d4, d1, 3, "active"),
-    )
-    key = "user_id, snapshot_date"
-    assert table_rows(bq_client, short[how], "churn_classification", key) == expected
-
-
-@pytest.mark.parametrize("how", BUILDS)
-def test_fact_events_daily(bq_client, short, how):
-    expected = rows(
-        "date, stream, event_type, total_events, error_events, unique_sessions, avg_session_duration_s",
-        (d1, "inventory", "(all)", 3, 0, None, None),
-        (d1, "inventory", "restock", 1, None, None, None),
-        (d1, "inventory", "sale", 2, None, None, None),
-        (d1, "orders", "(all)", 2, 1, None, None),  # the dead letter at 23:59:59 is D1's
-        (d1, "orders", "pending", 2, None, None, None),
-        (d1, "unknown", "(all)", 0, 1, None, None),  # errors only: no raw table
-        # sessions s1 1800 s, s2 0 s, s3 600 s, s4 0 s, s5 30 s
-        (d1, "user_activity", "(all)", 10, 0, 5, 486.0),  # (1800 + 0 + 600 + 0 + 30) / 5
-        (d1, "user_activity", "add_to_cart", 2, None, 2, 900.0),  # s1, s4
-        (d1, "user_activity", "login", 2, None, 2, 915.0),  # s1, s5
-        (d1, "user_activity", "logout", 2, None, 2, 915.0),  # s1, s5
-        (d1, "user_activity", "view_product", 4, None, 3, 800.0),  # s1, s2, s3 (twice)
-        (d2, "orders", "(all)", 2, 1, None, None),  # REPLAYED, rejected three weeks later, twice
-        (d2, "orders", "pending", 1, None, None, None),
-        (d2, "orders", "processing", 1, None, None, None),
-        # sessions s6 60 s, s7 3599 s, s9 1 s; the dead letter at 00:00:00 is D2's
-        (d2, "user_activity", "(all)", 6, 1, 3, 1220.0),  # (60 + 3599 + 1) / 3
-        (d2, "user_activity", "add_to_cart", 2, None, 2, 1829.5),  # s6, s7
-        (d2, "user_activity", "login", 1, None, 1, 1.0),  # s9
-        (d2, "user_activity", "logout", 1, None, 1, 1.0),  # s9
-        (d2, "user_activity", "view_product", 2, None, 2, 1829.5),  # s6, s7
-        (d3, "inventory", "(all)", 0, 1, None, None),  # D3: only a rejected inventory message
-        (d4, "orders", "(all)", 1, 0, None, None),
-        (d4, "orders", "pending", 1, None, None, None),
-        (d4, "user_activity", "(all)", 1, 0, 1, 0.0),
-        (d4, "user_activity", "view_product", 1, None, 1, 0.0),
-    )
-    key = "date, stream, event_type"
-    assert table_rows(bq_client, short[how], "fact_events_daily", key) == expected
-
-
-@pytest.mark.parametrize("how", BUILDS)
-def test_weekly_error_rate(bq_client, short, how):
-    # D1..D3 (Fri..Sun) are the ISO week of Monday 2026-10-26; D4 (Mon) starts the next.
-    week, next_week = "2026-10-26", d4
-    expected = rows(
-        "week, stream, messages, dead_letters, error_rate",
-        (week, "inventory", 4, 1, 0.25),  # 3 movements on D1, one rejected message on D3
-        (week, "orders", 6, 2, 2 / 6),  # 2 + 2 events, the D1 dead letter, REPLAYED (D2) once
-        (week, "unknown", 1, 1, 1.0),  # a rejected message whose stream cannot be told
-        (week, "user_activity", 17, 1, 1 / 17),  # 10 + 6 events, the D2 dead letter
-        (next_week, "orders", 1, 0, 0.0),
-        (next_week, "user_activity", 1, 0, 0.0),
-    )
-    assert table_rows(bq_client, short[how], "weekly_error_rate", "week, stream") == expected
+@pytest.mark.parametrize("model", SHORT_EXPECTED)
+def test_the_short_scenario_builds_the_exact_rows(bq_client, short, model, how):
+    order_by, expected = SHORT_EXPECTED[model]
+    assert table_rows(bq_client, short[how], model, order_by) == expected
 
 
 def _cohort(cohort_date: str, users: int, retained: dict[int, int], last_day_n: int = 30) -> list[tuple]:
@@ -281,18 +283,10 @@ def test_retention_cohorts_cover_day_0_to_30(bq_client, long, how):
 @pytest.mark.parametrize("how", BUILDS)
 def test_churn_classification_thresholds(bq_client, long, how):
     snapshots = table_rows(bq_client, long[how], "churn_classification", "user_id, snapshot_date")
-    u8_days = {
-        "2026-09-07",
-        "2026-09-08",
-        "2026-09-14",
-        "2026-09-15",
-        "2026-09-30",
-        "2026-10-01",
-        "2026-10-05",
-    }
-    picked = [r for r in snapshots if r["user_id"] == "u8" and r["snapshot_date"] in u8_days]
-    assert picked == rows(
-        "user_id, snapshot_date, last_active_date, days_inactive, churn_status",
+    expected = rows(
+        CHURN_CLASSIFICATION,
+        ("u7", "2026-09-19", "2026-09-01", 18, "churned"),
+        ("u7", "2026-09-20", "2026-09-20", 0, "active"),  # back: active again
         ("u8", "2026-09-07", "2026-09-01", 6, "active"),
         ("u8", "2026-09-08", "2026-09-01", 7, "soft_churn"),
         ("u8", "2026-09-14", "2026-09-01", 13, "soft_churn"),
@@ -300,19 +294,10 @@ def test_churn_classification_thresholds(bq_client, long, how):
         ("u8", "2026-09-30", "2026-09-01", 29, "churned"),
         ("u8", "2026-10-01", "2026-09-01", 30, "hard_churn"),
         ("u8", "2026-10-05", "2026-09-01", 34, "hard_churn"),
-    )
-    u7 = [r for r in snapshots if r["user_id"] == "u7" and r["snapshot_date"] in {"2026-09-19", "2026-09-20"}]
-    assert u7 == rows(
-        "user_id, snapshot_date, last_active_date, days_inactive, churn_status",
-        ("u7", "2026-09-19", "2026-09-01", 18, "churned"),
-        ("u7", "2026-09-20", "2026-09-20", 0, "active"),  # back: active again
-    )
-    u9 = [r for r in snapshots if r["user_id"] == "u9" and r["snapshot_date"] in {"2026-10-04", "2026-10-05"}]
-    assert u9 == rows(
-        "user_id, snapshot_date, last_active_date, days_inactive, churn_status",
         ("u9", "2026-10-04", "2026-09-05", 29, "churned"),
         ("u9", "2026-10-05", "2026-10-05", 0, "active"),
     )
+    assert rows_at(snapshots, expected, "user_id, snapshot_date") == expected
     # One row per user per day from the first activity (users_cumulated's grain).
     assert {u: sum(r["user_id"] == u for r in snapshots) for u in ("u7", "u8", "u9", "u10")} == {
         "u7": 35,

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
-import subprocess
-import sys
 import uuid
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -22,6 +19,7 @@ from localdev.stack import create_tables
 from schemas import load_schema, schema_fields
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, encode
 from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+from tests.python_commands import run_python
 from transforms.messages import Message
 
 PARTITIONS = "event_date >= '2000-01-01'"
@@ -145,16 +143,8 @@ def test_a_field_added_to_a_copy_of_the_schemas_loads_as_a_column_with_no_other_
             encode({**ORDER, "event_id": "evt-order-3", "coupon_code": 15}),
         ],
     )
-    env = {**os.environ, "PYTHONPATH": str(copy_root)}
-    done = subprocess.run(
-        [sys.executable, "-c", RUN_IN_COPY, stack.bigquery_endpoint, stack.project, dataset, str(second)],
-        env=env,
-        cwd=copy_root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_in_copy = ["-c", RUN_IN_COPY, stack.bigquery_endpoint, stack.project, dataset, str(second)]
+    run_python(run_in_copy, copy_root, cwd=copy_root, timeout=600)
 
     rows = by_event_id(table_rows(stack, dataset, "orders", PARTITIONS))
     assert rows["evt-order-1"]["coupon_code"] is None  # loaded before the change: still in extra_fields

@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import main
 from pipeline.file_sink import WriteRowFiles, row_line
 from pipeline.options import OptionsError, check_options
 from tests.events import ORDER, encode
+from tests.pipeline_argv import streaming_options
 
 
 def rows_of(directory: Path, table: str) -> list[dict]:
@@ -45,16 +45,8 @@ def test_output_dir_writes_every_table_as_json_lines_and_reconciles(tmp_path):
 
 
 def test_output_dir_is_refused_for_streaming():
-    options = PipelineOptions(
-        [
-            "--source=pubsub",
-            "--subscriptions=projects/p/subscriptions/s",
-            "--project=p",
-            "--output_dir=/tmp/x",
-        ]
-    )
     with pytest.raises(OptionsError, match="--output_dir"):
-        check_options(options)
+        check_options(streaming_options("--output_dir=/tmp/x"))
 
 
 def test_each_bundle_writes_files_named_by_their_content(tmp_path):

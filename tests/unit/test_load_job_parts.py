@@ -24,6 +24,7 @@ from pipeline.bigquery_loads import (
 )
 from pipeline.bigquery_writes import RECEIVED, REFUSED
 from pipeline.options import OptionsError, check_options, uses_load_jobs, write_method
+from tests.pipeline_argv import PUBSUB, streaming_options
 
 TABLE = "proj.events.orders"
 
@@ -114,15 +115,8 @@ def test_a_row_that_is_not_json_is_refused_before_any_job():
         (["--source=files", "--input=x", "--bigquery_write_method=streaming_inserts"], "streaming_inserts"),
         (["--source=files", "--input=x", "--bigquery_write_method=file_loads"], "file_loads"),
         (["--source=files", "--input=x", "--bigquery_write_method=storage_write_api"], "storage_write_api"),
-        (["--source=pubsub", "--subscriptions=projects/p/subscriptions/s"], "storage_write_api"),
-        (
-            [
-                "--source=pubsub",
-                "--subscriptions=projects/p/subscriptions/s",
-                "--bigquery_write_method=streaming_inserts",
-            ],
-            "streaming_inserts",
-        ),
+        (PUBSUB, "storage_write_api"),
+        ([*PUBSUB, "--bigquery_write_method=streaming_inserts"], "streaming_inserts"),
     ],
 )
 def test_batch_loads_by_jobs_and_streaming_by_the_storage_write_api_unless_told(argv, method):
@@ -133,29 +127,13 @@ def test_batch_loads_by_jobs_and_streaming_by_the_storage_write_api_unless_told(
 
 
 def test_an_emulator_without_its_grpc_port_is_refused_for_the_storage_write_api():
-    argv = ["--source=pubsub", "--subscriptions=projects/p/subscriptions/s", "--project=p"]
+    emulator = "--bigquery_endpoint=http://127.0.0.1:9050"
     with pytest.raises(OptionsError, match="--bigquery_storage_endpoint"):
-        check_options(PipelineOptions([*argv, "--bigquery_endpoint=http://127.0.0.1:9050"]))
-    check_options(
-        PipelineOptions(
-            [*argv, "--bigquery_endpoint=http://127.0.0.1:9050", "--bigquery_write_method=streaming_inserts"]
-        )
-    )
-    check_options(
-        PipelineOptions(
-            [*argv, "--bigquery_endpoint=http://127.0.0.1:9050", "--bigquery_storage_endpoint=127.0.0.1:9060"]
-        )
-    )
+        check_options(streaming_options(emulator))
+    check_options(streaming_options(emulator, "--bigquery_write_method=streaming_inserts"))
+    check_options(streaming_options(emulator, "--bigquery_storage_endpoint=127.0.0.1:9060"))
 
 
 def test_load_jobs_in_streaming_are_refused_naming_the_option():
-    options = PipelineOptions(
-        [
-            "--source=pubsub",
-            "--subscriptions=projects/p/subscriptions/s",
-            "--project=p",
-            "--bigquery_write_method=file_loads",
-        ]
-    )
     with pytest.raises(OptionsError, match="--bigquery_write_method file_loads is for batch"):
-        check_options(options)
+        check_options(streaming_options("--bigquery_write_method=file_loads"))

@@ -67,98 +67,81 @@ def pane(row: dict) -> tuple:
     return (row["window_start"], row["occurrences"], row["pane_timing"], row["pane_index"])
 
 
+def from_time_zero() -> TestStream:
+    """A TestStream whose watermark starts at T0."""
+    return TestStream().advance_watermark_to(epoch(0))
+
+
+def assert_streamed_metrics(stream: TestStream, project, expected: list, **windowing) -> None:
+    """RealtimeEventMetrics over ``stream`` (then the watermark to the end) on the streaming runner:
+    its rows, each through ``project``, must equal ``expected``. No lateness nor early firing unless
+    ``windowing`` says so."""
+    windowing = {"allowed_lateness_s": 0, "early_firing_s": 0, **windowing}
+    with streaming_pipeline() as p:
+        rows = p | stream.advance_watermark_to_infinity() | RealtimeEventMetrics(**windowing)
+        assert_that(rows | beam.Map(project), equal_to(expected))
+
+
 def test_sliding_windows_count_each_event_in_every_window_that_holds_it():
     stream = (
-        TestStream()
-        .advance_watermark_to(epoch(0))
+        from_time_zero()
         .add_elements([timed("a", 5)])
         .add_elements([timed("b", 15)])
         .add_elements([timed("c", 16, "shipped")])
-        .advance_watermark_to_infinity()
     )
-    with streaming_pipeline() as p:
-        rows = (
-            p | stream | RealtimeEventMetrics(size_s=20, period_s=10, allowed_lateness_s=0, early_firing_s=0)
-        )
-        assert_that(
-            rows | beam.Map(summarise),
-            equal_to(
-                [
-                    ("pending", stamp(-10), stamp(10), 1, "ON_TIME"),
-                    ("pending", stamp(0), stamp(20), 2, "ON_TIME"),
-                    ("pending", stamp(10), stamp(30), 1, "ON_TIME"),
-                    ("shipped", stamp(0), stamp(20), 1, "ON_TIME"),
-                    ("shipped", stamp(10), stamp(30), 1, "ON_TIME"),
-                ]
-            ),
-        )
-        assert_that(
-            rows
-            | "LastEvent" >> beam.Map(lambda r: (r["window_start"], r["event_type"], r["last_event_ts"])),
-            equal_to(
-                [
-                    (stamp(-10), "pending", stamp(5)),
-                    (stamp(0), "pending", stamp(15)),
-                    (stamp(10), "pending", stamp(15)),
-                    (stamp(0), "shipped", stamp(16)),
-                    (stamp(10), "shipped", stamp(16)),
-                ]
-            ),
-            label="LatestEventTime",
-        )
+    assert_streamed_metrics(
+        stream,
+        lambda r: (*summarise(r), r["last_event_ts"]),
+        [
+            ("pending", stamp(-10), stamp(10), 1, "ON_TIME", stamp(5)),
+            ("pending", stamp(0), stamp(20), 2, "ON_TIME", stamp(15)),
+            ("pending", stamp(10), stamp(30), 1, "ON_TIME", stamp(15)),
+            ("shipped", stamp(0), stamp(20), 1, "ON_TIME", stamp(16)),
+            ("shipped", stamp(10), stamp(30), 1, "ON_TIME", stamp(16)),
+        ],
+        size_s=20,
+        period_s=10,
+    )
 
 
 def test_late_data_inside_allowed_lateness_updates_the_count_and_beyond_it_is_dropped():
     stream = (
-        TestStream()
-        .advance_watermark_to(epoch(0))
+        from_time_zero()
         .add_elements([timed("a", 12)])
         .advance_watermark_to(epoch(45))  # windows ending at 20 and 30 fire on time
         .add_elements([timed("late", 13)])  # 15-25 s late: allowed
         .advance_watermark_to(epoch(100))  # both windows now past end + 30 s lateness
         .add_elements([timed("too-late", 14)])
-        .advance_watermark_to_infinity()
     )
-    with streaming_pipeline() as p:
-        rows = (
-            p | stream | RealtimeEventMetrics(size_s=20, period_s=10, allowed_lateness_s=30, early_firing_s=0)
-        )
-        assert_that(
-            rows | beam.Map(pane),
-            equal_to(
-                [
-                    (stamp(0), 1, "ON_TIME", 0),
-                    (stamp(10), 1, "ON_TIME", 0),
-                    (stamp(0), 2, "LATE", 1),
-                    (stamp(10), 2, "LATE", 1),
-                ]
-            ),
-        )
+    expected = [
+        (stamp(0), 1, "ON_TIME", 0),
+        (stamp(10), 1, "ON_TIME", 0),
+        (stamp(0), 2, "LATE", 1),
+        (stamp(10), 2, "LATE", 1),
+    ]
+    assert_streamed_metrics(stream, pane, expected, size_s=20, period_s=10, allowed_lateness_s=30)
 
 
 def test_early_panes_fire_on_processing_time_before_the_watermark():
     stream = (
-        TestStream()
-        .advance_watermark_to(epoch(0))
+        from_time_zero()
         .add_elements([timed("a", 2)])
-        .advance_processing_time(11)
+        .advance_processing_time(11)  # past the 10 s early firing: a pane before the watermark
         .add_elements([timed("b", 3)])
-        .advance_watermark_to_infinity()
     )
-    with streaming_pipeline() as p:
-        rows = (
-            p | stream | RealtimeEventMetrics(size_s=10, period_s=10, allowed_lateness_s=0, early_firing_s=10)
-        )
-        assert_that(
-            rows | beam.Map(lambda r: (r["occurrences"], r["pane_timing"])),
-            equal_to([(1, "EARLY"), (2, "ON_TIME")]),
-        )
+    assert_streamed_metrics(
+        stream,
+        lambda r: (r["occurrences"], r["pane_timing"]),
+        [(1, "EARLY"), (2, "ON_TIME")],
+        size_s=10,
+        period_s=10,
+        early_firing_s=10,
+    )
 
 
 def test_streaming_dedup_drops_copies_within_the_window_and_forgets_after_it():
     stream = (
-        TestStream()
-        .advance_watermark_to(epoch(0))
+        from_time_zero()
         .add_elements([timed("x", 0)])
         .add_elements([timed("y", 1)])
         .add_elements([timed("x", 0, at_s=30)])  # re-sent 30 s later: dropped
