@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import statistics
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from typing import Any
 from apache_beam.transforms import window
 
 from bench.by_hand import State, counted
-from localdev.stack import LocalStack, create_tables, local_stack
+from localdev.stack import LocalStack, local_stack
 from pipeline.bigquery_writes import BigQueryTarget, InsertRows, row_json
 from pipeline.storage_writes import AppendBatches, shard_of, slices
 from pipeline.write_protos import row_encoder
@@ -80,12 +79,6 @@ def _target(stack: LocalStack) -> BigQueryTarget:
         storage_write_api=True,
         storage_endpoint=stack.bigquery_storage_endpoint,
     )
-
-
-def _fresh_dataset(stack: LocalStack, prefix: str) -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    create_tables(stack.bigquery_client(), stack.project, datasets={"events": name})
-    return name
 
 
 def write_storage(stack: LocalStack, dataset: str, rows: Rows) -> dict[str, Any]:
@@ -196,7 +189,7 @@ def run(rows: int = ROWS, rounds: int = ROUNDS, workdir: Path | None = None) -> 
             # Alternate which method goes first, so neither always meets a warmer emulator.
             order = list(writers) if round_number % 2 == 0 else list(reversed(writers))
             for name in order:
-                dataset = _fresh_dataset(stack, f"bench_{name}")
+                dataset = stack.fresh_dataset(f"bench_{name}")
                 result = writers[name](stack, dataset, data)
                 result["tables"] = reconcile(stack, dataset, data)
                 if result["rows_inserted"] != total:

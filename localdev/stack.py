@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -414,6 +415,13 @@ class LocalStack:
     def bigquery_read_client(self):
         """A Storage Read API client for the BigQuery emulator (what the exports read with)."""
         return bigquery_read_client(self.emulators["bigquery"].grpc_host)
+
+    def fresh_dataset(self, prefix: str = "ev") -> str:
+        """A new events dataset ``<prefix>_<random>`` with every table of schemas/: an empty
+        warehouse for one test or one benchmark run on the same emulator."""
+        name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+        create_tables(self.bigquery_client(), self.project, datasets={"events": name})
+        return name
 
 
 T = TypeVar("T")

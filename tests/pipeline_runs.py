@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -12,20 +11,13 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
-from localdev.stack import LocalStack, create_tables
+from localdev.stack import LocalStack
 from localdev.streaming.harness import pipeline_argv
 from pipeline import main
 from schemas import STREAMS
 from transforms.times import utc_now
 
 RAW_TABLES = STREAMS
-
-
-def fresh_dataset(stack: LocalStack, prefix: str = "ev") -> str:
-    """A new events dataset with every table of schemas/, so each test starts empty."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    create_tables(stack.bigquery_client(), stack.project, datasets={"events": name})
-    return name
 
 
 def run_batch(

@@ -21,7 +21,6 @@ from localdev.stack import free_port
 from pipeline.bigquery_writes import RECEIVED, REFUSED, BigQueryTarget, InsertRows, WriteRows
 from tests.dead_letters import dead_letter, event_ids
 from tests.fault_proxy import FaultProxy, reply_json
-from tests.pipeline_runs import fresh_dataset
 
 
 class RecordingProxy(FaultProxy):
@@ -74,7 +73,7 @@ def run_bundles(dofn: InsertRows, bundles: list[list[dict]]) -> list[tuple]:
 
 
 def test_requests_hold_at_most_max_rows(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     proxy = RecordingProxy(stack.bigquery_endpoint, "dead_letter").start()
     try:
         rows = [dead_letter(f"evt-{i:04d}") for i in range(1201)]
@@ -90,7 +89,7 @@ def test_requests_hold_at_most_max_rows(stack):
 
 
 def test_requests_stay_under_the_byte_limit_counted_from_the_rows_json(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     proxy = RecordingProxy(stack.bigquery_endpoint, "dead_letter").start()
     limit = 20_000
     try:
@@ -111,7 +110,7 @@ def test_requests_stay_under_the_byte_limit_counted_from_the_rows_json(stack):
 
 
 def test_an_oversized_row_is_refused_unsent_and_the_others_load(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     proxy = RecordingProxy(stack.bigquery_endpoint, "dead_letter").start()
     try:
         rows = [dead_letter("evt-small-1"), dead_letter("evt-big", 5000), dead_letter("evt-small-2")]
@@ -134,7 +133,7 @@ def test_an_oversized_row_is_refused_unsent_and_the_others_load(stack):
 
 
 def test_refused_rows_are_not_sent_again_stopped_and_transient_rows_are(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     proxy = RecordingProxy(
         stack.bigquery_endpoint,
         "dead_letter",
@@ -164,7 +163,7 @@ def test_refused_rows_are_not_sent_again_stopped_and_transient_rows_are(stack):
 
 
 def test_a_request_refused_as_a_whole_refuses_its_rows_once(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     proxy = RecordingProxy(stack.bigquery_endpoint, "no_such_table").start()
     try:
         rows = [dead_letter("evt-1"), dead_letter("evt-2")]
@@ -181,7 +180,7 @@ def test_a_request_refused_as_a_whole_refuses_its_rows_once(stack):
 
 
 def test_a_refused_connection_is_retried_until_bigquery_answers(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     port = free_port()
     proxy = RecordingProxy(stack.bigquery_endpoint, "dead_letter", port=port)
     starter = threading.Timer(2.0, proxy.start)
@@ -203,7 +202,7 @@ def test_a_refused_connection_is_retried_until_bigquery_answers(stack):
 
 
 def test_refused_rows_keep_their_window_and_timestamp_and_the_counters_count(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     table = f"{stack.project}:{dataset}.dead_letter"
     proxy = RecordingProxy(
         stack.bigquery_endpoint, "dead_letter", reject_event_ids={"evt-2"}, transient_event_ids={"evt-3": 1}

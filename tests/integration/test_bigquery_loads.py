@@ -19,7 +19,7 @@ from pipeline.bigquery_loads import LoadLine, LoadRows, RunLoadJobs, load_line
 from pipeline.bigquery_writes import BigQueryTarget
 from tests.dead_letters import dead_letter, event_ids
 from tests.fault_proxy import FaultProxy
-from tests.pipeline_runs import fresh_dataset, table_rows
+from tests.pipeline_runs import table_rows
 
 
 def load_counters(result, table: str) -> dict[str, int]:
@@ -38,7 +38,7 @@ def run_load_rows(rows: list[dict], table: str, target: BigQueryTarget, max_rows
 
 
 def test_rows_load_in_jobs_of_at_most_max_rows_each_row_once(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     rows = [dead_letter(f"evt-{i:03d}") for i in range(25)]
     proxy = FaultProxy(stack.bigquery_endpoint, "dead_letter").start()
     try:
@@ -77,7 +77,7 @@ def proxied_load_jobs(stack, dataset: str, **faults: Any) -> Iterator[tuple[RunL
 
 
 def test_a_retried_bundle_finds_the_job_it_ran_and_loads_nothing_twice(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     rows = [dead_letter(f"evt-{i}") for i in range(5)]
     lines = lines_of(rows)
     with proxied_load_jobs(stack, dataset) as (dofn, proxy):
@@ -91,7 +91,7 @@ def test_a_retried_bundle_finds_the_job_it_ran_and_loads_nothing_twice(stack):
 
 
 def test_a_failed_job_runs_again_as_the_next_attempt(stack):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     rows = [dead_letter(f"evt-{i}") for i in range(6)]
     with proxied_load_jobs(stack, dataset, failed_loads=1) as (dofn, proxy):
         assert list(dofn.process((0, [lines_of(rows)]))) == []
@@ -104,7 +104,7 @@ def test_a_failed_job_runs_again_as_the_next_attempt(stack):
 def test_a_job_not_found_but_taken_is_waited_for_not_loaded_twice(stack):
     """The lookup misses the job an earlier try created (its answer lost, say); BigQuery then
     refuses the new job's id with 409 and the job already there is the one waited for."""
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     rows = [dead_letter(f"evt-{i}") for i in range(3)]
     lines = lines_of(rows)
     with proxied_load_jobs(stack, dataset) as (dofn, proxy):
@@ -119,7 +119,7 @@ def test_a_job_not_found_but_taken_is_waited_for_not_loaded_twice(stack):
 def test_a_job_failed_for_good_sends_its_rows_by_streaming_inserts_which_name_the_refused_one(
     stack, max_rows
 ):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     rows = [dead_letter(f"evt-{i}") for i in range(4)]
     proxy = FaultProxy(stack.bigquery_endpoint, "dead_letter", reject_event_ids={"evt-2"}).start()
     try:

@@ -23,7 +23,6 @@ from localdev.fuzz import NOW, VALID, FixedClock, KnownInput, for_file, known_in
 from localdev.streaming.polls import wait_until
 from pipeline.reconciliation import is_balanced
 from tests.pipeline_runs import (
-    fresh_dataset,
     run_batch,
     start_streaming,
     streaming_options,
@@ -120,7 +119,7 @@ def run_file(stack, path, dataset: str) -> dict:
 @pytest.fixture(scope="module")
 def hostile_run(stack, tmp_path_factory):
     path = write_lines(tmp_path_factory.mktemp("hostile") / "hostile.jsonl", [case.line for case in CASES])
-    dataset = fresh_dataset(stack, "hostile")
+    dataset = stack.fresh_dataset("hostile")
     started = time.monotonic()
     summary = run_file(stack, path, dataset)  # returns normally: no input stops the run
     return dataset, summary, time.monotonic() - started
@@ -170,7 +169,7 @@ def test_every_valid_line_is_in_its_table(stack, hostile_run):
 def test_an_event_in_the_first_minute_of_year_1_does_not_stop_the_run(stack, tmp_path):
     first_instant = line_of(sample("inventory", "year-1-first-minute", timestamp=-62_135_596_800_000))
     path = write_lines(tmp_path / "year-1.jsonl", [first_instant, line_of(sample("orders", "after-year-1"))])
-    summary = run_file(stack, path, fresh_dataset(stack, "year1"))
+    summary = run_file(stack, path, stack.fresh_dataset("year1"))
     assert summary["loaded"] == {"orders": 1, "inventory": 1, "user_activity": 0}
     assert is_balanced(summary)
 
@@ -181,7 +180,7 @@ def good_events(prefix: str) -> list[bytes]:
 
 def test_poison_messages_among_good_ones_do_not_stall_the_stream(stack, tmp_path):
     """Every poison message is dead-lettered and every good one loaded, also those sent after it."""
-    dataset = fresh_dataset(stack, "poison")
+    dataset = stack.fresh_dataset("poison")
     name = f"poison-{uuid.uuid4().hex[:8]}"
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()

@@ -15,7 +15,7 @@ from localdev.streaming.harness import pipeline_argv
 from tests.dead_letters import stream_one_refused_order
 from tests.events import ORDER, changed
 from tests.fault_proxy import FaultProxy
-from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+from tests.pipeline_runs import run_batch, table_rows, write_lines
 
 PARTITIONS = "event_date >= '2000-01-01'"
 
@@ -24,7 +24,7 @@ PARTITIONS = "event_date >= '2000-01-01'"
 def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path, method):
     """A load job with the refused row fails as a whole; its rows go again by streaming inserts,
     which write the accepted one and name the refused one."""
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     refused = changed(ORDER, "event_id", "evt-refused")
     accepted = changed(ORDER, "event_id", "evt-accepted")
     inputs = write_lines(tmp_path / "orders.jsonl", [refused, accepted])
@@ -57,7 +57,7 @@ def test_refused_row_becomes_load_rejected_dead_letter(stack, tmp_path, method):
 
 
 def test_transient_faults_are_retried_and_every_row_loads_once(stack, tmp_path):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     flaky = changed(ORDER, "event_id", "evt-flaky")
     steady = changed(ORDER, "event_id", "evt-steady")
     inputs = write_lines(tmp_path / "orders.jsonl", [flaky, steady])
@@ -97,7 +97,7 @@ def test_transient_faults_are_retried_and_every_row_loads_once(stack, tmp_path):
 def test_streaming_refused_row_becomes_load_rejected_dead_letter(stack):
     """In streaming the refused row's dead letter joins the other dead letters (same windowing)
     and carries the Pub/Sub metadata of the message as received."""
-    dataset = fresh_dataset(stack, "streamrej")
+    dataset = stack.fresh_dataset("streamrej")
     topic = f"load-rejected-{uuid.uuid4().hex[:8]}"
     subscription = create_subscription(stack.project, topic, f"{topic}-pipeline")
     proxy = FaultProxy(stack.bigquery_endpoint, "orders", reject_event_ids={"evt-refused"}).start()

@@ -13,7 +13,7 @@ import pytest
 
 from localdev.generator import GeneratorConfig, generate, write_files
 from localdev.stack import storage_client
-from tests.pipeline_runs import RAW_TABLES, fresh_dataset, run_batch, table_rows
+from tests.pipeline_runs import RAW_TABLES, run_batch, table_rows
 from transforms.validation import derive_event_id
 
 PARTITIONS = "event_date >= '2000-01-01'"
@@ -45,7 +45,7 @@ def first_run(stack, tmp_path_factory):
     sample = generate(CONFIG)
     folder = tmp_path_factory.mktemp("sample")
     write_files(sample, folder)
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     archive = f"gs://{stack.bucket}/raw-{uuid.uuid4().hex[:8]}"
     summary = run_batch(stack, str(folder / "events-*.jsonl"), dataset, archive_root=archive)
     return sample, dataset, archive, summary
@@ -102,7 +102,7 @@ def test_archive_holds_every_line_as_received(first_run):
 
 def test_replaying_the_archive_reproduces_the_raw_tables(stack, first_run):
     _, dataset, archive, _ = first_run
-    replay = fresh_dataset(stack, "replay")
+    replay = stack.fresh_dataset("replay")
     summary = run_batch(stack, f"{archive}/*/dt=*/hr=*/*.jsonl.gz", replay)
     assert sum(summary["loaded"].values()) > 0
     for table in RAW_TABLES:

@@ -11,7 +11,6 @@ from apache_beam.transforms.window import GlobalWindows
 
 from pipeline.bigquery_writes import BigQueryTarget, InsertRows
 from pipeline.sources import ReadProgress
-from tests.pipeline_runs import fresh_dataset
 from transforms.messages import Message
 
 
@@ -43,7 +42,7 @@ def insert_bundles(dofn: InsertRows, bundles: list[list[dict]]) -> None:
 
 
 def test_inserts_count_rows_written_per_table_on_a_bar(stack, capfd):
-    dataset = fresh_dataset(stack)
+    dataset = stack.fresh_dataset()
     table = f"{stack.project}:{dataset}.realtime_event_metrics"
     dofn = InsertRows(table, BigQueryTarget(stack.project, stack.bigquery_endpoint, report_every=2))
     copy = pickle.loads(pickle.dumps(dofn))

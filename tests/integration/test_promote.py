@@ -21,7 +21,7 @@ from pipeline.commands import run_command
 from recovery import cli, promote
 from schemas.ddl import column_type
 from tests.events import ORDER
-from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+from tests.pipeline_runs import run_batch, table_rows, write_lines
 from transforms.known_fields import Known, known_fields
 
 ALL = "event_date >= '2000-01-01'"
@@ -80,7 +80,7 @@ def test_coupon_codes_move_from_extra_fields_into_the_new_column_once(stack, tmp
         order("o7", "2026-11-03", coupon_code="SET"),  # its column is set by hand below
         order("o1", "2026-11-01", coupon_code="WINTER", other=1),  # the same event again
     ]
-    dataset = fresh_dataset(stack, "pr")
+    dataset = stack.fresh_dataset("pr")
     loaded = run_batch(stack, str(write_lines(tmp_path / "in.jsonl", payloads)), dataset)
     assert loaded["loaded"]["orders"] == 7 and loaded["duplicates"] == 1
     client = stack.bigquery_client()
@@ -180,7 +180,7 @@ def test_coupon_codes_move_from_extra_fields_into_the_new_column_once(stack, tmp
 
 
 def test_the_command_refuses_a_table_without_the_column(stack, monkeypatch, capsys):
-    dataset = fresh_dataset(stack, "pr")
+    dataset = stack.fresh_dataset("pr")
     tree = {**known_fields("orders"), "coupon_code": Known("STRING", False, None)}
     in_schemas = promote.typed_kind
     monkeypatch.setattr(promote, "typed_kind", lambda stream, field, _=None: in_schemas(stream, field, tree))
@@ -247,7 +247,7 @@ def test_every_type_is_cast_exactly(stack, tmp_path):
             gift_note=None,
         ),
     ]
-    dataset = fresh_dataset(stack, "pt")
+    dataset = stack.fresh_dataset("pt")
     run_batch(stack, str(write_lines(tmp_path / "in.jsonl", payloads)), dataset)
     for name, kind in fields.items():
         # bqemulator stores an added NUMERIC column as DuckDB DECIMAL(18,3) (3 decimals); BigQuery's

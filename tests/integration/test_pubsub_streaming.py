@@ -8,13 +8,13 @@ from google.cloud import pubsub_v1
 
 from localdev.streaming.polls import wait_until
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, changed, encode
-from tests.pipeline_runs import fresh_dataset, start_streaming, streaming_options, table_rows
+from tests.pipeline_runs import start_streaming, streaming_options, table_rows
 
 PARTITIONS = "event_date >= '2000-01-01'"
 
 
 def test_mixed_stream_with_duplicates_and_bad_messages(stack, tmp_path):
-    dataset = fresh_dataset(stack, "stream")
+    dataset = stack.fresh_dataset("stream")
     subscriptions = [stack.subscriptions["events"], stack.subscriptions["orders"]]
     options = streaming_options(stack, subscriptions, dataset, tmp_path / "archive")
     result = start_streaming(options)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pipeline.commands import run_command
 from recovery import archive, cli, dead_letters
 from tests.events import INVENTORY, ORDER, changed, encode
-from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+from tests.pipeline_runs import run_batch, table_rows, write_lines
 
 LOADED_AT = datetime(2026, 11, 2, 12, 0, tzinfo=timezone.utc)  # the validation clock of the load
 FAILED_ON = datetime.now(timezone.utc).date()  # dead letters are stamped with the wall clock
@@ -20,7 +20,7 @@ def _pinned(moment: datetime):
 
 
 def _load(stack, tmp_path, payloads: list[bytes], archive_root: str | None = None) -> str:
-    dataset = fresh_dataset(stack, "rc")
+    dataset = stack.fresh_dataset("rc")
     path = write_lines(tmp_path / "in.jsonl", payloads)
     run_batch(stack, str(path), dataset, archive_root, clock=_pinned(LOADED_AT))
     return dataset
@@ -104,7 +104,7 @@ def test_the_command_line_runs_a_replay_and_prints_its_summary(stack, tmp_path, 
 def test_archive_replay_reruns_the_archived_days_into_the_existing_tables(stack, tmp_path):
     root = str(tmp_path / "archive")
     payloads = [encode(ORDER), encode(INVENTORY), b"not json"]
-    dataset = fresh_dataset(stack, "ar")
+    dataset = stack.fresh_dataset("ar")
     first = run_batch(stack, str(write_lines(tmp_path / "in.jsonl", payloads)), dataset, archive_root=root)
     today = datetime.now(timezone.utc).date()  # file input is archived under the day it was read
 

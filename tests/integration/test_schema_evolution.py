@@ -18,7 +18,7 @@ from google.cloud import bigquery
 from localdev.stack import create_tables
 from schemas import load_schema, schema_fields
 from tests.events import INVENTORY, ORDER, USER_ACTIVITY, encode
-from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+from tests.pipeline_runs import run_batch, table_rows, write_lines
 from tests.python_commands import run_python
 from transforms.messages import Message
 
@@ -44,7 +44,7 @@ def test_unknown_fields_and_lineage_reach_bigquery_through_the_batch_path(stack,
     source = write_lines(
         tmp_path / "events.jsonl", [encode(order), envelope.encode(), encode(plain_activity)]
     )
-    dataset = fresh_dataset(stack, "extra")
+    dataset = stack.fresh_dataset("extra")
 
     summary = run_batch(stack, str(source), dataset)
 
@@ -115,7 +115,7 @@ def test_a_field_added_to_a_copy_of_the_schemas_loads_as_a_column_with_no_other_
     """The producer adds ``coupon_code``: first it lands in extra_fields; after one edit of the
     copy's ``schemas/events/orders.json`` the copy's own code adds the column to the existing
     table (as ``make run KEEP=1`` would) and the pipeline loads it as a column."""
-    dataset = fresh_dataset(stack, "evolve")
+    dataset = stack.fresh_dataset("evolve")
     first = write_lines(tmp_path / "before.jsonl", [encode({**ORDER, "coupon_code": "WINTER"})])
     run_batch(stack, str(first), dataset)
 

@@ -42,7 +42,7 @@ from pipeline.storage_writes import AppendBatches
 from schemas import STREAMS, load_schema
 from tests.dead_letters import stream_one_refused_order
 from tests.events import ORDER, USER_ACTIVITY, changed, encode
-from tests.pipeline_runs import fresh_dataset, run_batch, table_rows, write_lines
+from tests.pipeline_runs import run_batch, table_rows, write_lines
 from tests.streaming_feed import feed
 
 PARTITIONS = "event_date >= '1970-01-01'"
@@ -98,7 +98,7 @@ def order_ids(stack, dataset: str) -> Counter:
 
 
 def test_a_batch_sent_again_at_its_offset_is_recognised_not_written_twice(stack):
-    dataset = fresh_dataset(stack, "swoffset")
+    dataset = stack.fresh_dataset("swoffset")
     dofn = appender(stack, dataset)
     try:
         stream, offset = State(), State()
@@ -132,7 +132,7 @@ def test_a_batch_sent_again_at_its_offset_is_recognised_not_written_twice(stack)
 
 def test_a_request_refused_as_a_whole_is_cut_down_to_the_row_at_fault(stack):
     """bqemulator refuses a whole request for a NUMERIC of 10 decimals, naming no row."""
-    dataset = fresh_dataset(stack, "swbisect")
+    dataset = stack.fresh_dataset("swbisect")
     dofn = appender(stack, dataset)
     try:
         stream, offset = State(), State()
@@ -175,7 +175,7 @@ class OffsetsFirstClient:
 def test_a_retried_batch_refuses_again_what_its_first_attempt_refused_and_keeps_the_offset(
     stack, offsets_first
 ):
-    dataset = fresh_dataset(stack, f"swprobe{int(offsets_first)}")
+    dataset = stack.fresh_dataset(f"swprobe{int(offsets_first)}")
     dofn = appender(stack, dataset)
     if offsets_first:
         dofn._client = OffsetsFirstClient(dofn._client)
@@ -206,7 +206,7 @@ def test_a_retried_batch_refuses_again_what_its_first_attempt_refused_and_keeps_
 
 
 def test_rows_that_do_not_fit_their_columns_are_refused_before_sending(stack):
-    dataset = fresh_dataset(stack, "swencode")
+    dataset = stack.fresh_dataset("swencode")
     dofn = appender(stack, dataset, max_request_bytes=2_000)
     try:
         stream, offset = State(), State()
@@ -240,7 +240,7 @@ def with_gift_note(stack, dataset: str, **kwargs: Any) -> AppendBatches:
 def test_a_column_added_to_the_table_while_its_stream_is_open_is_written_to(stack):
     """Terraform adds a column, the job is updated with it, and the shard's stream (created before
     the column) goes on: rows land with the new column's values, each once."""
-    dataset = fresh_dataset(stack, "swschema")
+    dataset = stack.fresh_dataset("swschema")
     before = appender(stack, dataset)
     stream, offset = State(), State()
     try:
@@ -291,7 +291,7 @@ class SchemaBehindClient:
 
 
 def test_rows_a_stream_refuses_for_a_new_column_wait_for_a_new_stream_and_are_not_refused(stack):
-    dataset = fresh_dataset(stack, "swstale")
+    dataset = stack.fresh_dataset("swstale")
     stream, offset = State(), State()
     dofn = with_gift_note(stack, dataset, first_backoff_s=0.01)
     try:
@@ -352,7 +352,7 @@ def test_row_errors_become_load_rejected_dead_letters_and_the_rest_is_written(st
         "make_client",
         lambda self: RowErrorsClient(real(self), (b"evt-refused-1", b"evt-refused-2")),
     )
-    dataset = fresh_dataset(stack, "swrowerr")
+    dataset = stack.fresh_dataset("swrowerr")
     payloads = [changed(ORDER, "event_id", f"evt-ok-{n}") for n in range(5)]
     payloads[1:1] = [changed(ORDER, "event_id", "evt-refused-1")]
     payloads.append(changed(ORDER, "event_id", "evt-refused-2"))
@@ -382,7 +382,7 @@ def test_row_errors_become_load_rejected_dead_letters_and_the_rest_is_written(st
 
 def test_a_streaming_run_with_the_default_writes_every_table_once_and_reconciles(stack, tmp_path):
     suffix = uuid.uuid4().hex[:8]
-    dataset = fresh_dataset(stack, "swstream")
+    dataset = stack.fresh_dataset("swstream")
     topic = f"storage-write-{suffix}"
     subscription = create_subscription(stack.project, topic, f"{topic}-pipeline")
     argv = pipeline_argv(
@@ -447,7 +447,7 @@ def test_streaming_row_errors_become_load_rejected_dead_letters_with_the_message
     monkeypatch.setattr(
         AppendBatches, "make_client", lambda self: RowErrorsClient(real(self), (b"evt-refused",))
     )
-    dataset = fresh_dataset(stack, "swstreamrej")
+    dataset = stack.fresh_dataset("swstreamrej")
     topic = f"sw-rejected-{uuid.uuid4().hex[:8]}"
     subscription = create_subscription(stack.project, topic, f"{topic}-pipeline")
     options = PipelineOptions(
